@@ -1,0 +1,132 @@
+"""The hash-chained audit log: canonical encoding, chaining and verification.
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing, removing,
+inserting or reordering any entry breaks every hash after it. Truncating the tail is the one change
+a chain cannot see on its own: anchor the head hash elsewhere (``lineage audit head``) and pass it
+to verification to close that gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> bytes:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8. The bytes that get hashed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical(value)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    principal: str
+    source: str
+    action: str
+    subjects: tuple[str, ...]
+    payload: Any
+    payload_digest: str
+    prev_hash: str
+    hash: str
+
+    def header(self) -> dict[str, Any]:
+        """The fields the entry hash covers."""
+        return {
+            "seq": self.seq,
+            "at": self.at.astimezone(UTC).isoformat(),
+            "principal": self.principal,
+            "source": self.source,
+            "action": self.action,
+            "subjects": list(self.subjects),
+            "payload_digest": self.payload_digest,
+            "prev_hash": self.prev_hash,
+        }
+
+    def to_dict(self, with_payload: bool = False) -> dict[str, Any]:
+        out = self.header() | {"hash": self.hash}
+        if with_payload:
+            out["payload"] = self.payload
+        return out
+
+
+def seal(
+    *,
+    seq: int,
+    at: datetime,
+    principal: str,
+    source: str,
+    action: str,
+    subjects: Iterable[str],
+    payload: Any,
+    prev_hash: str,
+) -> AuditEntry:
+    """Build the next entry of a chain, computing its digest and hash."""
+    subjects = tuple(subjects)
+    payload_digest = digest(payload)
+    draft = AuditEntry(seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, "")
+    return AuditEntry(
+        seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, digest(draft.header())
+    )
+
+
+@dataclass(slots=True)
+class Verification:
+    ok: bool
+    entries: int
+    head: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head": self.head,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+        }
+
+
+def verify(entries: Iterable[AuditEntry], expect_head: str | None = None) -> Verification:
+    """Recompute the chain from the genesis; report the first entry that does not fit."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for entry in entries:
+        count += 1
+        problem = None
+        if entry.seq != expected_seq:
+            kind = "missing" if entry.seq > expected_seq else "duplicated or reordered"
+            problem = f"sequence jumps from {expected_seq - 1} to {entry.seq}: entries {kind}"
+        elif entry.prev_hash != prev:
+            problem = "prev_hash does not match the previous entry's hash: an entry was removed, inserted or reordered"
+        elif digest(entry.payload) != entry.payload_digest:
+            problem = "payload does not match its digest: the recorded content was altered"
+        elif digest(entry.header()) != entry.hash:
+            problem = "hash does not match the entry's fields: the entry was altered"
+        if problem:
+            return Verification(False, count, prev, entry.seq, f"entry {entry.seq}: {problem}")
+        prev = entry.hash
+        expected_seq += 1
+    if expect_head is not None and expect_head != prev:
+        return Verification(
+            False,
+            count,
+            prev,
+            count + 1,
+            f"the chain ends at {prev[:12]}… after {count} entries, not at the anchored head "
+            f"{expect_head[:12]}…: entries were removed from the end or the chain was rewritten",
+        )
+    return Verification(True, count, prev)

@@ -1,0 +1,148 @@
+"""What a registration carries: nodes and edges, validated as a whole before anything is written.
+
+The JSON Schema of :class:`Batch` (``lineage schema batch``) documents the file format of
+``lineage register --file``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from lineage.errors import ValidationError
+
+from lineage.model.ids import check_part, node_id, parse_node_id
+from lineage.model.kinds import EdgeType, NodeKind
+
+RUN_STATES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
+Owner = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC; everything is stored in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class NodeSpec(BaseModel):
+    """One node to register. Its id is derived from kind, namespace, name and version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: NodeKind
+    namespace: str = Field(description="Where the thing lives: a warehouse, a job namespace, an environment.")
+    name: str = Field(description="The thing's name within its namespace (job name for a Run).")
+    version: str | None = Field(
+        default=None,
+        description="Dataset/Feature/Model version, commit sha for a CodeCommit, run id for a Run; "
+        "absent for a Deployment.",
+    )
+    event_time: datetime | None = Field(default=None, description="When it happened, if known.")
+    owners: list[Owner] = Field(default_factory=list, description="People or teams to notify.")
+    properties: dict[str, Any] = Field(default_factory=dict, description="Free-form, JSON values.")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        return NodeKind.parse(value) if isinstance(value, str) else value
+
+    @field_validator("namespace", "name")
+    @classmethod
+    def _parts(cls, value: str, info: Any) -> str:
+        return check_part(info.field_name, value)
+
+    @field_validator("event_time")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
+
+    @model_validator(mode="after")
+    def _version_rules(self) -> NodeSpec:
+        if self.kind.versioned:
+            if self.version is None:
+                what = "run id" if self.kind is NodeKind.RUN else "version"
+                raise ValueError(f"a {self.kind.value} needs a {what} (field 'version')")
+            check_part("version", self.version)
+        elif self.version is not None:
+            raise ValueError(f"a {self.kind.value} has no version; remove field 'version'")
+        status = self.properties.get("status")
+        if self.kind is NodeKind.RUN and status is not None and status not in RUN_STATES:
+            raise ValueError(f"run status {status!r} is not one of {', '.join(RUN_STATES)}")
+        return self
+
+    @property
+    def id(self) -> str:
+        return node_id(self.kind, self.namespace, self.name, self.version)
+
+
+class EdgeSpec(BaseModel):
+    """One provenance edge, from cause to effect, between two node ids."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str = Field(alias="from", description="Node id the data flows from.")
+    type: EdgeType
+    target: str = Field(alias="to", description="Node id the data flows to.")
+    event_time: datetime | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, value: Any) -> Any:
+        return EdgeType.parse(value) if isinstance(value, str) else value
+
+    @field_validator("source", "target")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        parse_node_id(value)
+        return value
+
+    @field_validator("event_time")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
+
+    @property
+    def id(self) -> str:
+        return f"{self.source} -{self.type.value}-> {self.target}"
+
+
+class Batch(BaseModel):
+    """A registration: applied whole or not at all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    edges: list[EdgeSpec] = Field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.nodes) + len(self.edges)
+
+
+def describe_errors(exc: PydanticValidationError, prefix: str = "") -> str:
+    """Pydantic errors as 'nodes[3].version: message' lines, naming each bad element."""
+    lines = []
+    for err in exc.errors()[:20]:
+        loc = prefix
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc or 'batch'}: {msg}")
+    more = len(exc.errors()) - 20
+    if more > 0:
+        lines.append(f"... and {more} more")
+    return "; ".join(lines)
+
+
+def parse_batch(data: Any) -> Batch:
+    """Validate raw JSON/YAML data as a Batch; raise ValidationError naming every bad element."""
+    if not isinstance(data, dict):
+        raise ValidationError("a batch must be an object with 'nodes' and/or 'edges' lists")
+    try:
+        return Batch.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid batch: {describe_errors(exc)}") from None

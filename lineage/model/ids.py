@@ -1,0 +1,107 @@
+"""Stable, readable node and edge ids.
+
+A node id is ``<kind>:<namespace>/<name>[@<version>]``, for example
+``dataset:warehouse/orders.clean@v7``, ``run:ci/train-churn@1234`` or ``deployment:prod/churn-api``.
+The same (kind, namespace, name, version) always gives the same id. Characters with a meaning in
+the id are percent-escaped in the parts that may not hold them: ``%``, ``@`` and spaces everywhere,
+``/`` in the namespace, so ``postgres://db:5432`` becomes ``postgres:%2F%2Fdb:5432``.
+
+An edge id is ``<from> -<TYPE>-> <to>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from lineage.model.kinds import EdgeType, NodeKind
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EDGE_ID = re.compile(r"^(?P<src>\S+) -(?P<type>[A-Z_]+)-> (?P<dst>\S+)$")
+MAX_PART = 512
+
+
+def _escape(text: str, extra: str = "") -> str:
+    out = text.replace("%", "%25").replace("@", "%40").replace(" ", "%20")
+    if "/" in extra:
+        out = out.replace("/", "%2F")
+    return out
+
+
+def _unescape(text: str) -> str:
+    return unquote(text)
+
+
+def check_part(label: str, value: str) -> str:
+    """Validate one id part; raise ValueError saying what is wrong."""
+    if not value or not value.strip():
+        raise ValueError(f"{label} must not be empty")
+    if len(value) > MAX_PART:
+        raise ValueError(f"{label} is longer than {MAX_PART} characters")
+    if _CONTROL.search(value):
+        raise ValueError(f"{label} must not contain control characters")
+    return value
+
+
+def node_id(kind: NodeKind, namespace: str, name: str, version: str | None) -> str:
+    base = f"{kind.prefix}:{_escape(namespace, '/')}/{_escape(name)}"
+    return f"{base}@{_escape(version)}" if version is not None else base
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKey:
+    kind: NodeKind
+    namespace: str
+    name: str
+    version: str | None
+
+    @property
+    def id(self) -> str:
+        return node_id(self.kind, self.namespace, self.name, self.version)
+
+
+def parse_node_id(text: str) -> NodeKey:
+    """Split a node id into its parts; raise ValueError with the expected shape when malformed."""
+    shape = "expected <kind>:<namespace>/<name>[@<version>], e.g. dataset:warehouse/orders@v7"
+    if not isinstance(text, str) or ":" not in text:
+        raise ValueError(f"malformed node id {text!r}: {shape}")
+    prefix, rest = text.split(":", 1)
+    try:
+        kind = NodeKind.parse(prefix)
+    except ValueError as exc:
+        raise ValueError(f"malformed node id {text!r}: {exc}") from None
+    if prefix != kind.prefix or " " in rest or _CONTROL.search(rest) or "/" not in rest:
+        raise ValueError(f"malformed node id {text!r}: {shape}")
+    ns, rest = rest.split("/", 1)
+    version: str | None = None
+    if "@" in rest:
+        rest, ver = rest.split("@", 1)
+        version = _unescape(ver)
+    if not ns or not rest or (version is not None and not version):
+        raise ValueError(f"malformed node id {text!r}: {shape}")
+    if kind.versioned and version is None:
+        raise ValueError(f"malformed node id {text!r}: a {kind.value} id needs an @<version> part")
+    if not kind.versioned and version is not None:
+        raise ValueError(f"malformed node id {text!r}: a {kind.value} id has no version part")
+    key = NodeKey(kind, _unescape(ns), _unescape(rest), version)
+    if key.id != text:
+        raise ValueError(f"malformed node id {text!r}: not in canonical form, expected {key.id!r}")
+    return key
+
+
+def edge_id(src: str, edge_type: EdgeType, dst: str) -> str:
+    return f"{src} -{edge_type.value}-> {dst}"
+
+
+def parse_edge_id(text: str) -> tuple[str, EdgeType, str]:
+    match = _EDGE_ID.match(text.strip())
+    if not match:
+        raise ValueError(f"malformed edge id {text!r}: expected '<from-id> -<TYPE>-> <to-id>'")
+    parse_node_id(match["src"])
+    parse_node_id(match["dst"])
+    return match["src"], EdgeType.parse(match["type"]), match["dst"]
+
+
+def is_edge_id(text: str) -> bool:
+    return "->" in text

@@ -1,0 +1,462 @@
+"""The storage contract every backend passes.
+
+A backend implements a handful of primitives: one atomic write transaction (:class:`WriteTx`), point
+reads, one-level expansion and the audit log. Everything with rules in it (batch validation, cycle
+checks, idempotence, audit chaining, breadth-first traversal with one explaining path per node) is
+written once, here and in :mod:`lineage.storage.writes`, so the backends cannot drift apart.
+
+The contract tests in ``tests/storage/`` run unchanged against every backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from lineage.audit import AuditEntry, Verification, verify
+from lineage.errors import LimitExceededError, NotFoundError
+from lineage.model import Batch, EdgeRecord, EdgeType, NodeKind, NodeRecord, Step, WriteResult
+from lineage.model.ids import parse_node_id
+
+
+class Direction(StrEnum):
+    DOWNSTREAM = "downstream"  # impact: follow edges out
+    UPSTREAM = "upstream"  # provenance: follow edges in
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One edge met while expanding a frontier: ``origin`` was in the frontier, ``reached`` is new."""
+
+    origin: str
+    edge_type: EdgeType
+    reached: str
+    reached_kind: NodeKind
+
+
+@dataclass(frozen=True, slots=True)
+class Reached:
+    id: str
+    kind: NodeKind
+    distance: int
+    via: str  # the node one step closer to the start on a shortest path
+    edge_type: EdgeType
+
+
+@dataclass(slots=True)
+class Reach:
+    """The result of a traversal: distinct nodes with their distance and a BFS tree for paths."""
+
+    start: str
+    start_kind: NodeKind
+    direction: Direction
+    as_of: datetime | None
+    nodes: list[Reached]
+    truncated: bool = False
+    _parents: dict[str, Reached] = field(default_factory=dict, repr=False)
+
+    def path(self, node: str) -> list[Step]:
+        """One shortest path from the start to ``node``, each step oriented from the start."""
+        steps: list[Step] = []
+        while node != self.start:
+            hop = self._parents[node]
+            steps.append(Step(hop.edge_type, node))
+            node = hop.via
+        steps.reverse()
+        return steps
+
+    def path_ids(self, node: str) -> list[str]:
+        return [self.start, *(s.node for s in self.path(node))]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for n in self.nodes:
+            out[n.kind.value] = out.get(n.kind.value, 0) + 1
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    principal: str | None = None
+    subject: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after_seq: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFilter:
+    kinds: tuple[NodeKind, ...] = ()
+    namespace: str | None = None
+    name_prefix: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    recorded_since: datetime | None = None
+    recorded_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One state of a node's properties, as recorded at a time by a principal."""
+
+    recorded_at: datetime
+    recorded_by: str
+    properties: dict[str, Any]
+    event_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A mutable fact about a node (owner, tag, approval), recorded and retracted like the rest."""
+
+    node_id: str
+    key: str
+    value: str
+    recorded_at: datetime
+    recorded_by: str
+    retracted_at: datetime | None = None
+    retracted_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNode:
+    """What a write transaction needs to know about a node already in the store."""
+
+    id: str
+    kind: NodeKind
+    properties: dict[str, Any]
+    event_time: datetime | None
+    retracted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEdge:
+    source: str
+    type: EdgeType
+    target: str
+    retracted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewNode:
+    id: str
+    kind: NodeKind
+    namespace: str
+    name: str
+    version: str | None
+    properties: dict[str, Any]
+    event_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEdge:
+    source: str
+    source_kind: NodeKind
+    type: EdgeType
+    target: str
+    target_kind: NodeKind
+    properties: dict[str, Any]
+    event_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    name: str
+    role: str
+    namespaces: tuple[str, ...]
+    secret_hash: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    seq: int
+    received_at: datetime
+    source: str
+    payload: dict[str, Any]
+
+
+class WriteTx(Protocol):
+    """Primitives available inside one atomic, serialised write transaction.
+
+    Writers are serialised (SQLite: ``BEGIN IMMEDIATE``; Neo4j: a lock on the audit head), so the
+    audit chain never forks. Leaving the context with an exception rolls everything back.
+    """
+
+    def now(self) -> datetime:
+        """The recording time of this write: strictly after every earlier write in the store."""
+
+    def audit_head(self) -> tuple[int, str]:
+        """(seq, hash) of the last audit entry, or (0, GENESIS)."""
+
+    def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]: ...
+
+    def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]: ...
+
+    def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(from, to) for every current edge leaving ``ids``; used by the cycle check."""
+
+    def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        """Current values of one annotation key on each of the nodes (absent: none)."""
+
+    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None: ...
+
+    def update_nodes(
+        self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
+    ) -> None:
+        """Record a new revision (full properties, event time) for existing nodes."""
+
+    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None: ...
+
+    def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        """(node_id, key, value) rows; values already present are not passed in."""
+
+    def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None: ...
+
+    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
+        """Retract a node and every current edge touching it; return the number of edges retracted."""
+
+    def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None: ...
+
+    def append_audit(self, entry: AuditEntry) -> None: ...
+
+    def put_token(self, token: TokenRecord) -> None: ...
+
+    def revoke_token(self, name: str, at: datetime) -> bool: ...
+
+
+class GraphStore(abc.ABC):
+    """A lineage graph store. Open one per process (or per app lifespan) and close it.
+
+    Reads take an optional ``as_of``: the graph as recorded at or before that time and not retracted
+    by it. Every write appends exactly one audit entry, or none when it changed nothing.
+    """
+
+    url: str
+    #: Maximum number of nodes plus edges in one registration batch.
+    max_batch: int = 200_000
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise BackendUnavailableError if the store cannot answer."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- primitives --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def write(self) -> AbstractContextManager[WriteTx]:
+        """One atomic, serialised write transaction. Raises BackendUnavailableError."""
+
+    @abc.abstractmethod
+    def get_nodes(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, NodeRecord]:
+        """Nodes visible as of the time; unknown or invisible ids are simply absent."""
+
+    @abc.abstractmethod
+    def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
+        """Every visible edge leaving (downstream) or entering (upstream) the frontier, in one round trip."""
+
+    @abc.abstractmethod
+    def node_edges(self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False) -> list[EdgeRecord]:
+        """Edges touching a node, both directions."""
+
+    @abc.abstractmethod
+    def get_node_any(self, node_id: str) -> NodeRecord | None:
+        """The node as currently recorded, retracted or not (for history and retraction)."""
+
+    @abc.abstractmethod
+    def get_edge_any(self, key: tuple[str, EdgeType, str]) -> EdgeRecord | None: ...
+
+    @abc.abstractmethod
+    def revisions(self, node_id: str) -> list[Revision]: ...
+
+    @abc.abstractmethod
+    def annotations(self, node_id: str, include_retracted: bool = True) -> list[Annotation]: ...
+
+    @abc.abstractmethod
+    def search(
+        self, text: str, kinds: Sequence[NodeKind] = (), limit: int = 50, as_of: datetime | None = None
+    ) -> list[NodeRecord]:
+        """Nodes whose id or name contains the text (case-insensitive), best matches first."""
+
+    @abc.abstractmethod
+    def list_nodes(
+        self, filt: NodeFilter, after: str | None = None, limit: int = 100, as_of: datetime | None = None
+    ) -> list[NodeRecord]:
+        """Nodes matching the filter ordered by id, starting after the cursor id."""
+
+    @abc.abstractmethod
+    def nodes_with_annotation(self, key: str, value: str, as_of: datetime | None = None) -> list[str]: ...
+
+    @abc.abstractmethod
+    def audit_entries(self, filt: AuditFilter = AuditFilter()) -> list[AuditEntry]: ...
+
+    @abc.abstractmethod
+    def iter_audit(self) -> Iterator[AuditEntry]:
+        """Every entry in sequence order, streamed."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Totals: nodes and edges (all, including retracted), audit entries, raw events."""
+
+    @abc.abstractmethod
+    def tokens(self) -> list[TokenRecord]: ...
+
+    @abc.abstractmethod
+    def find_token(self, secret_hash: str) -> TokenRecord | None: ...
+
+    @abc.abstractmethod
+    def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
+        """Keep an incoming event unchanged (the landing zone); return its sequence number."""
+
+    @abc.abstractmethod
+    def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]: ...
+
+    # -- writes (rules written once) ---------------------------------------------------------
+
+    def register(self, batch: Batch, *, principal: str, source: str = "api") -> WriteResult:
+        """Register a batch atomically.
+
+        Raises LimitExceededError (too large), SchemaViolationError, UnknownReferenceError,
+        CycleError, ConflictError (a referenced node was retracted) and BackendUnavailableError.
+        Nothing is written when any of them is raised; a batch that changes nothing writes nothing.
+        """
+        from lineage.storage.writes import register
+
+        if len(batch) > self.max_batch:
+            raise LimitExceededError(
+                f"batch has {len(batch)} nodes and edges; the limit is {self.max_batch}. Split it.",
+                details={"size": len(batch), "limit": self.max_batch},
+            )
+        return register(self, batch, principal=principal, source=source)
+
+    def retract(self, target: str, *, reason: str, principal: str, source: str = "api") -> WriteResult:
+        """Retract a node (with its edges) or an edge by id. NotFoundError, ConflictError if already retracted."""
+        from lineage.storage.writes import retract
+
+        return retract(self, target, reason=reason, principal=principal, source=source)
+
+    def annotate(
+        self,
+        node_id: str,
+        key: str,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        replace: Sequence[str] | None = None,
+        principal: str,
+        source: str = "api",
+        payload: dict[str, Any] | None = None,
+    ) -> WriteResult:
+        """Add, remove or replace values of an annotation (owner, tag, ...) on a node; audited."""
+        from lineage.storage.writes import annotate
+
+        return annotate(
+            self, node_id, key, add=add, remove=remove, replace=replace, principal=principal, source=source,
+            payload=payload,
+        )
+
+    def record_token(self, token: TokenRecord, *, principal: str) -> WriteResult:
+        from lineage.storage.writes import record_token
+
+        return record_token(self, token, principal=principal)
+
+    def revoke_token(self, name: str, *, principal: str) -> WriteResult:
+        from lineage.storage.writes import revoke_token
+
+        return revoke_token(self, name, principal=principal)
+
+    # -- reads built on the primitives -------------------------------------------------------
+
+    def get_node(self, node_id: str, as_of: datetime | None = None) -> NodeRecord:
+        """The node visible as of the time. Raises ValidationError (malformed id) or NotFoundError."""
+        from lineage.storage.writes import check_node_id
+
+        check_node_id(node_id)
+        found = self.get_nodes([node_id], as_of).get(node_id)
+        if found is None:
+            when = f" as of {as_of.isoformat()}" if as_of else ""
+            raise NotFoundError(f"no node {node_id!r}{when}; try `lineage search` to find its id")
+        return found
+
+    def reach(
+        self,
+        start: str,
+        direction: Direction,
+        *,
+        max_depth: int | None = None,
+        kinds: Sequence[NodeKind] = (),
+        as_of: datetime | None = None,
+        max_nodes: int | None = None,
+    ) -> Reach:
+        """Breadth-first closure from ``start``: distinct nodes, one round trip per level.
+
+        Cost is linear in the reached subgraph, never in the number of paths. ``kinds`` filters the
+        result, not the walk (paths may pass through any kind). Within a level, frontier and edges
+        are taken in id order so the explaining paths are reproducible.
+        """
+        direction = Direction(direction)
+        root = self.get_node(start, as_of)
+        parents: dict[str, Reached] = {}
+        seen = {start}
+        frontier = [start]
+        depth = 0
+        truncated = False
+        while frontier and (max_depth is None or depth < max_depth):
+            depth += 1
+            hops = self.expand(frontier, direction, as_of)
+            hops.sort(key=lambda h: (h.origin, h.edge_type.value, h.reached))
+            nxt: list[str] = []
+            for hop in hops:
+                if hop.reached in seen:
+                    continue
+                seen.add(hop.reached)
+                parents[hop.reached] = Reached(hop.reached, hop.reached_kind, depth, hop.origin, hop.edge_type)
+                nxt.append(hop.reached)
+            if max_nodes is not None and len(parents) > max_nodes:
+                truncated = True
+                break
+            frontier = sorted(nxt)
+        wanted = set(kinds)
+        nodes = [r for r in parents.values() if not wanted or r.kind in wanted]
+        nodes.sort(key=lambda r: (r.distance, r.id))
+        return Reach(start, root.kind, direction, as_of, nodes, truncated, parents)
+
+    def history(self, node_id: str) -> dict[str, Any]:
+        """Everything recorded about a node: revisions, annotations, retraction and audit entries."""
+        from lineage.storage.writes import check_node_id
+
+        check_node_id(node_id)
+        node = self.get_node_any(node_id)
+        if node is None:
+            raise NotFoundError(f"no node {node_id!r}; try `lineage search` to find its id")
+        return {
+            "node": node,
+            "revisions": self.revisions(node_id),
+            "annotations": self.annotations(node_id),
+            "audit": self.audit_entries(AuditFilter(subject=node_id, limit=1000)),
+        }
+
+    def verify_audit(self, expect_head: str | None = None) -> Verification:
+        return verify(self.iter_audit(), expect_head)
+
+    def kind_of(self, node_id: str) -> NodeKind:
+        return parse_node_id(node_id).kind

@@ -1,0 +1,548 @@
+"""The embedded store: one SQLite file in WAL mode, zero setup.
+
+Readers run concurrently (one connection per thread); writers are serialised by
+``BEGIN IMMEDIATE`` with a busy timeout, so several processes can share one file and the audit
+chain stays a single line. SQL is static text with ``?`` parameters only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lineage.audit import GENESIS, AuditEntry
+from lineage.errors import BackendUnavailableError, ValidationError
+from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
+from lineage.storage.base import (
+    Annotation,
+    AuditFilter,
+    Direction,
+    GraphStore,
+    Hop,
+    NewEdge,
+    NewNode,
+    NodeFilter,
+    RawEvent,
+    Revision,
+    StoredEdge,
+    StoredNode,
+    TokenRecord,
+)
+from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(value: datetime) -> int:
+    """Exact integer microseconds since the epoch (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _req(value: int) -> datetime:
+    out = from_us(value)
+    assert out is not None
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path."""
+    if url.startswith("sqlite:///"):
+        rest = url[len("sqlite:///"):]
+    elif url.startswith("sqlite://"):
+        raise ValidationError(f"store URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    else:
+        rest = url
+    if not rest:
+        raise ValidationError(f"store URL {url!r} names no file")
+    return Path(rest)
+
+
+_NODE_COLS = "n.id, n.kind, n.namespace, n.name, n.version, n.properties, n.event_time, n.recorded_at, " \
+    "n.recorded_by, n.retracted_at, n.retracted_by, n.retract_reason"
+_EDGE_COLS = "src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, " \
+    "retract_reason"
+_VISIBLE = "(n.recorded_at <= :t AND (n.retracted_at IS NULL OR n.retracted_at > :t))"
+_E_VISIBLE = "(e.recorded_at <= :t AND (e.retracted_at IS NULL OR e.retracted_at > :t))"
+_A_VISIBLE = "(a.recorded_at <= :t AND (a.retracted_at IS NULL OR a.retracted_at > :t))"
+_FAR_FUTURE = 2**62
+
+
+def _t(as_of: datetime | None) -> int:
+    return _FAR_FUTURE if as_of is None else to_us(as_of)
+
+
+class _Tx:
+    """WriteTx over one connection inside BEGIN IMMEDIATE."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.c = conn
+
+    def now(self) -> datetime:
+        row = self.c.execute("SELECT at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        now = to_us(datetime.now(UTC))
+        return _req(max(now, row[0] + 1) if row else now)
+
+    def audit_head(self) -> tuple[int, str]:
+        row = self.c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
+        rows = self.c.execute(
+            "SELECT n.id, n.kind, n.properties, n.event_time, n.retracted_at FROM json_each(?) f "
+            "JOIN nodes n ON n.id = f.value",
+            (_json(list(ids)),),
+        )
+        return {
+            r[0]: StoredNode(r[0], NodeKind(r[1]), json.loads(r[2]), from_us(r[3]), from_us(r[4])) for r in rows
+        }
+
+    def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
+        rows = self.c.execute(
+            "SELECT e.src, e.type, e.dst, e.retracted_at FROM json_each(?) f JOIN edges e "
+            "ON e.src = json_extract(f.value, '$[0]') AND e.type = json_extract(f.value, '$[1]') "
+            "AND e.dst = json_extract(f.value, '$[2]')",
+            (_json([[s, t.value, d] for s, t, d in keys]),),
+        )
+        out = {}
+        for r in rows:
+            key = (r[0], EdgeType(r[1]), r[2])
+            out[key] = StoredEdge(r[0], EdgeType(r[1]), r[2], from_us(r[3]))
+        return out
+
+    def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
+        rows = self.c.execute(
+            "SELECT e.src, e.dst FROM json_each(?) f JOIN edges e ON e.src = f.value WHERE e.retracted_at IS NULL",
+            (_json(list(ids)),),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        rows = self.c.execute(
+            "SELECT a.node_id, a.value FROM json_each(?) f JOIN annotations a ON a.node_id = f.value "
+            "WHERE a.key = ? AND a.retracted_at IS NULL",
+            (_json(list(ids)), key),
+        )
+        for node_id, value in rows:
+            out.setdefault(node_id, set()).add(value)
+        return out
+
+    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
+        t = to_us(at)
+        rows = [
+            (n.id, n.kind.value, n.namespace, n.name, n.version, _json(n.properties),
+             to_us(n.event_time) if n.event_time else None, t, by)
+            for n in nodes
+        ]
+        self.c.executemany(
+            "INSERT INTO nodes (id, kind, namespace, name, version, properties, event_time, recorded_at, "
+            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        self.c.executemany(
+            "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(r[0], t, by, r[5], r[6]) for r in rows],
+        )
+
+    def update_nodes(
+        self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
+    ) -> None:
+        t = to_us(at)
+        rows = [(_json(p), to_us(e) if e else None, i) for i, p, e in updates]
+        self.c.executemany("UPDATE nodes SET properties = ?, event_time = ? WHERE id = ?", rows)
+        self.c.executemany(
+            "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(i, t, by, p, e) for p, e, i in rows],
+        )
+
+    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
+        t = to_us(at)
+        self.c.executemany(
+            "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, "
+            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (e.source, e.type.value, e.target, e.source_kind.value, e.target_kind.value, _json(e.properties),
+                 to_us(e.event_time) if e.event_time else None, t, by)
+                for e in edges
+            ],
+        )
+
+    def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        t = to_us(at)
+        self.c.executemany(
+            "INSERT INTO annotations (node_id, key, value, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?)",
+            [(n, k, v, t, by) for n, k, v in rows],
+        )
+
+    def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        t = to_us(at)
+        self.c.executemany(
+            "UPDATE annotations SET retracted_at = ?, retracted_by = ? "
+            "WHERE node_id = ? AND key = ? AND value = ? AND retracted_at IS NULL",
+            [(t, by, n, k, v) for n, k, v in rows],
+        )
+
+    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
+        t = to_us(at)
+        self.c.execute(
+            "UPDATE nodes SET retracted_at = ?, retracted_by = ?, retract_reason = ? WHERE id = ?",
+            (t, by, reason, node_id),
+        )
+        cur = self.c.execute(
+            "UPDATE edges SET retracted_at = ?, retracted_by = ?, retract_reason = ? "
+            "WHERE (src = ? OR dst = ?) AND retracted_at IS NULL",
+            (t, by, f"node {node_id} retracted: {reason}", node_id, node_id),
+        )
+        return cur.rowcount
+
+    def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
+        self.c.execute(
+            "UPDATE edges SET retracted_at = ?, retracted_by = ?, retract_reason = ? "
+            "WHERE src = ? AND type = ? AND dst = ?",
+            (to_us(at), by, reason, key[0], key[1].value, key[2]),
+        )
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        self.c.execute(
+            "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.seq, to_us(entry.at), entry.principal, entry.source, entry.action, _json(list(entry.subjects)),
+             _json(entry.payload), entry.payload_digest, entry.prev_hash, entry.hash),
+        )
+        self.c.executemany(
+            "INSERT OR IGNORE INTO audit_subjects (subject, seq) VALUES (?, ?)",
+            [(s, entry.seq) for s in entry.subjects],
+        )
+
+    def put_token(self, token: TokenRecord) -> None:
+        self.c.execute(
+            "INSERT INTO tokens (name, role, namespaces, secret_hash, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (token.name, token.role, _json(list(token.namespaces)), token.secret_hash, to_us(token.created_at),
+             token.created_by),
+        )
+
+    def revoke_token(self, name: str, at: datetime) -> bool:
+        cur = self.c.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (to_us(at), name)
+        )
+        return cur.rowcount > 0
+
+
+class SQLiteStore(GraphStore):
+    """Graph store in one SQLite file (WAL)."""
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 60.0, create: bool = True) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._busy = busy_timeout_s
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if not create and not self.path.exists():
+            raise BackendUnavailableError(f"no store file at {self.path}; run `lineage demo` or register first")
+        if self.path.parent and not self.path.parent.exists():
+            raise BackendUnavailableError(f"cannot open store {url!r}: directory {self.path.parent} does not exist")
+        conn = self._conn()
+        try:
+            with self._immediate(conn):
+                for statement in DDL.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+        except sqlite3.DatabaseError as exc:
+            raise BackendUnavailableError(f"cannot open store {url!r}: {exc}") from None
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=self._busy, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
+                conn.execute("PRAGMA cache_size=-65536")
+                conn.execute("PRAGMA temp_store=MEMORY")
+            except sqlite3.Error as exc:
+                raise BackendUnavailableError(f"cannot open store {self.url!r}: {exc}") from None
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _immediate(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailableError(f"store {self.url!r} is busy or unavailable: {exc}") from None
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def ping(self) -> None:
+        try:
+            self._conn().execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(f"store {self.url!r} unavailable: {exc}") from None
+
+    @contextmanager
+    def write(self) -> Iterator[_Tx]:
+        with self._immediate(self._conn()) as conn:
+            yield _Tx(conn)
+
+    def _q(self, sql: str, params: Any = ()) -> list[Any]:
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailableError(f"store {self.url!r} unavailable: {exc}") from None
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _records(self, rows: list[Any], as_of: datetime | None) -> list[NodeRecord]:
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        ann: dict[str, dict[str, list[str]]] = {}
+        for node_id, key, value in self._q(
+            f"SELECT a.node_id, a.key, a.value FROM json_each(:ids) f JOIN annotations a ON a.node_id = f.value "
+            f"WHERE a.key IN ('owner', 'tag') AND {_A_VISIBLE} ORDER BY a.value",
+            {"ids": _json(ids), "t": _t(as_of)},
+        ):
+            ann.setdefault(node_id, {}).setdefault(key, []).append(value)
+        revs: dict[str, tuple[str, int | None]] = {}
+        if as_of is not None:
+            for node_id, props, event_time in self._q(
+                "SELECT f.value, r.properties, r.event_time FROM json_each(:ids) f JOIN node_revisions r "
+                "ON r.node_id = f.value AND r.recorded_at = (SELECT max(recorded_at) FROM node_revisions "
+                "WHERE node_id = f.value AND recorded_at <= :t)",
+                {"ids": _json(ids), "t": _t(as_of)},
+            ):
+                revs[node_id] = (props, event_time)
+        out = []
+        for r in rows:
+            props, event_time = revs.get(r[0], (r[5], r[6]))
+            a = ann.get(r[0], {})
+            out.append(
+                NodeRecord(
+                    id=r[0], kind=NodeKind(r[1]), namespace=r[2], name=r[3], version=r[4],
+                    properties=json.loads(props), owners=tuple(a.get("owner", ())), tags=tuple(a.get("tag", ())),
+                    event_time=from_us(event_time), recorded_at=_req(r[7]), recorded_by=r[8],
+                    retracted_at=from_us(r[9]) if as_of is None or (r[9] and r[9] <= _t(as_of)) else None,
+                    retracted_by=r[10], retract_reason=r[11],
+                )
+            )
+        return out
+
+    def get_nodes(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, NodeRecord]:
+        rows = self._q(
+            f"SELECT {_NODE_COLS} FROM json_each(:ids) f JOIN nodes n ON n.id = f.value WHERE {_VISIBLE}",
+            {"ids": _json(list(ids)), "t": _t(as_of)},
+        )
+        return {r.id: r for r in self._records(rows, as_of)}
+
+    def get_node_any(self, node_id: str) -> NodeRecord | None:
+        rows = self._q(f"SELECT {_NODE_COLS} FROM nodes n WHERE n.id = ?", (node_id,))
+        recs = self._records(rows, None)
+        return recs[0] if recs else None
+
+    def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
+        if direction is Direction.DOWNSTREAM:
+            sql = ("SELECT e.src, e.type, e.dst, e.dst_kind FROM json_each(:f) f JOIN edges e ON e.src = f.value "
+                   f"WHERE {_E_VISIBLE}")
+        else:
+            sql = ("SELECT e.dst, e.type, e.src, e.src_kind FROM json_each(:f) f JOIN edges e "
+                   f"INDEXED BY edges_in ON e.dst = f.value WHERE {_E_VISIBLE}")
+        rows = self._q(sql, {"f": _json(list(frontier)), "t": _t(as_of)})
+        return [Hop(r[0], EdgeType(r[1]), r[2], NodeKind(r[3])) for r in rows]
+
+    def _edge(self, r: Any) -> EdgeRecord:
+        return EdgeRecord(r[0], EdgeType(r[1]), r[2], json.loads(r[3]), from_us(r[4]), _req(r[5]), r[6],
+                          from_us(r[7]), r[8], r[9])
+
+    def node_edges(self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False) -> list[EdgeRecord]:
+        where = "1" if include_retracted else _E_VISIBLE
+        rows = self._q(
+            f"SELECT {_EDGE_COLS} FROM edges e WHERE e.src = :id AND {where} UNION ALL "
+            f"SELECT {_EDGE_COLS} FROM edges e INDEXED BY edges_in WHERE e.dst = :id AND {where} "
+            "ORDER BY 2, 1, 3",
+            {"id": node_id, "t": _t(as_of)},
+        )
+        return [self._edge(r) for r in rows]
+
+    def get_edge_any(self, key: tuple[str, EdgeType, str]) -> EdgeRecord | None:
+        rows = self._q(f"SELECT {_EDGE_COLS} FROM edges WHERE src = ? AND type = ? AND dst = ?",
+                       (key[0], key[1].value, key[2]))
+        return self._edge(rows[0]) if rows else None
+
+    def revisions(self, node_id: str) -> list[Revision]:
+        rows = self._q(
+            "SELECT recorded_at, recorded_by, properties, event_time FROM node_revisions WHERE node_id = ? "
+            "ORDER BY recorded_at",
+            (node_id,),
+        )
+        return [Revision(_req(r[0]), r[1], json.loads(r[2]), from_us(r[3])) for r in rows]
+
+    def annotations(self, node_id: str, include_retracted: bool = True) -> list[Annotation]:
+        rows = self._q(
+            "SELECT node_id, key, value, recorded_at, recorded_by, retracted_at, retracted_by FROM annotations "
+            "WHERE node_id = ? AND (? OR retracted_at IS NULL) ORDER BY recorded_at, key, value",
+            (node_id, include_retracted),
+        )
+        return [Annotation(r[0], r[1], r[2], _req(r[3]), r[4], from_us(r[5]), r[6]) for r in rows]
+
+    def search(
+        self, text: str, kinds: Sequence[NodeKind] = (), limit: int = 50, as_of: datetime | None = None
+    ) -> list[NodeRecord]:
+        needle = text.strip().lower()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._q(
+            f"SELECT {_NODE_COLS} FROM nodes n WHERE (lower(n.name) LIKE :p ESCAPE '\\' OR n.id LIKE :p ESCAPE '\\') "
+            f"AND {_VISIBLE} AND (:nk = 0 OR n.kind IN (SELECT value FROM json_each(:kinds))) "
+            "ORDER BY lower(n.name) != :exact, instr(lower(n.name), :exact) = 0, length(n.id), n.id LIMIT :limit",
+            {"p": pattern, "t": _t(as_of), "nk": len(kinds), "kinds": _json([k.value for k in kinds]),
+             "exact": needle, "limit": limit},
+        )
+        return self._records(rows, as_of)
+
+    def list_nodes(
+        self, filt: NodeFilter, after: str | None = None, limit: int = 100, as_of: datetime | None = None
+    ) -> list[NodeRecord]:
+        prefix = (filt.name_prefix or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._q(
+            f"SELECT {_NODE_COLS} FROM nodes n WHERE {_VISIBLE} AND n.id > :after "
+            "AND (:nk = 0 OR n.kind IN (SELECT value FROM json_each(:kinds))) "
+            "AND (:ns IS NULL OR n.namespace = :ns) AND n.name LIKE :prefix ESCAPE '\\' "
+            "AND (:since IS NULL OR n.recorded_at >= :since) AND (:until IS NULL OR n.recorded_at <= :until) "
+            f"AND (:tag IS NULL OR EXISTS (SELECT 1 FROM annotations a WHERE a.node_id = n.id AND a.key = 'tag' "
+            f"AND a.value = :tag AND {_A_VISIBLE})) "
+            f"AND (:owner IS NULL OR EXISTS (SELECT 1 FROM annotations a WHERE a.node_id = n.id "
+            f"AND a.key = 'owner' AND a.value = :owner AND {_A_VISIBLE})) "
+            "ORDER BY n.id LIMIT :limit",
+            {"t": _t(as_of), "after": after or "", "nk": len(filt.kinds),
+             "kinds": _json([k.value for k in filt.kinds]), "ns": filt.namespace, "prefix": prefix,
+             "since": to_us(filt.recorded_since) if filt.recorded_since else None,
+             "until": to_us(filt.recorded_until) if filt.recorded_until else None,
+             "tag": filt.tag, "owner": filt.owner, "limit": limit},
+        )
+        return self._records(rows, as_of)
+
+    def nodes_with_annotation(self, key: str, value: str, as_of: datetime | None = None) -> list[str]:
+        rows = self._q(
+            f"SELECT DISTINCT a.node_id FROM annotations a JOIN nodes n ON n.id = a.node_id "
+            f"WHERE a.key = :k AND a.value = :v AND {_A_VISIBLE} AND {_VISIBLE} ORDER BY a.node_id",
+            {"k": key, "v": value, "t": _t(as_of)},
+        )
+        return [r[0] for r in rows]
+
+    def _entry(self, r: Any) -> AuditEntry:
+        return AuditEntry(r[0], _req(r[1]), r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7],
+                          r[8], r[9])
+
+    def audit_entries(self, filt: AuditFilter = AuditFilter()) -> list[AuditEntry]:
+        rows = self._q(
+            "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash "
+            "FROM audit WHERE seq > :after AND (:p IS NULL OR principal = :p) "
+            "AND (:a IS NULL OR action = :a) "
+            "AND (:since IS NULL OR at >= :since) AND (:until IS NULL OR at <= :until) "
+            "AND (:s IS NULL OR seq IN (SELECT seq FROM audit_subjects WHERE subject = :s)) "
+            "ORDER BY seq LIMIT :limit",
+            {"after": filt.after_seq, "p": filt.principal, "a": filt.action, "s": filt.subject,
+             "since": to_us(filt.since) if filt.since else None, "until": to_us(filt.until) if filt.until else None,
+             "limit": filt.limit},
+        )
+        return [self._entry(r) for r in rows]
+
+    def iter_audit(self) -> Iterator[AuditEntry]:
+        conn = sqlite3.connect(self.path, timeout=self._busy)
+        try:
+            cur = conn.execute(
+                "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash "
+                "FROM audit ORDER BY seq"
+            )
+            for r in cur:
+                yield self._entry(r)
+        finally:
+            conn.close()
+
+    def counts(self) -> dict[str, int]:
+        row = self._q(
+            "SELECT (SELECT count(*) FROM nodes), (SELECT count(*) FROM edges), (SELECT count(*) FROM audit), "
+            "(SELECT count(*) FROM raw_events), (SELECT count(*) FROM nodes WHERE retracted_at IS NULL), "
+            "(SELECT count(*) FROM edges WHERE retracted_at IS NULL)"
+        )[0]
+        return {"nodes": row[0], "edges": row[1], "audit_entries": row[2], "raw_events": row[3],
+                "current_nodes": row[4], "current_edges": row[5]}
+
+    def _token(self, r: Any) -> TokenRecord:
+        return TokenRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], _req(r[4]), r[5], from_us(r[6]))
+
+    def tokens(self) -> list[TokenRecord]:
+        rows = self._q("SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at "
+                       "FROM tokens ORDER BY created_at")
+        return [self._token(r) for r in rows]
+
+    def find_token(self, secret_hash: str) -> TokenRecord | None:
+        rows = self._q("SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at "
+                       "FROM tokens WHERE secret_hash = ?", (secret_hash,))
+        return self._token(rows[0]) if rows else None
+
+    def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
+        with self._immediate(self._conn()) as conn:
+            cur = conn.execute(
+                "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)",
+                (to_us(datetime.now(UTC)), source, json.dumps(payload, ensure_ascii=False)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]:
+        conn = sqlite3.connect(self.path, timeout=self._busy)
+        try:
+            for r in conn.execute(
+                "SELECT seq, received_at, source, payload FROM raw_events WHERE seq > ? ORDER BY seq", (after_seq,)
+            ):
+                yield RawEvent(r[0], _req(r[1]), r[2], json.loads(r[3]))
+        finally:
+            conn.close()
+
+    def file_size(self) -> int:
+        return sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p))

@@ -1,0 +1,349 @@
+"""The write rules, written once for every backend: validation, idempotence, cycles, audit.
+
+Each function opens one write transaction on the store, checks everything against the batch and
+the stored graph, and either writes all of it plus one audit entry, or raises and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from lineage.audit import seal
+from lineage.errors import (
+    ConflictError,
+    CycleError,
+    NotFoundError,
+    SchemaViolationError,
+    UnknownReferenceError,
+    ValidationError,
+)
+from lineage.model import Batch, EdgeType, NodeKind, WriteResult
+from lineage.model.ids import is_edge_id, parse_edge_id, parse_node_id
+from lineage.model.kinds import ANNOTATION_KEYS, allowed_targets, edge_allowed
+from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx
+
+if TYPE_CHECKING:
+    from lineage.storage.base import GraphStore
+
+EdgeKey = tuple[str, EdgeType, str]
+
+
+def check_node_id(node_id: str) -> NodeKind:
+    try:
+        return parse_node_id(node_id).kind
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+@dataclass(slots=True)
+class _Plan:
+    new_nodes: list[NewNode]
+    updates: list[tuple[str, dict[str, Any], Any]]
+    new_edges: list[NewEdge]
+    owners: list[tuple[str, str, str]]
+    unchanged: int
+
+
+def _static_checks(batch: Batch) -> None:
+    """Rules that need no store: duplicates, schema triples, self-loops."""
+    seen: dict[str, int] = {}
+    for i, node in enumerate(batch.nodes):
+        first = seen.setdefault(node.id, i)
+        if first != i and batch.nodes[first] != node:
+            raise ValidationError(
+                f"nodes[{i}] ({node.id}) repeats nodes[{first}] with different content; "
+                "register one node per id in a batch"
+            )
+    for i, edge in enumerate(batch.edges):
+        src, dst = parse_node_id(edge.source).kind, parse_node_id(edge.target).kind
+        if not edge_allowed(src, edge.type, dst):
+            targets = allowed_targets(src, edge.type)
+            allowed = (
+                f"a {src.value} -{edge.type.value}-> may only point to {', '.join(t.value for t in targets)}"
+                if targets
+                else f"a {src.value} has no {edge.type.value} edges"
+            )
+            raise SchemaViolationError(
+                f"edges[{i}] ({edge.id}): {src.value} -{edge.type.value}-> {dst.value} is not allowed by "
+                f"the lineage schema; {allowed} (see `lineage schema edges`)",
+                details={"element": f"edges[{i}]", "rule": "schema"},
+            )
+        if edge.source == edge.target:
+            raise CycleError(
+                f"edges[{i}] ({edge.id}): a node cannot derive from itself",
+                details={"element": f"edges[{i}]", "rule": "acyclic"},
+            )
+
+
+def _plan(tx: WriteTx, batch: Batch) -> _Plan:
+    batch_nodes = {n.id: n for n in batch.nodes}
+    wanted = list(dict.fromkeys([*batch_nodes, *(e.source for e in batch.edges), *(e.target for e in batch.edges)]))
+    stored = tx.nodes(wanted)
+    for node_id, node in stored.items():
+        if node.retracted_at is not None and (node_id in batch_nodes or any(
+            node_id in (e.source, e.target) for e in batch.edges
+        )):
+            where = _element_of(batch, node_id)
+            raise ConflictError(
+                f"{where} ({node_id}): this node was retracted at {node.retracted_at.isoformat()}; "
+                "retracted lineage cannot be registered again, register a new version instead",
+                details={"element": where, "rule": "retracted"},
+            )
+    new_nodes: list[NewNode] = []
+    updates: list[tuple[str, dict[str, Any], Any]] = []
+    unchanged = 0
+    for node in batch_nodes.values():
+        old = stored.get(node.id)
+        if old is None:
+            new_nodes.append(
+                NewNode(node.id, node.kind, node.namespace, node.name, node.version, dict(node.properties),
+                        node.event_time)
+            )
+            continue
+        merged = {**old.properties, **node.properties}
+        event_time = node.event_time or old.event_time
+        if merged != old.properties or event_time != old.event_time:
+            updates.append((node.id, merged, event_time))
+        else:
+            unchanged += 1
+
+    keys: list[EdgeKey] = []
+    for i, edge in enumerate(batch.edges):
+        for end, label in ((edge.source, "from"), (edge.target, "to")):
+            if end not in batch_nodes and end not in stored:
+                raise UnknownReferenceError(
+                    f"edges[{i}] ({edge.id}): '{label}' node {end} is neither in the store nor in this "
+                    "batch; register it first or add it to the batch",
+                    details={"element": f"edges[{i}]", "rule": "reference", "missing": end},
+                )
+        keys.append((edge.source, edge.type, edge.target))
+    existing_edges = tx.edges(list(dict.fromkeys(keys)))
+    new_edges: list[NewEdge] = []
+    added: set[EdgeKey] = set()
+    for i, edge in enumerate(batch.edges):
+        key = (edge.source, edge.type, edge.target)
+        found = existing_edges.get(key)
+        if found is not None:
+            if found.retracted_at is not None:
+                raise ConflictError(
+                    f"edges[{i}] ({edge.id}): this edge was retracted at {found.retracted_at.isoformat()}; "
+                    "retracted lineage cannot be registered again",
+                    details={"element": f"edges[{i}]", "rule": "retracted"},
+                )
+            unchanged += 1
+            continue
+        if key in added:
+            continue
+        added.add(key)
+        new_edges.append(
+            NewEdge(edge.source, parse_node_id(edge.source).kind, edge.type, edge.target,
+                    parse_node_id(edge.target).kind, dict(edge.properties), edge.event_time)
+        )
+    _check_cycles(tx, batch, new_edges, set(stored))
+
+    owner_ids = [n.id for n in batch_nodes.values() if n.owners]
+    current = tx.annotations([i for i in owner_ids if i in stored], "owner") if owner_ids else {}
+    owners = [
+        (n.id, "owner", o)
+        for n in batch_nodes.values()
+        for o in dict.fromkeys(n.owners)
+        if o not in current.get(n.id, set())
+    ]
+    return _Plan(new_nodes, updates, new_edges, owners, unchanged)
+
+
+def _element_of(batch: Batch, node_id: str) -> str:
+    for i, node in enumerate(batch.nodes):
+        if node.id == node_id:
+            return f"nodes[{i}]"
+    for i, edge in enumerate(batch.edges):
+        if node_id in (edge.source, edge.target):
+            return f"edges[{i}]"
+    return "batch"
+
+
+def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: set[str]) -> None:
+    """Refuse edges that would close a cycle, through the batch and the stored graph together.
+
+    Only stored paths between a stored target of a new edge and a stored source of a new edge can
+    close a cycle (new nodes have no stored edges), so the store is searched only from those
+    targets and only when both sets are non-empty: the usual batch costs no store traversal.
+    """
+    if not new_edges:
+        return
+    graph = nx.DiGraph()
+    graph.add_edges_from((e.source, e.target) for e in new_edges)
+    sources = {e.source for e in new_edges if e.source in stored}
+    targets = {e.target for e in new_edges if e.target in stored}
+    if sources and targets:
+        for start in targets:
+            seen = {start}
+            frontier = [start]
+            while frontier:
+                nxt = []
+                for _, reached in tx.successors(frontier):
+                    if reached not in seen:
+                        seen.add(reached)
+                        nxt.append(reached)
+                frontier = nxt
+            for hit in seen & sources:
+                if hit != start:
+                    graph.add_edge(start, hit, stored_path=True)
+                else:
+                    graph.add_edge(start, start, stored_path=True)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    cycle_nodes = [u for u, _v, *_ in cycle]
+    index = {(e.source, e.type, e.target): i for i, e in enumerate(batch.edges)}
+    culprit = next(
+        (f"edges[{index[(e.source, e.type, e.target)]}] ({e.source} -{e.type.value}-> {e.target})"
+         for e in new_edges if (e.source, e.target) in {(u, v) for u, v, *_ in cycle}),
+        "batch",
+    )
+    raise CycleError(
+        f"{culprit} would make {cycle_nodes[0]} derive from itself: "
+        f"{' -> '.join([*cycle_nodes, cycle_nodes[0]])}",
+        details={"element": culprit.split(" ")[0], "rule": "acyclic", "cycle": cycle_nodes},
+    )
+
+
+def register(store: GraphStore, batch: Batch, *, principal: str, source: str) -> WriteResult:
+    _static_checks(batch)
+    with store.write() as tx:
+        plan = _plan(tx, batch)
+        result = WriteResult(
+            nodes_created=len(plan.new_nodes),
+            nodes_updated=len(plan.updates),
+            edges_created=len(plan.new_edges),
+            unchanged=plan.unchanged,
+            node_ids=[n.id for n in batch.nodes],
+        )
+        if not (plan.new_nodes or plan.updates or plan.new_edges or plan.owners):
+            return result
+        at = tx.now()
+        tx.insert_nodes(plan.new_nodes, at, principal)
+        tx.update_nodes(plan.updates, at, principal)
+        tx.insert_edges(plan.new_edges, at, principal)
+        tx.add_annotations(plan.owners, at, principal)
+        subjects = dict.fromkeys(
+            [*(n.id for n in plan.new_nodes), *(u[0] for u in plan.updates), *(o[0] for o in plan.owners)]
+        )
+        for e in plan.new_edges:
+            subjects.setdefault(e.source)
+            subjects.setdefault(e.target)
+        payload = {
+            "batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+            "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
+        }
+        _audit(tx, at, principal, source, "register", list(subjects), payload, result)
+        return result
+
+
+def _audit(
+    tx: WriteTx, at: Any, principal: str, source: str, action: str, subjects: Sequence[str],
+    payload: Any, result: WriteResult,
+) -> None:
+    seq, prev = tx.audit_head()
+    entry = seal(
+        seq=seq + 1, at=at, principal=principal, source=source, action=action, subjects=subjects,
+        payload=payload, prev_hash=prev,
+    )
+    tx.append_audit(entry)
+    result.audit_seq = entry.seq
+    result.recorded_at = at
+
+
+def retract(store: GraphStore, target: str, *, reason: str, principal: str, source: str) -> WriteResult:
+    if not reason or not reason.strip():
+        raise ValidationError("a retraction needs a reason (--reason TEXT)")
+    result = WriteResult()
+    if is_edge_id(target):
+        try:
+            key = parse_edge_id(target)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        with store.write() as tx:
+            found = tx.edges([key]).get(key)
+            if found is None:
+                raise NotFoundError(f"no edge {target!r}")
+            if found.retracted_at is not None:
+                raise ConflictError(f"edge {target!r} was already retracted at {found.retracted_at.isoformat()}")
+            at = tx.now()
+            tx.retract_edge(key, at, principal, reason)
+            _audit(tx, at, principal, source, "retract", [key[0], key[2]],
+                   {"target": target, "reason": reason}, result)
+        return result
+    check_node_id(target)
+    with store.write() as tx:
+        node = tx.nodes([target]).get(target)
+        if node is None:
+            raise NotFoundError(f"no node {target!r}; try `lineage search` to find its id")
+        if node.retracted_at is not None:
+            raise ConflictError(f"node {target!r} was already retracted at {node.retracted_at.isoformat()}")
+        at = tx.now()
+        edges = tx.retract_node(target, at, principal, reason)
+        _audit(tx, at, principal, source, "retract", [target],
+               {"target": target, "reason": reason, "edges_retracted": edges}, result)
+    return result
+
+
+def annotate(
+    store: GraphStore, node_id: str, key: str, *, add: Sequence[str], remove: Sequence[str],
+    replace: Sequence[str] | None, principal: str, source: str, payload: dict[str, Any] | None,
+) -> WriteResult:
+    if key not in ANNOTATION_KEYS:
+        raise ValidationError(f"unknown annotation {key!r}; expected one of {', '.join(sorted(ANNOTATION_KEYS))}")
+    check_node_id(node_id)
+    for value in [*add, *remove, *(replace or [])]:
+        if not value or len(value) > 200 or not value.strip():
+            raise ValidationError(f"{key} value {value!r} must be 1 to 200 non-blank characters")
+    result = WriteResult()
+    with store.write() as tx:
+        node = tx.nodes([node_id]).get(node_id)
+        if node is None or node.retracted_at is not None:
+            raise NotFoundError(f"no node {node_id!r}")
+        current = tx.annotations([node_id], key).get(node_id, set())
+        if replace is not None:
+            to_add = [v for v in dict.fromkeys(replace) if v not in current]
+            to_remove = sorted(current - set(replace))
+        else:
+            to_add = [v for v in dict.fromkeys(add) if v not in current]
+            to_remove = sorted(current & set(remove))
+        if not to_add and not to_remove:
+            result.unchanged = 1
+            return result
+        at = tx.now()
+        tx.add_annotations([(node_id, key, v) for v in to_add], at, principal)
+        tx.retract_annotations([(node_id, key, v) for v in to_remove], at, principal)
+        body = {"node": node_id, "key": key, "added": to_add, "removed": to_remove, **(payload or {})}
+        _audit(tx, at, principal, source, f"annotate.{key}", [node_id], body, result)
+        result.nodes_updated = 1
+    return result
+
+
+def record_token(store: GraphStore, token: TokenRecord, *, principal: str) -> WriteResult:
+    result = WriteResult()
+    with store.write() as tx:
+        if any(t.name == token.name and t.revoked_at is None for t in store.tokens()):
+            raise ConflictError(f"a token named {token.name!r} already exists; revoke it or pick another name")
+        at = tx.now()
+        tx.put_token(token)
+        _audit(tx, at, principal, "cli", "token.create", [],
+               {"name": token.name, "role": token.role, "namespaces": list(token.namespaces)}, result)
+    return result
+
+
+def revoke_token(store: GraphStore, name: str, *, principal: str) -> WriteResult:
+    result = WriteResult()
+    with store.write() as tx:
+        at = tx.now()
+        if not tx.revoke_token(name, at):
+            raise NotFoundError(f"no active token named {name!r}")
+        _audit(tx, at, principal, "cli", "token.revoke", [], {"name": name}, result)
+    return result
