@@ -1,0 +1,36 @@
+"""The `lineage` command: thin commands over the library, split by group.
+
+Exit codes are part of the contract: 0 ok, 1 a check found a problem, 2 bad input or usage,
+3 store unavailable.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from lineage.cli import audit, query, schema, write
+from lineage.cli.demo import demo_cmd
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="lineage",
+        help="Lineage and governance for ML platforms: impact, provenance, audit.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.command("demo")(demo_cmd)
+    app.command("register")(write.register_cmd)
+    app.command("retract")(write.retract_cmd)
+    app.command("impact")(query.impact_cmd)
+    app.command("provenance")(query.provenance_cmd)
+    app.command("show")(query.show_cmd)
+    app.command("search")(query.search_cmd)
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(schema.app, name="schema")
+    return app
+
+
+def main() -> None:
+    build_app()()

@@ -1,0 +1,120 @@
+"""Shared CLI plumbing: options, opening the store, mapping errors to exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from lineage.errors import BackendUnavailableError, LineageError, ValidationError
+from lineage.ingest.ci import resolve_principal
+from lineage.model import NodeKind
+from lineage.settings import Settings, load_settings, store_options
+from lineage.storage import GraphStore, open_store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option("--store", envvar="LINEAGE_STORE", help="Store URL (sqlite:///lineage.db, neo4j://host:7687).",
+                 show_default=False),
+]
+ActorOpt = Annotated[
+    str | None,
+    typer.Option("--actor", envvar="LINEAGE_ACTOR", help="Principal recorded for writes (default: CI actor or OS user).",
+                 show_default=False),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Show the graph as recorded at this time (ISO 8601, e.g. 2026-11-20T12:00:00Z).",
+                 show_default=False),
+]
+
+
+def out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Expected errors become a one-line message on stderr and the exit code of their class."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except LineageError as exc:
+            err().print(f"[bold red]error[/] [{exc.code}]: {exc.message}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err().print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def settings_for(store: str | None, actor: str | None = None) -> Settings:
+    return load_settings(store=store, actor=actor)
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[GraphStore]:
+    store = open_store(settings.store, **store_options(settings))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def principal(settings: Settings) -> tuple[str, str]:
+    return resolve_principal(settings.actor, os.environ)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"--as-of {text!r} is not an ISO 8601 time, e.g. 2026-11-20T12:00:00Z") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_kinds(values: list[str] | None) -> tuple[NodeKind, ...]:
+    kinds: list[NodeKind] = []
+    for value in values or []:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    kinds.append(NodeKind.parse(part.strip()))
+                except ValueError as exc:
+                    raise ValidationError(str(exc)) from None
+    return tuple(kinds)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def unavailable(url: str, exc: Exception) -> BackendUnavailableError:
+    return BackendUnavailableError(f"store {url!r} unavailable: {exc}")

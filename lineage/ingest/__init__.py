@@ -1,0 +1,1 @@
+"""Getting lineage in: CI environments, manifests, OpenLineage events."""

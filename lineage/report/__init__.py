@@ -1,0 +1,1 @@
+"""Reports people and machines read: text for terminals, JSON, and more formats built on them."""

@@ -1,0 +1,53 @@
+"""Settings, read from flags, ``LINEAGE_*`` environment variables and defaults.
+
+Built by :func:`load_settings` and passed down; nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STORE = "sqlite:///lineage.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
+
+    store: str = Field(default=DEFAULT_STORE, description="Store URL: sqlite:///path.db, neo4j:// or bolt://")
+    actor: str | None = Field(default=None, description="Principal recorded for writes.")
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str | None = None
+    max_batch: int = Field(default=200_000, ge=1)
+    max_depth: int = Field(default=100, ge=1, description="Deepest traversal a request may ask for.")
+    max_nodes: int = Field(default=1_000_000, ge=1, description="Most nodes one traversal may reach.")
+    # server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    mode: Literal["development", "production"] = "production"
+    anonymous_read: bool | None = Field(
+        default=None, description="Allow reads without a token; default: only when serving on loopback."
+    )
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_query_depth: int = 12
+    max_page_size: int = 500
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with explicit (non-None) overrides on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def store_options(settings: Settings) -> dict[str, Any]:
+    """Backend options derived from settings, for :func:`lineage.storage.open_store`."""
+    if settings.store.startswith(("neo4j", "bolt")):
+        return {
+            "user": settings.neo4j_user,
+            "password": settings.neo4j_password.get_secret_value() if settings.neo4j_password else None,
+            "database": settings.neo4j_database,
+        }
+    return {}
