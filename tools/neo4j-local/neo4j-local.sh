@@ -39,8 +39,12 @@ cmd_build() {
      [[ -z "$(find "$DIR/src" -newer "$STAMP" -print -quit)" ]]; then
     return 0
   fi
-  say "building (first time downloads Neo4j jars into ~/.m2)"
-  (cd "$DIR" && mvn -q -B -Dstyle.color=never package) || die "maven build failed"
+  say "building (the first build downloads the Neo4j jars into ~/.m2)"
+  mkdir -p "$STATE"
+  if ! (cd "$DIR" && mvn -B clean package) >"$STATE/build.log" 2>&1; then
+    tail -n 40 "$STATE/build.log" >&2
+    die "maven build failed (see $STATE/build.log)"
+  fi
   touch "$STAMP"
 }
 
