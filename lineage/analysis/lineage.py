@@ -15,10 +15,20 @@ PRODUCTION_ENVS = frozenset({"prod", "production", "live"})
 
 #: Kind order in reports: what matters most first.
 IMPACT_ORDER = (
-    NodeKind.DEPLOYMENT, NodeKind.MODEL, NodeKind.FEATURE, NodeKind.DATASET, NodeKind.RUN, NodeKind.CODE_COMMIT,
+    NodeKind.DEPLOYMENT,
+    NodeKind.MODEL,
+    NodeKind.FEATURE,
+    NodeKind.DATASET,
+    NodeKind.RUN,
+    NodeKind.CODE_COMMIT,
 )
 PROVENANCE_ORDER = (
-    NodeKind.DATASET, NodeKind.FEATURE, NodeKind.CODE_COMMIT, NodeKind.RUN, NodeKind.MODEL, NodeKind.DEPLOYMENT,
+    NodeKind.DATASET,
+    NodeKind.FEATURE,
+    NodeKind.CODE_COMMIT,
+    NodeKind.RUN,
+    NodeKind.MODEL,
+    NodeKind.DEPLOYMENT,
 )
 
 
@@ -112,35 +122,77 @@ class LineageReport:
 
 
 def _report(
-    store: GraphStore, start: str, direction: Direction, *, max_depth: int | None, kinds: Sequence[NodeKind],
-    as_of: datetime | None, depth_limit: int, max_nodes: int,
+    store: GraphStore,
+    start: str,
+    direction: Direction,
+    *,
+    max_depth: int | None,
+    kinds: Sequence[NodeKind],
+    as_of: datetime | None,
+    depth_limit: int,
+    max_nodes: int,
 ) -> LineageReport:
     if max_depth is not None and (max_depth < 1 or max_depth > depth_limit):
         raise LimitExceededError(f"depth must be between 1 and {depth_limit}, got {max_depth}")
-    reach: Reach = store.reach(start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of,
-                               max_nodes=max_nodes)
+    reach: Reach = store.reach(
+        start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
+    )
     records = store.get_nodes([r.id for r in reach.nodes] + [start], as_of)
     nodes = []
     for r in reach.nodes:
         steps = reach.path(r.id)
-        nodes.append(ReachedNode(records[r.id], r.distance, [start, *(s.node for s in steps)],
-                                 [s.edge_type.value for s in steps]))
+        nodes.append(
+            ReachedNode(
+                records[r.id],
+                r.distance,
+                [start, *(s.node for s in steps)],
+                [s.edge_type.value for s in steps],
+            )
+        )
     return LineageReport(direction, records[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated)
 
 
 def impact(
-    store: GraphStore, start: str, *, max_depth: int | None = None, kinds: Sequence[NodeKind] = (),
-    as_of: datetime | None = None, depth_limit: int = 100, max_nodes: int = 1_000_000,
+    store: GraphStore,
+    start: str,
+    *,
+    max_depth: int | None = None,
+    kinds: Sequence[NodeKind] = (),
+    as_of: datetime | None = None,
+    depth_limit: int = 100,
+    max_nodes: int = 1_000_000,
 ) -> LineageReport:
     """Everything downstream of ``start``: what a broken version affects."""
-    return _report(store, start, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of,
-                   depth_limit=depth_limit, max_nodes=max_nodes)
+    return _report(
+        store,
+        start,
+        Direction.DOWNSTREAM,
+        max_depth=max_depth,
+        kinds=kinds,
+        as_of=as_of,
+        depth_limit=depth_limit,
+        max_nodes=max_nodes,
+    )
 
 
 def provenance(
-    store: GraphStore, start: str, *, max_depth: int | None = None, kinds: Sequence[NodeKind] = (),
-    as_of: datetime | None = None, depth_limit: int = 100, max_nodes: int = 1_000_000,
+    store: GraphStore,
+    start: str,
+    *,
+    max_depth: int | None = None,
+    kinds: Sequence[NodeKind] = (),
+    as_of: datetime | None = None,
+    depth_limit: int = 100,
+    max_nodes: int = 1_000_000,
 ) -> LineageReport:
     """Everything upstream of ``start``: its bill of materials."""
-    return _report(store, start, Direction.UPSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of,
-                   depth_limit=depth_limit, max_nodes=max_nodes)
+    return _report(
+        store,
+        start,
+        Direction.UPSTREAM,
+        max_depth=max_depth,
+        kinds=kinds,
+        as_of=as_of,
+        depth_limit=depth_limit,
+        max_nodes=max_nodes,
+    )

@@ -76,7 +76,16 @@ def seal(
     payload_digest = digest(payload)
     draft = AuditEntry(seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, "")
     return AuditEntry(
-        seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, digest(draft.header())
+        seq,
+        at,
+        principal,
+        source,
+        action,
+        subjects,
+        payload,
+        payload_digest,
+        prev_hash,
+        digest(draft.header()),
     )
 
 

@@ -20,26 +20,41 @@ from lineage.cli.common import (
 )
 from lineage.storage import AuditFilter
 
-app = typer.Typer(help="Audit log: who registered or changed what, when; tamper evidence.", no_args_is_help=True)
+app = typer.Typer(
+    help="Audit log: who registered or changed what, when; tamper evidence.", no_args_is_help=True
+)
 
 
 @app.command("log")
 @handle_errors
 def log_cmd(
     principal: Annotated[str | None, typer.Option("--principal", "-p", help="Only this principal.")] = None,
-    node: Annotated[str | None, typer.Option("--node", "-n", help="Only entries touching this node id.")] = None,
-    action: Annotated[str | None, typer.Option("--action", help="Only this action (register, retract, ...).")] = None,
+    node: Annotated[
+        str | None, typer.Option("--node", "-n", help="Only entries touching this node id.")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action (register, retract, ...).")
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help="ISO time, inclusive.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="ISO time, inclusive.")] = None,
     after: Annotated[int, typer.Option("--after", help="Only entries after this sequence number.")] = 0,
     limit: Annotated[int, typer.Option("--limit", help="Most entries.")] = 100,
-    payload: Annotated[bool, typer.Option("--payload", help="Include what each entry recorded (JSON).")] = False,
+    payload: Annotated[
+        bool, typer.Option("--payload", help="Include what each entry recorded (JSON).")
+    ] = False,
     fmt: FormatOpt = Format.text,
     store: StoreOpt = None,
 ) -> None:
     """List audit entries, oldest first."""
-    filt = AuditFilter(principal=principal, subject=node, action=action, since=parse_time(since),
-                       until=parse_time(until), after_seq=after, limit=limit)
+    filt = AuditFilter(
+        principal=principal,
+        subject=node,
+        action=action,
+        since=parse_time(since),
+        until=parse_time(until),
+        after_seq=after,
+        limit=limit,
+    )
     with opened(settings_for(store)) as st:
         entries = st.audit_entries(filt)
     if fmt is Format.json:
@@ -50,8 +65,15 @@ def log_cmd(
         table.add_column(col, overflow="fold")
     for e in entries:
         subjects = ", ".join(e.subjects[:3]) + (f" (+{len(e.subjects) - 3})" if len(e.subjects) > 3 else "")
-        table.add_row(str(e.seq), e.at.isoformat(timespec="seconds"), e.principal, e.source, e.action, subjects,
-                      e.hash[:12])
+        table.add_row(
+            str(e.seq),
+            e.at.isoformat(timespec="seconds"),
+            e.principal,
+            e.source,
+            e.action,
+            subjects,
+            e.hash[:12],
+        )
     out().print(table)
 
 
@@ -59,7 +81,8 @@ def log_cmd(
 @handle_errors
 def verify_cmd(
     expect_head: Annotated[
-        str | None, typer.Option("--expect-head", help="Head hash anchored earlier; detects removal at the end.")
+        str | None,
+        typer.Option("--expect-head", help="Head hash anchored earlier; detects removal at the end."),
     ] = None,
     fmt: FormatOpt = Format.text,
     store: StoreOpt = None,

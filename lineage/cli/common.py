@@ -32,19 +32,30 @@ class Format(StrEnum):
 
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store", envvar="LINEAGE_STORE", help="Store URL (sqlite:///lineage.db, neo4j://host:7687).",
-                 show_default=False),
+    typer.Option(
+        "--store",
+        envvar="LINEAGE_STORE",
+        help="Store URL (sqlite:///lineage.db, neo4j://host:7687).",
+        show_default=False,
+    ),
 ]
 ActorOpt = Annotated[
     str | None,
-    typer.Option("--actor", envvar="LINEAGE_ACTOR", help="Principal recorded for writes (default: CI actor or OS user).",
-                 show_default=False),
+    typer.Option(
+        "--actor",
+        envvar="LINEAGE_ACTOR",
+        help="Principal recorded for writes (default: CI actor or OS user).",
+        show_default=False,
+    ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="Show the graph as recorded at this time (ISO 8601, e.g. 2026-11-20T12:00:00Z).",
-                 show_default=False),
+    typer.Option(
+        "--as-of",
+        help="Show the graph as recorded at this time (ISO 8601, e.g. 2026-11-20T12:00:00Z).",
+        show_default=False,
+    ),
 ]
 
 
@@ -96,7 +107,9 @@ def parse_time(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(f"--as-of {text!r} is not an ISO 8601 time, e.g. 2026-11-20T12:00:00Z") from None
+        raise ValidationError(
+            f"--as-of {text!r} is not an ISO 8601 time, e.g. 2026-11-20T12:00:00Z"
+        ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

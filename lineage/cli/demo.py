@@ -27,7 +27,9 @@ def demo_cmd(store: StoreOpt = None, actor: ActorOpt = None) -> None:
                 f"(audit entry #{result.audit_seq})."
             )
         else:
-            console.print(f"The demo graph is already loaded ({len(batch)} nodes and edges); nothing new written.")
+            console.print(
+                f"The demo graph is already loaded ({len(batch)} nodes and edges); nothing new written."
+            )
         console.print(f"\nScenario: [bold]{CORRUPTED}[/] turned out to be corrupted. What is hit?\n")
         render(impact(st, CORRUPTED), console, max_rows=400)
         where = str(Path(st.path).resolve()) if isinstance(st, SQLiteStore) else st.url

@@ -7,7 +7,9 @@ import typer
 from lineage.cli.common import handle_errors, out, print_json
 from lineage.model import ALLOWED_EDGES, Batch
 
-app = typer.Typer(help="The lineage schema (allowed edges) and the batch file's JSON Schema.", no_args_is_help=True)
+app = typer.Typer(
+    help="The lineage schema (allowed edges) and the batch file's JSON Schema.", no_args_is_help=True
+)
 
 
 @app.command("batch")

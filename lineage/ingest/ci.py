@@ -31,17 +31,37 @@ def detect_ci(env: Mapping[str, str]) -> CIContext:
         url = f"{server}/{repo}/actions/runs/{run}" if repo and run else None
         return CIContext("github-actions", env.get("GITHUB_ACTOR"), run, url, env.get("GITHUB_JOB"))
     if env.get("GITLAB_CI") == "true":
-        return CIContext("gitlab-ci", env.get("GITLAB_USER_LOGIN"), env.get("CI_JOB_ID"), env.get("CI_JOB_URL"),
-                         env.get("CI_JOB_NAME"))
+        return CIContext(
+            "gitlab-ci",
+            env.get("GITLAB_USER_LOGIN"),
+            env.get("CI_JOB_ID"),
+            env.get("CI_JOB_URL"),
+            env.get("CI_JOB_NAME"),
+        )
     if env.get("JENKINS_URL"):
-        return CIContext("jenkins", env.get("BUILD_USER_ID"), env.get("BUILD_NUMBER"), env.get("BUILD_URL"),
-                         env.get("JOB_NAME"))
+        return CIContext(
+            "jenkins",
+            env.get("BUILD_USER_ID"),
+            env.get("BUILD_NUMBER"),
+            env.get("BUILD_URL"),
+            env.get("JOB_NAME"),
+        )
     if env.get("CIRCLECI") == "true":
-        return CIContext("circleci", env.get("CIRCLE_USERNAME"), env.get("CIRCLE_BUILD_NUM"),
-                         env.get("CIRCLE_BUILD_URL"), env.get("CIRCLE_JOB"))
+        return CIContext(
+            "circleci",
+            env.get("CIRCLE_USERNAME"),
+            env.get("CIRCLE_BUILD_NUM"),
+            env.get("CIRCLE_BUILD_URL"),
+            env.get("CIRCLE_JOB"),
+        )
     if env.get("BUILDKITE") == "true":
-        return CIContext("buildkite", env.get("BUILDKITE_BUILD_CREATOR_EMAIL") or env.get("BUILDKITE_BUILD_CREATOR"),
-                         env.get("BUILDKITE_BUILD_NUMBER"), env.get("BUILDKITE_BUILD_URL"), env.get("BUILDKITE_LABEL"))
+        return CIContext(
+            "buildkite",
+            env.get("BUILDKITE_BUILD_CREATOR_EMAIL") or env.get("BUILDKITE_BUILD_CREATOR"),
+            env.get("BUILDKITE_BUILD_NUMBER"),
+            env.get("BUILDKITE_BUILD_URL"),
+            env.get("BUILDKITE_LABEL"),
+        )
     if env.get("CI", "").lower() in ("true", "1", "yes"):
         return CIContext("ci", None, None, None, None)
     return CIContext("local", None, None, None, None)

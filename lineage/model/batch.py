@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from lineage.errors import ValidationError
-
 from lineage.model.ids import check_part, node_id, parse_node_id
 from lineage.model.kinds import EdgeType, NodeKind
 

@@ -11,7 +11,11 @@ from lineage.analysis import LineageReport
 from lineage.storage.base import Direction
 
 KIND_COLOURS = {
-    "Deployment": "bold red", "Model": "magenta", "Feature": "cyan", "Dataset": "green", "Run": "yellow",
+    "Deployment": "bold red",
+    "Model": "magenta",
+    "Feature": "cyan",
+    "Dataset": "green",
+    "Run": "yellow",
     "CodeCommit": "blue",
 }
 

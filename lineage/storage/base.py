@@ -200,7 +200,9 @@ class WriteTx(Protocol):
 
     def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]: ...
 
-    def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]: ...
+    def edges(
+        self, keys: Sequence[tuple[str, EdgeType, str]]
+    ) -> dict[tuple[str, EdgeType, str], StoredEdge]: ...
 
     def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
         """(from, to) for every current edge leaving ``ids``; used by the cycle check."""
@@ -271,11 +273,15 @@ class GraphStore(abc.ABC):
         """Nodes visible as of the time; unknown or invisible ids are simply absent."""
 
     @abc.abstractmethod
-    def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
+    def expand(
+        self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None
+    ) -> list[Hop]:
         """Every visible edge leaving (downstream) or entering (upstream) the frontier, in one round trip."""
 
     @abc.abstractmethod
-    def node_edges(self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False) -> list[EdgeRecord]:
+    def node_edges(
+        self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False
+    ) -> list[EdgeRecord]:
         """Edges touching a node, both directions."""
 
     @abc.abstractmethod
@@ -307,7 +313,7 @@ class GraphStore(abc.ABC):
     def nodes_with_annotation(self, key: str, value: str, as_of: datetime | None = None) -> list[str]: ...
 
     @abc.abstractmethod
-    def audit_entries(self, filt: AuditFilter = AuditFilter()) -> list[AuditEntry]: ...
+    def audit_entries(self, filt: AuditFilter | None = None) -> list[AuditEntry]: ...
 
     @abc.abstractmethod
     def iter_audit(self) -> Iterator[AuditEntry]:
@@ -370,7 +376,14 @@ class GraphStore(abc.ABC):
         from lineage.storage.writes import annotate
 
         return annotate(
-            self, node_id, key, add=add, remove=remove, replace=replace, principal=principal, source=source,
+            self,
+            node_id,
+            key,
+            add=add,
+            remove=remove,
+            replace=replace,
+            principal=principal,
+            source=source,
             payload=payload,
         )
 
@@ -429,7 +442,9 @@ class GraphStore(abc.ABC):
                 if hop.reached in seen:
                     continue
                 seen.add(hop.reached)
-                parents[hop.reached] = Reached(hop.reached, hop.reached_kind, depth, hop.origin, hop.edge_type)
+                parents[hop.reached] = Reached(
+                    hop.reached, hop.reached_kind, depth, hop.origin, hop.edge_type
+                )
                 nxt.append(hop.reached)
             if max_nodes is not None and len(parents) > max_nodes:
                 truncated = True

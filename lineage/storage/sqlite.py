@@ -37,7 +37,6 @@ from lineage.storage.base import (
 )
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
 
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -68,9 +67,11 @@ def _json(value: Any) -> str:
 def sqlite_path(url: str) -> Path:
     """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path."""
     if url.startswith("sqlite:///"):
-        rest = url[len("sqlite:///"):]
+        rest = url[len("sqlite:///") :]
     elif url.startswith("sqlite://"):
-        raise ValidationError(f"store URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        raise ValidationError(
+            f"store URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
     else:
         rest = url
     if not rest:
@@ -78,10 +79,14 @@ def sqlite_path(url: str) -> Path:
     return Path(rest)
 
 
-_NODE_COLS = "n.id, n.kind, n.namespace, n.name, n.version, n.properties, n.event_time, n.recorded_at, " \
+_NODE_COLS = (
+    "n.id, n.kind, n.namespace, n.name, n.version, n.properties, n.event_time, n.recorded_at, "
     "n.recorded_by, n.retracted_at, n.retracted_by, n.retract_reason"
-_EDGE_COLS = "src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, " \
+)
+_EDGE_COLS = (
+    "src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, "
     "retract_reason"
+)
 _VISIBLE = "(n.recorded_at <= :t AND (n.retracted_at IS NULL OR n.retracted_at > :t))"
 _E_VISIBLE = "(e.recorded_at <= :t AND (e.retracted_at IS NULL OR e.retracted_at > :t))"
 _A_VISIBLE = "(a.recorded_at <= :t AND (a.retracted_at IS NULL OR a.retracted_at > :t))"
@@ -114,7 +119,8 @@ class _Tx:
             (_json(list(ids)),),
         )
         return {
-            r[0]: StoredNode(r[0], NodeKind(r[1]), json.loads(r[2]), from_us(r[3]), from_us(r[4])) for r in rows
+            r[0]: StoredNode(r[0], NodeKind(r[1]), json.loads(r[2]), from_us(r[3]), from_us(r[4]))
+            for r in rows
         }
 
     def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
@@ -151,8 +157,17 @@ class _Tx:
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
         t = to_us(at)
         rows = [
-            (n.id, n.kind.value, n.namespace, n.name, n.version, _json(n.properties),
-             to_us(n.event_time) if n.event_time else None, t, by)
+            (
+                n.id,
+                n.kind.value,
+                n.namespace,
+                n.name,
+                n.version,
+                _json(n.properties),
+                to_us(n.event_time) if n.event_time else None,
+                t,
+                by,
+            )
             for n in nodes
         ]
         self.c.executemany(
@@ -184,8 +199,17 @@ class _Tx:
             "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, "
             "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (e.source, e.type.value, e.target, e.source_kind.value, e.target_kind.value, _json(e.properties),
-                 to_us(e.event_time) if e.event_time else None, t, by)
+                (
+                    e.source,
+                    e.type.value,
+                    e.target,
+                    e.source_kind.value,
+                    e.target_kind.value,
+                    _json(e.properties),
+                    to_us(e.event_time) if e.event_time else None,
+                    t,
+                    by,
+                )
                 for e in edges
             ],
         )
@@ -229,8 +253,18 @@ class _Tx:
         self.c.execute(
             "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, "
             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.seq, to_us(entry.at), entry.principal, entry.source, entry.action, _json(list(entry.subjects)),
-             _json(entry.payload), entry.payload_digest, entry.prev_hash, entry.hash),
+            (
+                entry.seq,
+                to_us(entry.at),
+                entry.principal,
+                entry.source,
+                entry.action,
+                _json(list(entry.subjects)),
+                _json(entry.payload),
+                entry.payload_digest,
+                entry.prev_hash,
+                entry.hash,
+            ),
         )
         self.c.executemany(
             "INSERT OR IGNORE INTO audit_subjects (subject, seq) VALUES (?, ?)",
@@ -241,8 +275,14 @@ class _Tx:
         self.c.execute(
             "INSERT INTO tokens (name, role, namespaces, secret_hash, created_at, created_by) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (token.name, token.role, _json(list(token.namespaces)), token.secret_hash, to_us(token.created_at),
-             token.created_by),
+            (
+                token.name,
+                token.role,
+                _json(list(token.namespaces)),
+                token.secret_hash,
+                to_us(token.created_at),
+                token.created_by,
+            ),
         )
 
     def revoke_token(self, name: str, at: datetime) -> bool:
@@ -263,9 +303,13 @@ class SQLiteStore(GraphStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         if not create and not self.path.exists():
-            raise BackendUnavailableError(f"no store file at {self.path}; run `lineage demo` or register first")
+            raise BackendUnavailableError(
+                f"no store file at {self.path}; run `lineage demo` or register first"
+            )
         if self.path.parent and not self.path.parent.exists():
-            raise BackendUnavailableError(f"cannot open store {url!r}: directory {self.path.parent} does not exist")
+            raise BackendUnavailableError(
+                f"cannot open store {url!r}: directory {self.path.parent} does not exist"
+            )
         conn = self._conn()
         try:
             with self._immediate(conn):
@@ -273,7 +317,8 @@ class SQLiteStore(GraphStore):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
         except sqlite3.DatabaseError as exc:
             raise BackendUnavailableError(f"cannot open store {url!r}: {exc}") from None
@@ -284,8 +329,9 @@ class SQLiteStore(GraphStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=self._busy, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=self._busy, isolation_level=None, check_same_thread=False
+                )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
@@ -364,11 +410,20 @@ class SQLiteStore(GraphStore):
             a = ann.get(r[0], {})
             out.append(
                 NodeRecord(
-                    id=r[0], kind=NodeKind(r[1]), namespace=r[2], name=r[3], version=r[4],
-                    properties=json.loads(props), owners=tuple(a.get("owner", ())), tags=tuple(a.get("tag", ())),
-                    event_time=from_us(event_time), recorded_at=_req(r[7]), recorded_by=r[8],
+                    id=r[0],
+                    kind=NodeKind(r[1]),
+                    namespace=r[2],
+                    name=r[3],
+                    version=r[4],
+                    properties=json.loads(props),
+                    owners=tuple(a.get("owner", ())),
+                    tags=tuple(a.get("tag", ())),
+                    event_time=from_us(event_time),
+                    recorded_at=_req(r[7]),
+                    recorded_by=r[8],
                     retracted_at=from_us(r[9]) if as_of is None or (r[9] and r[9] <= _t(as_of)) else None,
-                    retracted_by=r[10], retract_reason=r[11],
+                    retracted_by=r[10],
+                    retract_reason=r[11],
                 )
             )
         return out
@@ -385,21 +440,39 @@ class SQLiteStore(GraphStore):
         recs = self._records(rows, None)
         return recs[0] if recs else None
 
-    def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
+    def expand(
+        self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None
+    ) -> list[Hop]:
         if direction is Direction.DOWNSTREAM:
-            sql = ("SELECT e.src, e.type, e.dst, e.dst_kind FROM json_each(:f) f JOIN edges e ON e.src = f.value "
-                   f"WHERE {_E_VISIBLE}")
+            sql = (
+                "SELECT e.src, e.type, e.dst, e.dst_kind FROM json_each(:f) f JOIN edges e ON e.src = f.value "
+                f"WHERE {_E_VISIBLE}"
+            )
         else:
-            sql = ("SELECT e.dst, e.type, e.src, e.src_kind FROM json_each(:f) f JOIN edges e "
-                   f"INDEXED BY edges_in ON e.dst = f.value WHERE {_E_VISIBLE}")
+            sql = (
+                "SELECT e.dst, e.type, e.src, e.src_kind FROM json_each(:f) f JOIN edges e "
+                f"INDEXED BY edges_in ON e.dst = f.value WHERE {_E_VISIBLE}"
+            )
         rows = self._q(sql, {"f": _json(list(frontier)), "t": _t(as_of)})
         return [Hop(r[0], EdgeType(r[1]), r[2], NodeKind(r[3])) for r in rows]
 
     def _edge(self, r: Any) -> EdgeRecord:
-        return EdgeRecord(r[0], EdgeType(r[1]), r[2], json.loads(r[3]), from_us(r[4]), _req(r[5]), r[6],
-                          from_us(r[7]), r[8], r[9])
+        return EdgeRecord(
+            r[0],
+            EdgeType(r[1]),
+            r[2],
+            json.loads(r[3]),
+            from_us(r[4]),
+            _req(r[5]),
+            r[6],
+            from_us(r[7]),
+            r[8],
+            r[9],
+        )
 
-    def node_edges(self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False) -> list[EdgeRecord]:
+    def node_edges(
+        self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False
+    ) -> list[EdgeRecord]:
         where = "1" if include_retracted else _E_VISIBLE
         rows = self._q(
             f"SELECT {_EDGE_COLS} FROM edges e WHERE e.src = :id AND {where} UNION ALL "
@@ -410,8 +483,10 @@ class SQLiteStore(GraphStore):
         return [self._edge(r) for r in rows]
 
     def get_edge_any(self, key: tuple[str, EdgeType, str]) -> EdgeRecord | None:
-        rows = self._q(f"SELECT {_EDGE_COLS} FROM edges WHERE src = ? AND type = ? AND dst = ?",
-                       (key[0], key[1].value, key[2]))
+        rows = self._q(
+            f"SELECT {_EDGE_COLS} FROM edges WHERE src = ? AND type = ? AND dst = ?",
+            (key[0], key[1].value, key[2]),
+        )
         return self._edge(rows[0]) if rows else None
 
     def revisions(self, node_id: str) -> list[Revision]:
@@ -439,8 +514,14 @@ class SQLiteStore(GraphStore):
             f"SELECT {_NODE_COLS} FROM nodes n WHERE (lower(n.name) LIKE :p ESCAPE '\\' OR n.id LIKE :p ESCAPE '\\') "
             f"AND {_VISIBLE} AND (:nk = 0 OR n.kind IN (SELECT value FROM json_each(:kinds))) "
             "ORDER BY lower(n.name) != :exact, instr(lower(n.name), :exact) = 0, length(n.id), n.id LIMIT :limit",
-            {"p": pattern, "t": _t(as_of), "nk": len(kinds), "kinds": _json([k.value for k in kinds]),
-             "exact": needle, "limit": limit},
+            {
+                "p": pattern,
+                "t": _t(as_of),
+                "nk": len(kinds),
+                "kinds": _json([k.value for k in kinds]),
+                "exact": needle,
+                "limit": limit,
+            },
         )
         return self._records(rows, as_of)
 
@@ -458,11 +539,19 @@ class SQLiteStore(GraphStore):
             f"AND (:owner IS NULL OR EXISTS (SELECT 1 FROM annotations a WHERE a.node_id = n.id "
             f"AND a.key = 'owner' AND a.value = :owner AND {_A_VISIBLE})) "
             "ORDER BY n.id LIMIT :limit",
-            {"t": _t(as_of), "after": after or "", "nk": len(filt.kinds),
-             "kinds": _json([k.value for k in filt.kinds]), "ns": filt.namespace, "prefix": prefix,
-             "since": to_us(filt.recorded_since) if filt.recorded_since else None,
-             "until": to_us(filt.recorded_until) if filt.recorded_until else None,
-             "tag": filt.tag, "owner": filt.owner, "limit": limit},
+            {
+                "t": _t(as_of),
+                "after": after or "",
+                "nk": len(filt.kinds),
+                "kinds": _json([k.value for k in filt.kinds]),
+                "ns": filt.namespace,
+                "prefix": prefix,
+                "since": to_us(filt.recorded_since) if filt.recorded_since else None,
+                "until": to_us(filt.recorded_until) if filt.recorded_until else None,
+                "tag": filt.tag,
+                "owner": filt.owner,
+                "limit": limit,
+            },
         )
         return self._records(rows, as_of)
 
@@ -475,10 +564,12 @@ class SQLiteStore(GraphStore):
         return [r[0] for r in rows]
 
     def _entry(self, r: Any) -> AuditEntry:
-        return AuditEntry(r[0], _req(r[1]), r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7],
-                          r[8], r[9])
+        return AuditEntry(
+            r[0], _req(r[1]), r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7], r[8], r[9]
+        )
 
-    def audit_entries(self, filt: AuditFilter = AuditFilter()) -> list[AuditEntry]:
+    def audit_entries(self, filt: AuditFilter | None = None) -> list[AuditEntry]:
+        filt = filt or AuditFilter()
         rows = self._q(
             "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash "
             "FROM audit WHERE seq > :after AND (:p IS NULL OR principal = :p) "
@@ -486,9 +577,15 @@ class SQLiteStore(GraphStore):
             "AND (:since IS NULL OR at >= :since) AND (:until IS NULL OR at <= :until) "
             "AND (:s IS NULL OR seq IN (SELECT seq FROM audit_subjects WHERE subject = :s)) "
             "ORDER BY seq LIMIT :limit",
-            {"after": filt.after_seq, "p": filt.principal, "a": filt.action, "s": filt.subject,
-             "since": to_us(filt.since) if filt.since else None, "until": to_us(filt.until) if filt.until else None,
-             "limit": filt.limit},
+            {
+                "after": filt.after_seq,
+                "p": filt.principal,
+                "a": filt.action,
+                "s": filt.subject,
+                "since": to_us(filt.since) if filt.since else None,
+                "until": to_us(filt.until) if filt.until else None,
+                "limit": filt.limit,
+            },
         )
         return [self._entry(r) for r in rows]
 
@@ -510,20 +607,31 @@ class SQLiteStore(GraphStore):
             "(SELECT count(*) FROM raw_events), (SELECT count(*) FROM nodes WHERE retracted_at IS NULL), "
             "(SELECT count(*) FROM edges WHERE retracted_at IS NULL)"
         )[0]
-        return {"nodes": row[0], "edges": row[1], "audit_entries": row[2], "raw_events": row[3],
-                "current_nodes": row[4], "current_edges": row[5]}
+        return {
+            "nodes": row[0],
+            "edges": row[1],
+            "audit_entries": row[2],
+            "raw_events": row[3],
+            "current_nodes": row[4],
+            "current_edges": row[5],
+        }
 
     def _token(self, r: Any) -> TokenRecord:
         return TokenRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], _req(r[4]), r[5], from_us(r[6]))
 
     def tokens(self) -> list[TokenRecord]:
-        rows = self._q("SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at "
-                       "FROM tokens ORDER BY created_at")
+        rows = self._q(
+            "SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at "
+            "FROM tokens ORDER BY created_at"
+        )
         return [self._token(r) for r in rows]
 
     def find_token(self, secret_hash: str) -> TokenRecord | None:
-        rows = self._q("SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at "
-                       "FROM tokens WHERE secret_hash = ?", (secret_hash,))
+        rows = self._q(
+            "SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at "
+            "FROM tokens WHERE secret_hash = ?",
+            (secret_hash,),
+        )
         return self._token(rows[0]) if rows else None
 
     def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
@@ -538,7 +646,8 @@ class SQLiteStore(GraphStore):
         conn = sqlite3.connect(self.path, timeout=self._busy)
         try:
             for r in conn.execute(
-                "SELECT seq, received_at, source, payload FROM raw_events WHERE seq > ? ORDER BY seq", (after_seq,)
+                "SELECT seq, received_at, source, payload FROM raw_events WHERE seq > ? ORDER BY seq",
+                (after_seq,),
             ):
                 yield RawEvent(r[0], _req(r[1]), r[2], json.loads(r[3]))
         finally:

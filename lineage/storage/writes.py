@@ -81,12 +81,14 @@ def _static_checks(batch: Batch) -> None:
 
 def _plan(tx: WriteTx, batch: Batch) -> _Plan:
     batch_nodes = {n.id: n for n in batch.nodes}
-    wanted = list(dict.fromkeys([*batch_nodes, *(e.source for e in batch.edges), *(e.target for e in batch.edges)]))
+    wanted = list(
+        dict.fromkeys([*batch_nodes, *(e.source for e in batch.edges), *(e.target for e in batch.edges)])
+    )
     stored = tx.nodes(wanted)
     for node_id, node in stored.items():
-        if node.retracted_at is not None and (node_id in batch_nodes or any(
-            node_id in (e.source, e.target) for e in batch.edges
-        )):
+        if node.retracted_at is not None and (
+            node_id in batch_nodes or any(node_id in (e.source, e.target) for e in batch.edges)
+        ):
             where = _element_of(batch, node_id)
             raise ConflictError(
                 f"{where} ({node_id}): this node was retracted at {node.retracted_at.isoformat()}; "
@@ -96,18 +98,25 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
     new_nodes: list[NewNode] = []
     updates: list[tuple[str, dict[str, Any], Any]] = []
     unchanged = 0
-    for node in batch_nodes.values():
-        old = stored.get(node.id)
+    for spec in batch_nodes.values():
+        old = stored.get(spec.id)
         if old is None:
             new_nodes.append(
-                NewNode(node.id, node.kind, node.namespace, node.name, node.version, dict(node.properties),
-                        node.event_time)
+                NewNode(
+                    spec.id,
+                    spec.kind,
+                    spec.namespace,
+                    spec.name,
+                    spec.version,
+                    dict(spec.properties),
+                    spec.event_time,
+                )
             )
             continue
-        merged = {**old.properties, **node.properties}
-        event_time = node.event_time or old.event_time
+        merged = {**old.properties, **spec.properties}
+        event_time = spec.event_time or old.event_time
         if merged != old.properties or event_time != old.event_time:
-            updates.append((node.id, merged, event_time))
+            updates.append((spec.id, merged, event_time))
         else:
             unchanged += 1
 
@@ -140,8 +149,15 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
             continue
         added.add(key)
         new_edges.append(
-            NewEdge(edge.source, parse_node_id(edge.source).kind, edge.type, edge.target,
-                    parse_node_id(edge.target).kind, dict(edge.properties), edge.event_time)
+            NewEdge(
+                edge.source,
+                parse_node_id(edge.source).kind,
+                edge.type,
+                edge.target,
+                parse_node_id(edge.target).kind,
+                dict(edge.properties),
+                edge.event_time,
+            )
         )
     _check_cycles(tx, batch, new_edges, set(stored))
 
@@ -202,8 +218,11 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
     cycle_nodes = [u for u, _v, *_ in cycle]
     index = {(e.source, e.type, e.target): i for i, e in enumerate(batch.edges)}
     culprit = next(
-        (f"edges[{index[(e.source, e.type, e.target)]}] ({e.source} -{e.type.value}-> {e.target})"
-         for e in new_edges if (e.source, e.target) in {(u, v) for u, v, *_ in cycle}),
+        (
+            f"edges[{index[(e.source, e.type, e.target)]}] ({e.source} -{e.type.value}-> {e.target})"
+            for e in new_edges
+            if (e.source, e.target) in {(u, v) for u, v, *_ in cycle}
+        ),
         "batch",
     )
     raise CycleError(
@@ -246,13 +265,25 @@ def register(store: GraphStore, batch: Batch, *, principal: str, source: str) ->
 
 
 def _audit(
-    tx: WriteTx, at: Any, principal: str, source: str, action: str, subjects: Sequence[str],
-    payload: Any, result: WriteResult,
+    tx: WriteTx,
+    at: Any,
+    principal: str,
+    source: str,
+    action: str,
+    subjects: Sequence[str],
+    payload: Any,
+    result: WriteResult,
 ) -> None:
     seq, prev = tx.audit_head()
     entry = seal(
-        seq=seq + 1, at=at, principal=principal, source=source, action=action, subjects=subjects,
-        payload=payload, prev_hash=prev,
+        seq=seq + 1,
+        at=at,
+        principal=principal,
+        source=source,
+        action=action,
+        subjects=subjects,
+        payload=payload,
+        prev_hash=prev,
     )
     tx.append_audit(entry)
     result.audit_seq = entry.seq
@@ -273,11 +304,21 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
             if found is None:
                 raise NotFoundError(f"no edge {target!r}")
             if found.retracted_at is not None:
-                raise ConflictError(f"edge {target!r} was already retracted at {found.retracted_at.isoformat()}")
+                raise ConflictError(
+                    f"edge {target!r} was already retracted at {found.retracted_at.isoformat()}"
+                )
             at = tx.now()
             tx.retract_edge(key, at, principal, reason)
-            _audit(tx, at, principal, source, "retract", [key[0], key[2]],
-                   {"target": target, "reason": reason}, result)
+            _audit(
+                tx,
+                at,
+                principal,
+                source,
+                "retract",
+                [key[0], key[2]],
+                {"target": target, "reason": reason},
+                result,
+            )
         return result
     check_node_id(target)
     with store.write() as tx:
@@ -288,17 +329,35 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
             raise ConflictError(f"node {target!r} was already retracted at {node.retracted_at.isoformat()}")
         at = tx.now()
         edges = tx.retract_node(target, at, principal, reason)
-        _audit(tx, at, principal, source, "retract", [target],
-               {"target": target, "reason": reason, "edges_retracted": edges}, result)
+        _audit(
+            tx,
+            at,
+            principal,
+            source,
+            "retract",
+            [target],
+            {"target": target, "reason": reason, "edges_retracted": edges},
+            result,
+        )
     return result
 
 
 def annotate(
-    store: GraphStore, node_id: str, key: str, *, add: Sequence[str], remove: Sequence[str],
-    replace: Sequence[str] | None, principal: str, source: str, payload: dict[str, Any] | None,
+    store: GraphStore,
+    node_id: str,
+    key: str,
+    *,
+    add: Sequence[str],
+    remove: Sequence[str],
+    replace: Sequence[str] | None,
+    principal: str,
+    source: str,
+    payload: dict[str, Any] | None,
 ) -> WriteResult:
     if key not in ANNOTATION_KEYS:
-        raise ValidationError(f"unknown annotation {key!r}; expected one of {', '.join(sorted(ANNOTATION_KEYS))}")
+        raise ValidationError(
+            f"unknown annotation {key!r}; expected one of {', '.join(sorted(ANNOTATION_KEYS))}"
+        )
     check_node_id(node_id)
     for value in [*add, *remove, *(replace or [])]:
         if not value or len(value) > 200 or not value.strip():
@@ -331,11 +390,21 @@ def record_token(store: GraphStore, token: TokenRecord, *, principal: str) -> Wr
     result = WriteResult()
     with store.write() as tx:
         if any(t.name == token.name and t.revoked_at is None for t in store.tokens()):
-            raise ConflictError(f"a token named {token.name!r} already exists; revoke it or pick another name")
+            raise ConflictError(
+                f"a token named {token.name!r} already exists; revoke it or pick another name"
+            )
         at = tx.now()
         tx.put_token(token)
-        _audit(tx, at, principal, "cli", "token.create", [],
-               {"name": token.name, "role": token.role, "namespaces": list(token.namespaces)}, result)
+        _audit(
+            tx,
+            at,
+            principal,
+            "cli",
+            "token.create",
+            [],
+            {"name": token.name, "role": token.role, "namespaces": list(token.namespaces)},
+            result,
+        )
     return result
 
 
