@@ -1,0 +1,1 @@
+"""Governance: classifications that flow along lineage, owners, approvals, policies and access."""
