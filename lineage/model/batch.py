@@ -6,11 +6,13 @@ The JSON Schema of :class:`Batch` (``lineage schema batch``) documents the file 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_jsonable_python
 
 from lineage.errors import ValidationError
 from lineage.model.ids import check_part, node_id, parse_node_id
@@ -27,6 +29,25 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def json_properties(value: dict[str, Any]) -> dict[str, Any]:
+    """Properties as the plain JSON they are stored as, so a repeat compares equal to what was stored.
+
+    YAML dates and times become ISO strings, non-string keys become strings; NaN and infinities are
+    refused (JSON has no spelling for them, and NaN never equals itself, which would turn every
+    repeat of the batch into a new revision).
+    """
+    if not value:
+        return value
+    try:
+        text = json.dumps(to_jsonable_python(value), allow_nan=False, sort_keys=True)
+    except ValueError:
+        raise ValueError("properties must be JSON values; NaN and Infinity are not allowed") from None
+    except Exception as exc:
+        raise ValueError(f"properties must be JSON values: {exc}") from None
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
 class NodeSpec(BaseModel):
     """One node to register. Its id is derived from kind, namespace, name and version."""
 
@@ -37,6 +58,7 @@ class NodeSpec(BaseModel):
     name: str = Field(description="The thing's name within its namespace (job name for a Run).")
     version: str | None = Field(
         default=None,
+        validate_default=True,
         description="Dataset/Feature/Model version, commit sha for a CodeCommit, run id for a Run; "
         "absent for a Deployment.",
     )
@@ -59,19 +81,33 @@ class NodeSpec(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         return as_utc(value)
 
-    @model_validator(mode="after")
-    def _version_rules(self) -> NodeSpec:
-        if self.kind.versioned:
-            if self.version is None:
-                what = "run id" if self.kind is NodeKind.RUN else "version"
-                raise ValueError(f"a {self.kind.value} needs a {what} (field 'version')")
-            check_part("version", self.version)
-        elif self.version is not None:
-            raise ValueError(f"a {self.kind.value} has no version; remove field 'version'")
-        status = self.properties.get("status")
-        if self.kind is NodeKind.RUN and status is not None and status not in RUN_STATES:
+    # Field validators (not a model validator) so that errors are located at the field:
+    # ``nodes[1].version``, ``nodes[2].properties``. ``kind`` is declared first, so it is in
+    # ``info.data`` unless it was itself invalid (then that error is reported instead).
+
+    @field_validator("version")
+    @classmethod
+    def _version_rules(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if not isinstance(kind, NodeKind):
+            return value
+        if kind.versioned:
+            if value is None:
+                what = "run id" if kind is NodeKind.RUN else "version"
+                raise ValueError(f"a {kind.value} needs a {what} (field 'version')")
+            check_part("version", value)
+        elif value is not None:
+            raise ValueError(f"a {kind.value} has no version; remove field 'version'")
+        return value
+
+    @field_validator("properties")
+    @classmethod
+    def _properties(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        value = json_properties(value)
+        status = value.get("status")
+        if info.data.get("kind") is NodeKind.RUN and status is not None and status not in RUN_STATES:
             raise ValueError(f"run status {status!r} is not one of {', '.join(RUN_STATES)}")
-        return self
+        return value
 
     @property
     def id(self) -> str:
@@ -104,6 +140,11 @@ class EdgeSpec(BaseModel):
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return as_utc(value)
+
+    @field_validator("properties")
+    @classmethod
+    def _properties(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return json_properties(value)
 
     @property
     def id(self) -> str:

@@ -3,8 +3,9 @@
 A node id is ``<kind>:<namespace>/<name>[@<version>]``, for example
 ``dataset:warehouse/orders.clean@v7``, ``run:ci/train-churn@1234`` or ``deployment:prod/churn-api``.
 The same (kind, namespace, name, version) always gives the same id. Characters with a meaning in
-the id are percent-escaped in the parts that may not hold them: ``%``, ``@`` and spaces everywhere,
-``/`` in the namespace, so ``postgres://db:5432`` becomes ``postgres:%2F%2Fdb:5432``.
+the id are percent-escaped in the parts that may not hold them: ``%``, ``@`` and whitespace (any
+Unicode space, so an id never contains one and edge ids split cleanly) everywhere, ``/`` in the
+namespace, so ``postgres://db:5432`` becomes ``postgres:%2F%2Fdb:5432``.
 
 An edge id is ``<from> -<TYPE>-> <to>``.
 """
@@ -18,15 +19,20 @@ from urllib.parse import unquote
 from lineage.model.kinds import EdgeType, NodeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPACE = re.compile(r"\s")
 _EDGE_ID = re.compile(r"^(?P<src>\S+) -(?P<type>[A-Z_]+)-> (?P<dst>\S+)$")
 MAX_PART = 512
 
 
+def _escape_space(match: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in match.group().encode())
+
+
 def _escape(text: str, extra: str = "") -> str:
-    out = text.replace("%", "%25").replace("@", "%40").replace(" ", "%20")
+    out = text.replace("%", "%25").replace("@", "%40")
     if "/" in extra:
         out = out.replace("/", "%2F")
-    return out
+    return _SPACE.sub(_escape_space, out)
 
 
 def _unescape(text: str) -> str:
@@ -71,7 +77,7 @@ def parse_node_id(text: str) -> NodeKey:
         kind = NodeKind.parse(prefix)
     except ValueError as exc:
         raise ValueError(f"malformed node id {text!r}: {exc}") from None
-    if prefix != kind.prefix or " " in rest or _CONTROL.search(rest) or "/" not in rest:
+    if prefix != kind.prefix or _SPACE.search(rest) or _CONTROL.search(rest) or "/" not in rest:
         raise ValueError(f"malformed node id {text!r}: {shape}")
     ns, rest = rest.split("/", 1)
     version: str | None = None
@@ -85,6 +91,8 @@ def parse_node_id(text: str) -> NodeKey:
     if not kind.versioned and version is not None:
         raise ValueError(f"malformed node id {text!r}: a {kind.value} id has no version part")
     key = NodeKey(kind, _unescape(ns), _unescape(rest), version)
+    if any(_CONTROL.search(part) for part in (key.namespace, key.name, key.version or "")):
+        raise ValueError(f"malformed node id {text!r}: escaped control characters are not allowed")
     if key.id != text:
         raise ValueError(f"malformed node id {text!r}: not in canonical form, expected {key.id!r}")
     return key

@@ -206,11 +206,10 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
                         seen.add(reached)
                         nxt.append(reached)
                 frontier = nxt
-            for hit in seen & sources:
-                if hit != start:
-                    graph.add_edge(start, hit, stored_path=True)
-                else:
-                    graph.add_edge(start, start, stored_path=True)
+            # ``seen`` holds ``start`` itself: that is a path of length zero, not a stored path back
+            # to it (the stored graph is acyclic), so it must not become a self-loop.
+            for hit in (seen - {start}) & sources:
+                graph.add_edge(start, hit, stored_path=True)
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
@@ -235,33 +234,44 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
 def register(store: GraphStore, batch: Batch, *, principal: str, source: str) -> WriteResult:
     _static_checks(batch)
     with store.write() as tx:
-        plan = _plan(tx, batch)
-        result = WriteResult(
-            nodes_created=len(plan.new_nodes),
-            nodes_updated=len(plan.updates),
-            edges_created=len(plan.new_edges),
-            unchanged=plan.unchanged,
-            node_ids=[n.id for n in batch.nodes],
-        )
-        if not (plan.new_nodes or plan.updates or plan.new_edges or plan.owners):
-            return result
-        at = tx.now()
-        tx.insert_nodes(plan.new_nodes, at, principal)
-        tx.update_nodes(plan.updates, at, principal)
-        tx.insert_edges(plan.new_edges, at, principal)
-        tx.add_annotations(plan.owners, at, principal)
-        subjects = dict.fromkeys(
-            [*(n.id for n in plan.new_nodes), *(u[0] for u in plan.updates), *(o[0] for o in plan.owners)]
-        )
-        for e in plan.new_edges:
-            subjects.setdefault(e.source)
-            subjects.setdefault(e.target)
-        payload = {
-            "batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True),
-            "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
-        }
-        _audit(tx, at, principal, source, "register", list(subjects), payload, result)
+        return register_in(tx, batch, principal=principal, source=source, checked=True)
+
+
+def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, checked: bool = False) -> WriteResult:
+    """Register a batch inside a write transaction the caller holds, with the rules of ``register``.
+
+    For writers that must read, decide and write atomically (the OpenLineage mapper merges a run's
+    state with what is stored). Raises the errors of ``register`` before writing anything.
+    """
+    if not checked:
+        _static_checks(batch)
+    plan = _plan(tx, batch)
+    result = WriteResult(
+        nodes_created=len(plan.new_nodes),
+        nodes_updated=len(plan.updates),
+        edges_created=len(plan.new_edges),
+        unchanged=plan.unchanged,
+        node_ids=[n.id for n in batch.nodes],
+    )
+    if not (plan.new_nodes or plan.updates or plan.new_edges or plan.owners):
         return result
+    at = tx.now()
+    tx.insert_nodes(plan.new_nodes, at, principal)
+    tx.update_nodes(plan.updates, at, principal)
+    tx.insert_edges(plan.new_edges, at, principal)
+    tx.add_annotations(plan.owners, at, principal)
+    subjects = dict.fromkeys(
+        [*(n.id for n in plan.new_nodes), *(u[0] for u in plan.updates), *(o[0] for o in plan.owners)]
+    )
+    for e in plan.new_edges:
+        subjects.setdefault(e.source)
+        subjects.setdefault(e.target)
+    payload = {
+        "batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+        "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
+    }
+    _audit(tx, at, principal, source, "register", list(subjects), payload, result)
+    return result
 
 
 def _audit(
