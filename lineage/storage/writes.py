@@ -22,7 +22,7 @@ from lineage.errors import (
     ValidationError,
 )
 from lineage.model import Batch, EdgeType, NodeKind, WriteResult
-from lineage.model.ids import is_edge_id, parse_edge_id, parse_node_id
+from lineage.model.ids import edge_id, is_edge_id, parse_edge_id, parse_node_id
 from lineage.model.kinds import ANNOTATION_KEYS, allowed_targets, edge_allowed
 from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx
 
@@ -349,6 +349,28 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
             {"target": target, "reason": reason, "edges_retracted": edges},
             result,
         )
+    return result
+
+
+def retract_edges_in(
+    tx: WriteTx, keys: Sequence[EdgeKey], *, reason: str, principal: str, source: str
+) -> WriteResult:
+    """Retract current edges inside a write transaction the caller holds, in one audit entry.
+
+    Absent or already retracted edges are skipped. Used by mappers that re-link lineage when a late
+    event changes what an earlier one resolved to.
+    """
+    result = WriteResult()
+    found = tx.edges(list(dict.fromkeys(keys)))
+    live = [k for k in dict.fromkeys(keys) if k in found and found[k].retracted_at is None]
+    if not live:
+        return result
+    at = tx.now()
+    for key in live:
+        tx.retract_edge(key, at, principal, reason)
+    subjects = list(dict.fromkeys(n for k in live for n in (k[0], k[2])))
+    targets = [edge_id(*k) for k in live]
+    _audit(tx, at, principal, source, "retract", subjects, {"targets": targets, "reason": reason}, result)
     return result
 
 
