@@ -352,25 +352,38 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
     return result
 
 
-def retract_edges_in(
-    tx: WriteTx, keys: Sequence[EdgeKey], *, reason: str, principal: str, source: str
+def retract_in(
+    tx: WriteTx,
+    *,
+    nodes: Sequence[str] = (),
+    edges: Sequence[EdgeKey] = (),
+    reason: str,
+    principal: str,
+    source: str,
 ) -> WriteResult:
-    """Retract current edges inside a write transaction the caller holds, in one audit entry.
+    """Retract current nodes (with their edges) and edges inside a write transaction the caller
+    holds, in one audit entry. Absent or already retracted ones are skipped.
 
-    Absent or already retracted edges are skipped. Used by mappers that re-link lineage when a late
-    event changes what an earlier one resolved to.
+    Used by mappers that re-link lineage when a late event changes what an earlier one resolved to.
     """
     result = WriteResult()
-    found = tx.edges(list(dict.fromkeys(keys)))
-    live = [k for k in dict.fromkeys(keys) if k in found and found[k].retracted_at is None]
-    if not live:
+    found_nodes = tx.nodes(list(dict.fromkeys(nodes))) if nodes else {}
+    live_nodes = [n for n in dict.fromkeys(nodes) if n in found_nodes and found_nodes[n].retracted_at is None]
+    found = tx.edges(list(dict.fromkeys(edges))) if edges else {}
+    live = [k for k in dict.fromkeys(edges) if k in found and found[k].retracted_at is None]
+    if not live and not live_nodes:
         return result
     at = tx.now()
     for key in live:
         tx.retract_edge(key, at, principal, reason)
-    subjects = list(dict.fromkeys(n for k in live for n in (k[0], k[2])))
-    targets = [edge_id(*k) for k in live]
-    _audit(tx, at, principal, source, "retract", subjects, {"targets": targets, "reason": reason}, result)
+    edges_by_nodes = sum(tx.retract_node(n, at, principal, reason) for n in live_nodes)
+    subjects = list(dict.fromkeys([*live_nodes, *(n for k in live for n in (k[0], k[2]))]))
+    payload = {
+        "targets": [*live_nodes, *(edge_id(*k) for k in live)],
+        "reason": reason,
+        "edges_retracted": len(live) + edges_by_nodes,
+    }
+    _audit(tx, at, principal, source, "retract", subjects, payload, result)
     return result
 
 
