@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lineage.cli.common import handle_errors, out, print_json
+from lineage.cli.schema_export import export_cmd
 from lineage.model import ALLOWED_EDGES, Batch
 
 app = typer.Typer(
@@ -25,3 +26,6 @@ def edges_cmd() -> None:
     """List every allowed (kind, edge, kind) triple."""
     for src, edge, dst in sorted(ALLOWED_EDGES, key=lambda t: (t[1].value, t[0].value, t[2].value)):
         out().print(f"{src.value:<11} -{edge.value}-> {dst.value}", highlight=False)
+
+
+app.command("export")(export_cmd)

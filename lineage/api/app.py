@@ -1,0 +1,136 @@
+"""The FastAPI app factory.
+
+``create_app(settings)`` builds one app: GraphQL at ``/graphql`` (GraphiQL in development mode
+only), ``/healthz``, ``/readyz``, ``/metrics`` and, when present, the OpenLineage endpoint. The
+store is opened in the lifespan and closed there; nothing lives at module level, so several apps
+can share a process. ``lineage serve`` runs it with ``uvicorn.run(APP_FACTORY, factory=True)``,
+passing settings through ``LINEAGE_*`` environment variables so every worker builds the same app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from lineage import __version__
+from lineage.api.auth import get_context, services_of
+from lineage.api.context import Services, timed_call
+from lineage.api.errors import error_response, lineage_error_response
+from lineage.api.limits import BodySizeLimit, Limits
+from lineage.api.metrics import Metrics
+from lineage.api.router import LineageRouter
+from lineage.api.schema import build_schema
+from lineage.errors import LineageError
+from lineage.governance.access import anonymous_read_allowed
+from lineage.settings import Settings, load_settings, store_options
+from lineage.storage import open_store
+
+#: What uvicorn imports in each worker process.
+APP_FACTORY = "lineage.api.app:create_app"
+
+log = logging.getLogger("lineage.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Without settings, they are read from ``LINEAGE_*`` environment variables."""
+    settings = settings or load_settings()
+    metrics = Metrics()
+    limits = Limits.from_settings(settings)
+    development = settings.mode == "development"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await run_in_threadpool(open_store, settings.store, **store_options(settings))
+        store.max_batch = min(store.max_batch, settings.max_batch)
+        app.state.services = Services(
+            settings=settings,
+            store=store,
+            metrics=metrics,
+            limits=limits,
+            anonymous_read=anonymous_read_allowed(settings.anonymous_read, settings.host),
+        )
+        log.info("serving store %s in %s mode", store.url, settings.mode)
+        try:
+            yield
+        finally:
+            app.state.services = None
+            await run_in_threadpool(store.close)
+
+    app = FastAPI(
+        title="Lineage engine",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if development else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if development else None,
+    )
+    app.state.services = None
+    app.state.metrics = metrics
+    router = LineageRouter(
+        build_schema(settings.max_query_depth),
+        context_getter=get_context,
+        graphql_ide="graphiql" if development else None,
+        allow_queries_via_get=True,
+    )
+    app.include_router(router, prefix="/graphql")
+    _operational_routes(app, metrics)
+    _openlineage(app)
+    _exception_handlers(app, metrics)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_reject=metrics.error)
+    return app
+
+
+def _operational_routes(app: FastAPI, metrics: Metrics) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """The process is up (says nothing about the store)."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        """The store answers: ready to serve."""
+        try:
+            services = services_of(request)
+            await timed_call(services.metrics, services.store.ping)
+        except LineageError as exc:
+            return JSONResponse({"status": "unavailable", "code": exc.code, "message": exc.message}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+
+def _openlineage(app: FastAPI) -> None:
+    """Mount the OpenLineage endpoint when that module is installed."""
+    try:
+        module = importlib.import_module("lineage.api.openlineage")
+    except ImportError:
+        return
+    factory: Any = getattr(module, "build_openlineage_router", None)
+    if factory is not None:
+        app.include_router(factory())
+
+
+def _exception_handlers(app: FastAPI, metrics: Metrics) -> None:
+    async def on_lineage_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LineageError)
+        metrics.error(exc.code)
+        return lineage_error_response(exc)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        metrics.error("INTERNAL")
+        return error_response("INTERNAL", "internal error; the server log has the details", 500)
+
+    app.add_exception_handler(LineageError, on_lineage_error)
+    app.add_exception_handler(Exception, on_unexpected)

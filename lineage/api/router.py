@@ -1,0 +1,57 @@
+"""Strawberry's FastAPI router, with HTTP-level failures turned into coded GraphQL errors.
+
+Strawberry answers a malformed JSON body or a missing query with a plain-text 400; clients of this
+API always get ``{"errors": [{"message", "extensions": {"code"}}]}`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.fastapi import GraphQLRouter
+from strawberry.types.unset import UNSET
+
+from lineage.api.context import Context
+from lineage.api.errors import error_response
+
+_FRIENDLY = {
+    "No GraphQL query found in the request": "no GraphQL query in the request; send {\"query\": \"...\"}",
+    "Unsupported content type": "unsupported Content-Type; send application/json",
+}
+
+
+class LineageRouter(GraphQLRouter[Context, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            value = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(
+                400,
+                f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                'send {"query": "...", "variables": {...}}',
+            ) from None
+        except UnicodeDecodeError:
+            raise HTTPException(400, "the request body is not UTF-8 text") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, 'the request body must be a JSON object: {"query": "...", "variables": {...}}')
+        return value
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            return self._http_error(request, exc)
+
+    def _http_error(self, request: Request, exc: HTTPException) -> Response:
+        code = "NOT_FOUND" if exc.status_code == 404 else "BAD_INPUT"
+        message = _FRIENDLY.get(exc.reason, exc.reason)
+        if exc.status_code == 404:
+            message = "GraphiQL is off in production mode; POST GraphQL requests to this URL"
+        services = getattr(request.app.state, "services", None)
+        if services is not None:
+            services.metrics.error(code)
+        return error_response(code, message, exc.status_code)

@@ -1,0 +1,44 @@
+"""The GraphQL schema, built from code; ``graphql/schema.graphql`` is its exported SDL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.types import ExecutionContext
+
+from graphql import GraphQLError
+from lineage.api.errors import ErrorCodes
+from lineage.api.limits import MAX_ALIASES, MAX_TOKENS
+from lineage.api.metrics import OperationMetrics
+from lineage.api.schema.mutation import Mutation
+from lineage.api.schema.query import Query
+from lineage.api.schema.types import KIND_TYPES
+
+
+class LineageSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Errors are coded and, when unexpected, logged once by :class:`ErrorCodes`."""
+
+
+def _introspection(context: IgnoreContext) -> bool:
+    return context.field_name.startswith("__")
+
+
+def build_schema(max_query_depth: int = 12) -> LineageSchema:
+    """The schema with its document limits. Extensions run outermost first: metrics see coded errors."""
+    extensions: list[Any] = [
+        OperationMetrics,
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: QueryDepthLimiter(max_depth=max_query_depth, should_ignore=_introspection),
+    ]
+    return LineageSchema(query=Query, mutation=Mutation, types=list(KIND_TYPES.values()), extensions=extensions)
+
+
+def export_sdl() -> str:
+    """The schema as SDL text, as committed in ``graphql/schema.graphql``."""
+    return strawberry.printer.print_schema(build_schema()).rstrip("\n") + "\n"

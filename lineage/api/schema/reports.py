@@ -1,0 +1,248 @@
+"""Impact and provenance reports over GraphQL.
+
+The traversal runs once (one store round trip per level); node records are fetched only for
+what the query selects: the requested page of an impact report, its deployments when
+``productionDeployments`` is asked for, every reached node for ``ownersToNotify`` or a bill of
+materials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+
+from lineage.analysis import is_production
+from lineage.analysis.lineage import IMPACT_ORDER, PROVENANCE_ORDER
+from lineage.api.context import Context
+from lineage.api.schema import cursors
+from lineage.api.schema.enums import Kind, domain_kinds
+from lineage.api.schema.fields import field
+from lineage.api.schema.types import Info, Node, PageInfo, Path, make_path, to_node
+from lineage.errors import BadInputError
+from lineage.model import NodeKind, NodeRecord
+from lineage.storage.base import Direction, Reach
+from lineage.storage.base import Reached as ReachedHop
+
+
+@strawberry.type(description="How many reached nodes are of a kind.")
+class KindCount:
+    kind: Kind
+    count: int
+
+
+@strawberry.type(description="A node reached by a traversal, how far away it is and one shortest path to it.")
+class Reached:
+    node: Node
+    distance: int
+    path: Path
+
+    @field("Whether this is a deployment in a production environment.")
+    def production(self) -> bool:
+        return is_production(self.node.record)
+
+
+@strawberry.type(description="A reached node with its pagination cursor.")
+class ReachedEdge(Reached):
+    cursor: str
+
+
+@strawberry.type(description="A page of reached nodes: deployments first, then models, features, data, runs, commits.")
+class ReachedConnection:
+    edges: list[ReachedEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="An owner of reached nodes, to notify; owners of production deployments come first.")
+class OwnerToNotify:
+    owner: str
+    node_ids: list[strawberry.ID]
+    production: bool
+
+
+def _reached(reach: Reach, record: NodeRecord, distance: int) -> Reached:
+    steps = reach.path(record.id)
+    path = make_path([reach.start, *(s.node for s in steps)], [s.edge_type for s in steps], reach.as_of)
+    return Reached(node=to_node(record, reach.as_of), distance=distance, path=path)
+
+
+def _counts(reach: Reach, order: Sequence[NodeKind]) -> list[KindCount]:
+    counts = reach.counts()
+    return [KindCount(kind=Kind.of(k), count=counts[k.value]) for k in order if k.value in counts]
+
+
+async def _records(ctx: Context, ids: list[str], as_of: datetime | None) -> dict[str, NodeRecord]:
+    """Many records in one store call, shared with the request's loader."""
+    records = await ctx.call(ctx.store.get_nodes, ids, as_of)
+    ctx.loaders.prime(records, as_of)
+    return records
+
+
+@strawberry.type(description="Everything downstream of a node: what a broken version affects.")
+class ImpactReport:
+    reach: strawberry.Private[Reach]
+    root: Node
+    depth: int
+    kinds: list[Kind]
+    reached: ReachedConnection = strawberry.field(description="The reached nodes, one page.")
+
+    @strawberry.field
+    def as_of(self) -> datetime | None:
+        return self.reach.as_of
+
+    @field("Number of reached nodes (of the requested kinds).")
+    def total(self) -> int:
+        return len(self.reach.nodes)
+
+    @field("True when the traversal stopped at the server's node limit.")
+    def truncated(self) -> bool:
+        return self.reach.truncated
+
+    @strawberry.field
+    def counts(self) -> list[KindCount]:
+        return _counts(self.reach, IMPACT_ORDER)
+
+    @field("Production deployments reached, nearest first.")
+    async def production_deployments(self, info: Info) -> list[Reached]:
+        hops = [r for r in self.reach.nodes if r.kind is NodeKind.DEPLOYMENT]
+        records = await _records(info.context, [r.id for r in hops], self.reach.as_of)
+        out = [_reached(self.reach, records[r.id], r.distance) for r in hops if r.id in records]
+        prod = [r for r in out if is_production(r.node.record)]
+        info.context.spend(len(prod))
+        return prod
+
+    @field("Owners of the reached nodes and what they own.")
+    async def owners_to_notify(self, info: Info) -> list[OwnerToNotify]:
+        records = await _records(info.context, [r.id for r in self.reach.nodes], self.reach.as_of)
+        owned: dict[str, list[str]] = {}
+        prod_owners: set[str] = set()
+        for hop in self.reach.nodes:
+            record = records.get(hop.id)
+            for owner in record.owners if record else ():
+                owned.setdefault(owner, []).append(hop.id)
+                if record is not None and is_production(record):
+                    prod_owners.add(owner)
+        ordered = sorted(owned.items(), key=lambda kv: (kv[0] not in prod_owners, -len(kv[1]), kv[0]))
+        return [
+            OwnerToNotify(owner=o, node_ids=[strawberry.ID(i) for i in ids], production=o in prod_owners)
+            for o, ids in ordered
+        ]
+
+
+def _impact_order(hop: ReachedHop) -> tuple[int, int, str]:
+    return IMPACT_ORDER.index(hop.kind), hop.distance, hop.id
+
+
+async def build_impact(
+    ctx: Context,
+    node_id: str,
+    *,
+    depth: int | None,
+    kinds: list[Kind] | None,
+    as_of: datetime | None,
+    first: int | None,
+    after: str | None,
+) -> ImpactReport:
+    size = ctx.limits.page(first, default=100)
+    max_depth = ctx.limits.depth(depth)
+    reach = await ctx.call(
+        ctx.store.reach,
+        node_id,
+        Direction.DOWNSTREAM,
+        max_depth=max_depth,
+        kinds=domain_kinds(kinds),
+        as_of=as_of,
+        max_nodes=ctx.limits.max_nodes,
+    )
+    ordered = sorted(reach.nodes, key=_impact_order)
+    start = 0
+    after_id = cursors.decode("reached", after)
+    if after_id is not None:
+        position = next((i for i, r in enumerate(ordered) if r.id == after_id), None)
+        if position is None:
+            raise BadInputError(f"cursor {after!r} does not point into this report (did the graph change?)")
+        start = position + 1
+    page = ordered[start : start + size]
+    ctx.spend(len(page) + 1)
+    records = await _records(ctx, [node_id, *(r.id for r in page)], as_of)
+    edges = [
+        ReachedEdge(
+            node=to_node(records[r.id], as_of),
+            distance=r.distance,
+            path=_reached(reach, records[r.id], r.distance).path,
+            cursor=cursors.encode("reached", r.id),
+        )
+        for r in page
+        if r.id in records
+    ]
+    info = PageInfo(has_next_page=start + size < len(ordered), end_cursor=edges[-1].cursor if edges else None)
+    return ImpactReport(
+        reach=reach,
+        root=to_node(records[node_id], as_of),
+        depth=max_depth,
+        kinds=list(kinds or []),
+        reached=ReachedConnection(edges=edges, page_info=info, total_count=len(ordered)),
+    )
+
+
+@strawberry.type(description="Reached nodes of one kind.")
+class KindGroup:
+    kind: Kind
+    count: int
+    items: list[Reached]
+
+
+@strawberry.type(description="Everything upstream of a node: its bill of materials, grouped by kind.")
+class ProvenanceReport:
+    reach: strawberry.Private[Reach]
+    root: Node
+    depth: int
+
+    @strawberry.field
+    def as_of(self) -> datetime | None:
+        return self.reach.as_of
+
+    @strawberry.field
+    def total(self) -> int:
+        return len(self.reach.nodes)
+
+    @strawberry.field
+    def truncated(self) -> bool:
+        return self.reach.truncated
+
+    @strawberry.field
+    def counts(self) -> list[KindCount]:
+        return _counts(self.reach, PROVENANCE_ORDER)
+
+    @field("Data, features, commits, runs, models: each group nearest first.")
+    async def groups(self, info: Info, kinds: list[Kind] | None = None) -> list[KindGroup]:
+        wanted = set(domain_kinds(kinds))
+        hops = [r for r in self.reach.nodes if not wanted or r.kind in wanted]
+        info.context.spend(len(hops))
+        records = await _records(info.context, [r.id for r in hops], self.reach.as_of)
+        out = []
+        for kind in PROVENANCE_ORDER:
+            members = sorted((r for r in hops if r.kind is kind and r.id in records), key=lambda r: (r.distance, r.id))
+            if members:
+                items = [_reached(self.reach, records[r.id], r.distance) for r in members]
+                out.append(KindGroup(kind=Kind.of(kind), count=len(items), items=items))
+        return out
+
+
+async def build_provenance(
+    ctx: Context, node_id: str, *, depth: int | None, kinds: list[Kind] | None, as_of: datetime | None
+) -> ProvenanceReport:
+    max_depth = ctx.limits.depth(depth)
+    reach = await ctx.call(
+        ctx.store.reach,
+        node_id,
+        Direction.UPSTREAM,
+        max_depth=max_depth,
+        kinds=domain_kinds(kinds),
+        as_of=as_of,
+        max_nodes=ctx.limits.max_nodes,
+    )
+    root = await _records(ctx, [node_id], as_of)
+    return ProvenanceReport(reach=reach, root=to_node(root[node_id], as_of), depth=max_depth)

@@ -1,0 +1,87 @@
+"""`lineage serve`: the GraphQL API server (uvicorn)."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+
+from lineage.cli.common import StoreOpt, err, handle_errors, opened
+from lineage.governance.access import anonymous_read_allowed
+from lineage.settings import Settings, load_settings
+
+
+class Mode(StrEnum):
+    development = "development"
+    production = "production"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Settings as ``LINEAGE_*`` variables, so every uvicorn worker builds the same app."""
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        out[f"LINEAGE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+@handle_errors
+def serve_cmd(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).", show_default=False)
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default 8000).", show_default=False)] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Worker processes (default 1).", show_default=False)
+    ] = None,
+    store: StoreOpt = None,
+    mode: Annotated[
+        Mode | None,
+        typer.Option("--mode", help="development: GraphiQL and /docs on; production: off.", show_default=False),
+    ] = None,
+    anonymous_read: Annotated[
+        bool | None,
+        typer.Option(
+            "--anonymous-read/--no-anonymous-read",
+            help="Allow queries without a token (default: only when bound to a loopback address).",
+            show_default=False,
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the GraphQL API at /graphql, with /healthz, /readyz and /metrics."""
+    import uvicorn
+
+    from lineage.api.app import APP_FACTORY
+
+    settings = load_settings(
+        host=host,
+        port=port,
+        workers=workers,
+        store=store,
+        mode=mode.value if mode else None,
+        anonymous_read=anonymous_read,
+    )
+    with opened(settings) as st:  # fail now, with exit code 3, rather than in every worker
+        st.ping()
+    os.environ.update(settings_env(settings))
+    anonymous = anonymous_read_allowed(settings.anonymous_read, settings.host)
+    err().print(
+        f"serving {settings.store} at http://{settings.host}:{settings.port}/graphql "
+        f"({settings.mode} mode, {settings.workers} worker(s), anonymous read {'on' if anonymous else 'off'})",
+        highlight=False,
+    )
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=log_level,
+    )
