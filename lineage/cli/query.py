@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lineage.analysis import LineageReport, impact, provenance
 from lineage.cli.common import (
     AsOfOpt,
     Format,
@@ -21,7 +20,8 @@ from lineage.cli.common import (
     print_json,
     settings_for,
 )
-from lineage.report.text import render
+from lineage.cli.reports import OutputOpt, ReportFmt, ReportFmtOpt, emit_report
+from lineage.storage import Direction
 
 DepthOpt = Annotated[int | None, typer.Option("--depth", "-d", help="Maximum number of hops.", show_default=False)]
 KindsOpt = Annotated[
@@ -31,28 +31,21 @@ KindsOpt = Annotated[
 ]
 
 
-def _emit(report: LineageReport, fmt: Format) -> None:
-    if fmt is Format.json:
-        print_json(report.to_dict())
-    else:
-        render(report, out())
-
-
 @handle_errors
 def impact_cmd(
     node_id: Annotated[str, typer.Argument(metavar="ID", help="The node whose downstream is affected.")],
     depth: DepthOpt = None,
     kind: KindsOpt = None,
     as_of: AsOfOpt = None,
-    fmt: FormatOpt = Format.text,
+    fmt: ReportFmtOpt = ReportFmt.text,
+    output: OutputOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """Downstream impact: everything derived from ID, with distance, one path and owners."""
     settings = settings_for(store)
     with opened(settings) as st:
-        report = impact(st, node_id, max_depth=depth, kinds=parse_kinds(kind), as_of=parse_time(as_of),
-                        depth_limit=settings.max_depth, max_nodes=settings.max_nodes)
-        _emit(report, fmt)
+        emit_report(st, settings, node_id, Direction.DOWNSTREAM, fmt=fmt, output=output, depth=depth,
+                    kinds=parse_kinds(kind), as_of=parse_time(as_of))
 
 
 @handle_errors
@@ -61,15 +54,15 @@ def provenance_cmd(
     depth: DepthOpt = None,
     kind: KindsOpt = None,
     as_of: AsOfOpt = None,
-    fmt: FormatOpt = Format.text,
+    fmt: ReportFmtOpt = ReportFmt.text,
+    output: OutputOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """Upstream provenance: the bill of materials of ID (data, features, commits, runs)."""
     settings = settings_for(store)
     with opened(settings) as st:
-        report = provenance(st, node_id, max_depth=depth, kinds=parse_kinds(kind), as_of=parse_time(as_of),
-                            depth_limit=settings.max_depth, max_nodes=settings.max_nodes)
-        _emit(report, fmt)
+        emit_report(st, settings, node_id, Direction.UPSTREAM, fmt=fmt, output=output, depth=depth,
+                    kinds=parse_kinds(kind), as_of=parse_time(as_of))
 
 
 @handle_errors

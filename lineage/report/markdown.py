@@ -1,0 +1,136 @@
+"""Markdown for a pull-request comment: summary, Mermaid diagram, owners, tables by kind.
+
+GitHub renders the ```mermaid block as a diagram. Large subgraphs are collapsed and capped (see
+:mod:`lineage.report.drawing`) with a note under the diagram, and tables are capped per kind so the
+comment stays under the size limits of code hosts; the JSON and CSV formats list everything.
+"""
+
+from __future__ import annotations
+
+from lineage.model import NodeKind
+from lineage.report.data import Report
+from lineage.report.drawing import Box, diagram
+from lineage.report.svg import PALETTE, PROD, ROOT
+
+MERMAID_BOXES = 40
+ROWS_PER_KIND = 50
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if "`" not in text else text
+
+
+def _label(text: str) -> str:
+    """Text inside a Mermaid quoted label: quotes and angle brackets as entities."""
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def mermaid(report: Report, max_boxes: int = MERMAID_BOXES) -> tuple[str, list[str]]:
+    """A Mermaid flowchart (left to right) of the report's subgraph and the notes on what it omits."""
+    d = diagram(report, max_boxes=max_boxes)
+    ids = {key: f"n{i}" for i, key in enumerate(sorted(d.boxes))}
+    lines = ["flowchart LR"]
+    for key in sorted(d.boxes):
+        box: Box = d.boxes[key]
+        text = f"{_label(box.title)}<br/>{_label(box.subtitle)}"
+        if box.production:
+            text = "PROD · " + text
+        lines.append(f'  {ids[key]}["{text}"]')
+    for a, b, _t in d.links:
+        lines.append(f"  {ids[a]} --> {ids[b]}")
+    for kind in NodeKind:
+        members = [ids[k] for k, b in sorted(d.boxes.items()) if b.kind is kind]
+        if members:
+            accent, fill = PALETTE[kind]
+            lines.append(f"  classDef {kind.value.lower()} fill:{fill},stroke:{accent},color:#1b1f24")
+            lines.append(f"  class {','.join(members)} {kind.value.lower()}")
+    prod = [ids[k] for k, b in sorted(d.boxes.items()) if b.production]
+    if prod:
+        lines.append(f"  classDef production stroke:{PROD},stroke-width:3px")
+        lines.append(f"  class {','.join(prod)} production")
+    root = [ids[k] for k, b in d.boxes.items() if b.root and not b.production]
+    if root:
+        lines.append(f"  classDef start stroke:{ROOT},stroke-width:3px")
+        lines.append(f"  class {','.join(root)} start")
+    return "\n".join(lines), d.notes
+
+
+def render_markdown(report: Report, *, max_boxes: int = MERMAID_BOXES, rows_per_kind: int = ROWS_PER_KIND) -> str:
+    lin = report.lineage
+    out: list[str] = [f"## {'Impact' if report.impact else 'Provenance'} of `{report.root.id}`", ""]
+    out.append(
+        f"As of **{report.as_of}** · audit head #{report.state.head_seq} `{report.state.head_hash[:16]}` · "
+        f"graph digest `{report.digest}`"
+    )
+    out.append("")
+    counts = ", ".join(f"{len(m)} {k.value}" for k, m in report.groups())
+    out.append(f"**{len(lin.nodes)} nodes reached**" + (f": {counts}" if counts else "") + ".")
+    prod = lin.production_deployments()
+    if report.impact:
+        out.append("")
+        if prod:
+            out.append(
+                f"> [!WARNING]\n> **{len(prod)} production deployment(s) affected:** "
+                + ", ".join(_code(p.node.id) for p in prod)
+            )
+        else:
+            out.append("No production deployment is affected.")
+    if lin.truncated:
+        out += ["", "> [!CAUTION]\n> The traversal stopped at the node limit: the result is incomplete."]
+
+    cls = report.classifications
+    if cls.effective or cls.removed:
+        out += ["", f"### Classifications of `{report.root.id}`", ""]
+        for e in cls.effective:
+            line = f"- **{e.classification}**: {e.origin.text()}"
+            if not e.direct:
+                line += f"; arrived via {' → '.join(_code(p) for p in e.path)}"
+            out.append(line)
+        for rm in cls.removed:
+            out.append(f"- ~~{rm.classification}~~ removed at {_code(rm.removed_at)} (removes {', '.join(rm.removes)})")
+
+    if report.notify:
+        out += ["", "### Owners to notify" if report.impact else "### Owners", ""]
+        out.append("| owner | contact | nodes | production | examples |")
+        out.append("|---|---|---:|---:|---|")
+        for n in report.notify:
+            more = f" +{len(n.nodes) - 3}" if len(n.nodes) > 3 else ""
+            examples = ", ".join(_code(i) for i in n.nodes[:3]) + more
+            out.append(
+                f"| {_cell(n.owner.name)} | {_cell(n.owner.contact or '-')} | {len(n.nodes)} | "
+                f"{len(n.production)} | {_cell(examples)} |"
+            )
+
+    chart, notes = mermaid(report, max_boxes=max_boxes)
+    out += ["", "### Diagram", "", "```mermaid", chart, "```"]
+    for note in notes:
+        out.append(f"_{note}_")
+
+    out += ["", "### Reached nodes by kind"]
+    for kind, members in report.groups():
+        out += ["", f"<details{' open' if kind is NodeKind.DEPLOYMENT else ''}>",
+                f"<summary><b>{kind.value}</b> ({len(members)})</summary>", ""]
+        out.append("| node | distance | owners | via |")
+        out.append("|---|---:|---|---|")
+        for r in members[:rows_per_kind]:
+            prod_mark = " **PROD**" if r.production else ""
+            via = _code(r.path[-2]) if len(r.path) > 1 else ""
+            out.append(
+                f"| {_code(r.node.id)}{prod_mark} | {r.distance} | {_cell(', '.join(r.node.owners) or '-')} | "
+                f"{r.via[-1] if r.via else ''} from {via} |"
+            )
+        if len(members) > rows_per_kind:
+            out.append(f"\n_{len(members) - rows_per_kind} more; `--format csv` lists every node._")
+        out += ["", "</details>"]
+
+    if prod and report.impact:
+        out += ["", "<details>", "<summary>Explanation paths to production deployments</summary>", ""]
+        for p in prod:
+            out.append(f"- {' → '.join(_code(x) for x in p.path)}")
+        out += ["", "</details>"]
+    out += ["", f"<sub>Reproduce: `{report.command('md')}`</sub>", ""]
+    return "\n".join(out)
