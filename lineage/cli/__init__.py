@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli import audit, query, schema, serve, token, write
+from lineage.cli import audit, check, governance, query, schema, serve, token, write
 from lineage.cli.demo import demo_cmd
 
 
@@ -31,6 +31,10 @@ def build_app() -> typer.Typer:
     app.add_typer(schema.app, name="schema")
     app.command("serve")(serve.serve_cmd)
     app.add_typer(token.app, name="token")
+    app.command("check")(check.check_cmd)
+    app.add_typer(governance.classify_app, name="classify")
+    app.add_typer(governance.owners_app, name="owners")
+    app.command("approve")(governance.approve_cmd)
     return app
 
 

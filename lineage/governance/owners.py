@@ -22,7 +22,7 @@ _WITH_CONTACT = re.compile(r"^(?P<name>[^<>]+?)\s*<(?P<contact>[^<>]+)>$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Owner:
     name: str
     contact: str | None = None
@@ -64,7 +64,7 @@ def owner_value(name: str, contact: str | None = None) -> str:
 
 
 def owners_of(node: NodeRecord) -> list[Owner]:
-    return sorted(parse_owner(v) for v in node.owners)
+    return sorted((parse_owner(v) for v in node.owners), key=lambda o: (o.name, o.contact or ""))
 
 
 def set_owners(
