@@ -336,6 +336,13 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]: ...
 
+    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
+        """Keep several incoming events unchanged; their sequence numbers, in order.
+
+        Backends that can do it in one write override this (ingestion lands events in groups).
+        """
+        return [self.append_raw_event(source, p) for p in payloads]
+
     # -- writes (rules written once) ---------------------------------------------------------
 
     def register(self, batch: Batch, *, principal: str, source: str = "api") -> WriteResult:

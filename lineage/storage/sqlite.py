@@ -642,6 +642,20 @@ class SQLiteStore(GraphStore):
             )
             return int(cur.lastrowid or 0)
 
+    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
+        at = to_us(datetime.now(UTC))
+        with self._immediate(self._conn()) as conn:
+            return [
+                int(
+                    conn.execute(
+                        "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)",
+                        (at, source, json.dumps(p, ensure_ascii=False)),
+                    ).lastrowid
+                    or 0
+                )
+                for p in payloads
+            ]
+
     def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]:
         conn = sqlite3.connect(self.path, timeout=self._busy)
         try:
