@@ -8,7 +8,8 @@ without Docker). Outside CI they skip with a one-line reason when no server is c
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,29 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("shared fixtures folder (../shared/fixtures) not present")
     return SHARED_FIXTURES
+
+
+@pytest.fixture
+def store_factory(backend: str, tmp_path: Path) -> Iterator[Callable[[], GraphStore]]:
+    """A function returning a fresh, empty store of the backend on every call.
+
+    For property-based tests, which need a new store per example (hypothesis runs many examples
+    inside one test function, so the function-scoped ``store`` fixture cannot provide that).
+    """
+    opened: list[GraphStore] = []
+
+    def fresh() -> GraphStore:
+        while opened:
+            opened.pop().close()
+        if backend == "sqlite":
+            st = open_store(f"sqlite:///{tmp_path / f'lineage-{uuid.uuid4().hex}.db'}")
+        else:
+            st = _open_neo4j()
+        opened.append(st)
+        return st
+
+    try:
+        yield fresh
+    finally:
+        for st in opened:
+            st.close()

@@ -6,10 +6,13 @@ contract suite runs unchanged on every backend.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+import networkx as nx
+
 from lineage.model import Batch, parse_batch
-from lineage.storage import AuditFilter, GraphStore
+from lineage.storage import AuditFilter, Direction, GraphStore, Reach
 
 PRINCIPAL = "user:contract-tests"
 
@@ -103,3 +106,19 @@ def snapshot(store: GraphStore, extra_ids: list[str] | tuple[str, ...] = ()) -> 
         "audit_head": (verification.ok, verification.entries, verification.head),
         "nodes": nodes,
     }
+
+
+def check_paths(reach: Reach, g: nx.DiGraph) -> None:
+    """Every reported path is made of real edges, in the walk's direction, and is a shortest one."""
+    walk = g if reach.direction is Direction.DOWNSTREAM else g.reverse(copy=False)
+    dist = nx.single_source_shortest_path_length(walk, reach.start)
+    for r in reach.nodes:
+        ids = reach.path_ids(r.id)
+        steps = reach.path(r.id)
+        assert ids[0] == reach.start and ids[-1] == r.id
+        assert len(steps) == r.distance == dist[r.id] == len(ids) - 1
+        assert len(set(ids)) == len(ids)
+        for (u, v), step in zip(itertools.pairwise(ids), steps, strict=True):
+            assert walk.has_edge(u, v), f"{u} -> {v} is not an edge"
+            assert walk.edges[u, v]["type"] == step.edge_type.value
+            assert step.node == v

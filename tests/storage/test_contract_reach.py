@@ -3,15 +3,13 @@ traversal is linear in the reached graph, never in the number of paths."""
 
 from __future__ import annotations
 
-import itertools
-
 import networkx as nx
 import pytest
-from contract_support import commit, dep, ds, edge, feat, model, nid, reg, run
+from contract_support import check_paths, commit, dep, ds, edge, feat, model, nid, reg, run
 
 from lineage.errors import NotFoundError, ValidationError
 from lineage.model import EdgeType, NodeKind
-from lineage.storage import Direction, GraphStore, Reach
+from lineage.storage import Direction, GraphStore
 
 # raw -> etl -> clean -> {fe1 -> f1, fe2 -> f2}; clean -FEEDS-> f3 (a shortcut); f1, f2, f3 -> train -> m
 # -> prod and staging deployments; a commit executes in train; f3 also feeds prod online.
@@ -53,22 +51,6 @@ def graph() -> nx.DiGraph:
 def loaded(store: GraphStore) -> GraphStore:
     reg(store, NODES, EDGES)
     return store
-
-
-def check_paths(reach: Reach, g: nx.DiGraph) -> None:
-    """Every reported path is made of real edges, in the walk's direction, and is a shortest one."""
-    walk = g if reach.direction is Direction.DOWNSTREAM else g.reverse(copy=False)
-    dist = nx.single_source_shortest_path_length(walk, reach.start)
-    for r in reach.nodes:
-        ids = reach.path_ids(r.id)
-        steps = reach.path(r.id)
-        assert ids[0] == reach.start and ids[-1] == r.id
-        assert len(steps) == r.distance == dist[r.id] == len(ids) - 1
-        assert len(set(ids)) == len(ids)
-        for (u, v), step in zip(itertools.pairwise(ids), steps, strict=True):
-            assert walk.has_edge(u, v), f"{u} -> {v} is not an edge"
-            assert walk.edges[u, v]["type"] == step.edge_type.value
-            assert step.node == v
 
 
 @pytest.mark.parametrize("start", [RAW, CLEAN, F3, TRAIN, M, C])
