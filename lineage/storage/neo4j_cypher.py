@@ -1,0 +1,306 @@
+"""The Cypher text of the Neo4j store: schema, and every statement it runs, as static strings.
+
+Cypher cannot take labels or relationship types as parameters, so statements that need one are
+built here, once, from the closed enums (:class:`NodeKind`, :class:`EdgeType`) into dicts keyed by
+the enum. No user string ever becomes part of a statement; every value is a ``$parameter``.
+
+Graph layout:
+
+- ``(:Node:<Kind>)`` per node version, unique ``id``. ``properties`` is canonical JSON text (Neo4j
+  properties cannot hold maps), times are integer microseconds since the epoch (UTC), like SQLite,
+  so as-of comparisons are exact. ``name_lc``/``id_lc`` are ASCII-lowercased copies for search.
+- ``(:Node)-[:<EDGE_TYPE>]->(:Node)`` per provenance edge, with the same bookkeeping properties.
+- ``(:Revision {node_id, recorded_at})``: the recorded states of a node's properties, written from
+  its first change on (the node's ``revised`` flag); until then the node itself is its only state.
+- ``(:Annotation {node_id, key, value})``: owners, tags, approvals, with retraction.
+- ``(:AuditEntry {seq})`` with ``(:AuditSubject {subject, seq})`` as the subject index, and one
+  ``(:AuditHead {id: 'head'})`` holding the chain head; every write transaction locks it first.
+- ``(:Token)``, ``(:RawEvent {seq})`` and ``(:Counter {id})`` for raw event numbering.
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+from lineage.model import EdgeType, NodeKind
+
+SCHEMA_VERSION = 1
+
+#: Every provenance relationship type, for patterns that must not match anything else.
+EDGE_TYPES: LiteralString = "INPUT_TO|PRODUCED|EXECUTED_IN|FEEDS|DEPLOYED_AS"
+assert set(EDGE_TYPES.split("|")) == {e.value for e in EdgeType}, "EDGE_TYPES out of step with EdgeType"
+
+# -- schema --------------------------------------------------------------------------------------
+
+CONSTRAINTS: dict[str, LiteralString] = {
+    "lineage_node_id": "CREATE CONSTRAINT lineage_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
+    "lineage_audit_seq": (
+        "CREATE CONSTRAINT lineage_audit_seq IF NOT EXISTS FOR (a:AuditEntry) REQUIRE a.seq IS UNIQUE"
+    ),
+    "lineage_audit_head": (
+        "CREATE CONSTRAINT lineage_audit_head IF NOT EXISTS FOR (h:AuditHead) REQUIRE h.id IS UNIQUE"
+    ),
+    "lineage_counter": "CREATE CONSTRAINT lineage_counter IF NOT EXISTS FOR (c:Counter) REQUIRE c.id IS UNIQUE",
+    "lineage_meta": "CREATE CONSTRAINT lineage_meta IF NOT EXISTS FOR (m:LineageMeta) REQUIRE m.id IS UNIQUE",
+    "lineage_token_hash": (
+        "CREATE CONSTRAINT lineage_token_hash IF NOT EXISTS FOR (t:Token) REQUIRE t.secret_hash IS UNIQUE"
+    ),
+    "lineage_raw_event_seq": (
+        "CREATE CONSTRAINT lineage_raw_event_seq IF NOT EXISTS FOR (e:RawEvent) REQUIRE e.seq IS UNIQUE"
+    ),
+}
+
+INDEXES: dict[str, LiteralString] = {
+    # Search is a substring match (CONTAINS) over name and id, a scan like the embedded store's LIKE
+    # '%text%': text indexes would serve it but double the cost of every registration.
+    "lineage_node_retracted": ("CREATE INDEX lineage_node_retracted IF NOT EXISTS FOR (n:Node) ON (n.retracted_at)"),
+    "lineage_revision": ("CREATE INDEX lineage_revision IF NOT EXISTS FOR (r:Revision) ON (r.node_id, r.recorded_at)"),
+    "lineage_annotation_node": (
+        "CREATE INDEX lineage_annotation_node IF NOT EXISTS FOR (a:Annotation) ON (a.node_id, a.key)"
+    ),
+    "lineage_annotation_value": (
+        "CREATE INDEX lineage_annotation_value IF NOT EXISTS FOR (a:Annotation) ON (a.key, a.value)"
+    ),
+    "lineage_audit_subject": (
+        "CREATE INDEX lineage_audit_subject IF NOT EXISTS FOR (s:AuditSubject) ON (s.subject, s.seq)"
+    ),
+    "lineage_audit_principal": (
+        "CREATE INDEX lineage_audit_principal IF NOT EXISTS FOR (a:AuditEntry) ON (a.principal)"
+    ),
+    "lineage_audit_at": "CREATE INDEX lineage_audit_at IF NOT EXISTS FOR (a:AuditEntry) ON (a.at)",
+    "lineage_token_name": "CREATE INDEX lineage_token_name IF NOT EXISTS FOR (t:Token) ON (t.name)",
+    # Relationship property indexes keep the retracted-edge count off a full scan.
+    "lineage_rel_input_to_retracted": (
+        "CREATE INDEX lineage_rel_input_to_retracted IF NOT EXISTS FOR ()-[r:INPUT_TO]-() ON (r.retracted_at)"
+    ),
+    "lineage_rel_produced_retracted": (
+        "CREATE INDEX lineage_rel_produced_retracted IF NOT EXISTS FOR ()-[r:PRODUCED]-() ON (r.retracted_at)"
+    ),
+    "lineage_rel_executed_in_retracted": (
+        "CREATE INDEX lineage_rel_executed_in_retracted IF NOT EXISTS FOR ()-[r:EXECUTED_IN]-() ON (r.retracted_at)"
+    ),
+    "lineage_rel_feeds_retracted": (
+        "CREATE INDEX lineage_rel_feeds_retracted IF NOT EXISTS FOR ()-[r:FEEDS]-() ON (r.retracted_at)"
+    ),
+    "lineage_rel_deployed_as_retracted": (
+        "CREATE INDEX lineage_rel_deployed_as_retracted IF NOT EXISTS FOR ()-[r:DEPLOYED_AS]-() ON (r.retracted_at)"
+    ),
+}
+
+SHOW_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name RETURN name"
+SHOW_INDEXES = "SHOW INDEXES YIELD name, state RETURN name, state"
+AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
+INIT_SINGLETONS = (
+    "MERGE (h:AuditHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis "
+    "MERGE (c:Counter {id: 'raw_events'}) ON CREATE SET c.seq = 0 "
+    "MERGE (m:LineageMeta {id: 'schema'}) ON CREATE SET m.version = $version "
+    "RETURN m.version AS version"
+)
+HOME_DATABASE = "CALL db.info() YIELD name RETURN name"
+SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions, edition"
+
+# -- write transaction ---------------------------------------------------------------------------
+
+#: First statement of every write transaction: an exclusive lock on the audit head until commit.
+#: Writers from every process and replica queue here, so the audit chain cannot fork.
+LOCK_HEAD = "MERGE (h:AuditHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis SET h.lock = $nonce"
+READ_HEAD = "MATCH (h:AuditHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, h.at AS at"
+TX_NODES = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) "
+    "RETURN n.id AS id, n.kind AS kind, n.properties AS properties, n.event_time AS event_time, "
+    "n.retracted_at AS retracted_at"
+)
+TX_EDGES = (
+    "UNWIND $keys AS k MATCH (s:Node {id: k[0]}) MATCH (t:Node {id: k[2]}) "
+    f"MATCH (s)-[r:{EDGE_TYPES}]->(t) WHERE type(r) = k[1] "
+    "RETURN s.id AS src, type(r) AS type, t.id AS dst, r.retracted_at AS retracted_at"
+)
+TX_SUCCESSORS = (
+    f"UNWIND $ids AS id MATCH (n:Node {{id: id}})-[r:{EDGE_TYPES}]->(m) WHERE r.retracted_at IS NULL "
+    "RETURN id AS src, m.id AS dst"
+)
+TX_ANNOTATIONS = (
+    "UNWIND $ids AS id MATCH (a:Annotation {node_id: id, key: $key}) WHERE a.retracted_at IS NULL "
+    "RETURN a.node_id AS node_id, a.value AS value"
+)
+INSERT_NODES: dict[NodeKind, LiteralString] = {
+    NodeKind.DATASET: "UNWIND $rows AS r CREATE (n:Node:Dataset) SET n = r",
+    NodeKind.FEATURE: "UNWIND $rows AS r CREATE (n:Node:Feature) SET n = r",
+    NodeKind.CODE_COMMIT: "UNWIND $rows AS r CREATE (n:Node:CodeCommit) SET n = r",
+    NodeKind.RUN: "UNWIND $rows AS r CREATE (n:Node:Run) SET n = r",
+    NodeKind.MODEL: "UNWIND $rows AS r CREATE (n:Node:Model) SET n = r",
+    NodeKind.DEPLOYMENT: "UNWIND $rows AS r CREATE (n:Node:Deployment) SET n = r",
+}
+assert set(INSERT_NODES) == set(NodeKind)
+INSERT_REVISIONS = "UNWIND $rows AS r CREATE (v:Revision) SET v = r"
+#: Before a node's first change, keep its original state as a revision (``revised`` marks it).
+KEEP_FIRST_REVISION = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) WHERE n.revised IS NULL "
+    "CREATE (v:Revision {node_id: n.id, recorded_at: n.recorded_at, recorded_by: n.recorded_by, "
+    "properties: n.properties, event_time: n.event_time}) SET n.revised = true"
+)
+UPDATE_NODES = (
+    "UNWIND $rows AS r MATCH (n:Node {id: r.id}) SET n.properties = r.properties, n.event_time = r.event_time"
+)
+_INSERT_EDGE = (
+    "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) CREATE (s)-[e:%s]->(t) SET e = r.props"
+)
+INSERT_EDGES: dict[EdgeType, LiteralString] = {
+    EdgeType.INPUT_TO: (
+        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
+        "CREATE (s)-[e:INPUT_TO]->(t) SET e = r.props"
+    ),
+    EdgeType.PRODUCED: (
+        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
+        "CREATE (s)-[e:PRODUCED]->(t) SET e = r.props"
+    ),
+    EdgeType.EXECUTED_IN: (
+        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
+        "CREATE (s)-[e:EXECUTED_IN]->(t) SET e = r.props"
+    ),
+    EdgeType.FEEDS: (
+        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
+        "CREATE (s)-[e:FEEDS]->(t) SET e = r.props"
+    ),
+    EdgeType.DEPLOYED_AS: (
+        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
+        "CREATE (s)-[e:DEPLOYED_AS]->(t) SET e = r.props"
+    ),
+}
+assert set(INSERT_EDGES) == set(EdgeType)
+assert all(INSERT_EDGES[t] == _INSERT_EDGE % t.value for t in EdgeType)
+INSERT_ANNOTATIONS = "UNWIND $rows AS r CREATE (a:Annotation) SET a = r"
+RETRACT_ANNOTATIONS = (
+    "UNWIND $rows AS r MATCH (a:Annotation {node_id: r.node_id, key: r.key}) "
+    "WHERE a.value = r.value AND a.retracted_at IS NULL SET a.retracted_at = $at, a.retracted_by = $by"
+)
+RETRACT_NODE = (
+    "MATCH (n:Node {id: $id}) SET n.retracted_at = $at, n.retracted_by = $by, n.retract_reason = $reason "
+    f"WITH n OPTIONAL MATCH (n)-[r:{EDGE_TYPES}]-() WHERE r.retracted_at IS NULL "
+    "SET r.retracted_at = $at, r.retracted_by = $by, r.retract_reason = $edge_reason "
+    "RETURN count(r) AS edges"
+)
+RETRACT_EDGE = (
+    f"MATCH (s:Node {{id: $src}}) MATCH (t:Node {{id: $dst}}) MATCH (s)-[r:{EDGE_TYPES}]->(t) "
+    "WHERE type(r) = $type SET r.retracted_at = $at, r.retracted_by = $by, r.retract_reason = $reason"
+)
+APPEND_AUDIT = (
+    "CREATE (a:AuditEntry) SET a = $entry "
+    "WITH a MATCH (h:AuditHead {id: 'head'}) SET h.seq = a.seq, h.hash = a.hash, h.at = a.at"
+)
+INSERT_AUDIT_SUBJECTS = "UNWIND $subjects AS subject CREATE (s:AuditSubject {subject: subject, seq: $seq})"
+PUT_TOKEN = "CREATE (t:Token) SET t = $token"
+REVOKE_TOKEN = "MATCH (t:Token {name: $name}) WHERE t.revoked_at IS NULL SET t.revoked_at = $at RETURN count(t) AS n"
+APPEND_RAW_EVENT = (
+    "MERGE (c:Counter {id: 'raw_events'}) ON CREATE SET c.seq = 0 SET c.seq = c.seq + 1 "
+    "CREATE (e:RawEvent {seq: c.seq, received_at: $at, source: $source, payload: $payload}) "
+    "RETURN e.seq AS seq"
+)
+
+# -- reads ---------------------------------------------------------------------------------------
+
+_VISIBLE: LiteralString = "(n.recorded_at <= $t AND (n.retracted_at IS NULL OR n.retracted_at > $t))"
+_R_VISIBLE: LiteralString = "(r.recorded_at <= $t AND (r.retracted_at IS NULL OR r.retracted_at > $t))"
+_A_VISIBLE: LiteralString = "(a.recorded_at <= $t AND (a.retracted_at IS NULL OR a.retracted_at > $t))"
+
+NODES_VISIBLE = f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) WHERE {_VISIBLE} RETURN n {{.*}} AS n"
+NODE_ANY = "MATCH (n:Node {id: $id}) RETURN n {.*} AS n"
+NODE_ANNOTATIONS = (
+    "UNWIND $ids AS id MATCH (a:Annotation {node_id: id}) "
+    f"WHERE a.key IN ['owner', 'tag'] AND {_A_VISIBLE} RETURN a.node_id AS node_id, a.key AS key, a.value AS value"
+)
+REVISIONS_AS_OF = (
+    "UNWIND $ids AS id CALL (id) { MATCH (v:Revision {node_id: id}) WHERE v.recorded_at <= $t "
+    "RETURN v ORDER BY v.recorded_at DESC LIMIT 1 } "
+    "RETURN id, v.properties AS properties, v.event_time AS event_time"
+)
+EXPAND: dict[str, LiteralString] = {
+    "downstream": (
+        f"UNWIND $ids AS id MATCH (:Node {{id: id}})-[r:{EDGE_TYPES}]->(m) WHERE {_R_VISIBLE} "
+        "RETURN id, type(r) AS type, m.id AS reached"
+    ),
+    "upstream": (
+        f"UNWIND $ids AS id MATCH (:Node {{id: id}})<-[r:{EDGE_TYPES}]-(m) WHERE {_R_VISIBLE} "
+        "RETURN id, type(r) AS type, m.id AS reached"
+    ),
+}
+_EDGE_MAP: LiteralString = (
+    "{properties: r.properties, event_time: r.event_time, recorded_at: r.recorded_at, "
+    "recorded_by: r.recorded_by, retracted_at: r.retracted_at, retracted_by: r.retracted_by, "
+    "retract_reason: r.retract_reason}"
+)
+NODE_EDGES = (
+    f"MATCH (n:Node {{id: $id}})-[r:{EDGE_TYPES}]->(m) WHERE $all OR {_R_VISIBLE} "
+    f"RETURN n.id AS src, type(r) AS type, m.id AS dst, {_EDGE_MAP} AS e "
+    "UNION ALL "
+    f"MATCH (n:Node {{id: $id}})<-[r:{EDGE_TYPES}]-(m) WHERE $all OR {_R_VISIBLE} "
+    f"RETURN m.id AS src, type(r) AS type, n.id AS dst, {_EDGE_MAP} AS e"
+)
+EDGE_ANY = (
+    f"MATCH (s:Node {{id: $src}}) MATCH (t:Node {{id: $dst}}) MATCH (s)-[r:{EDGE_TYPES}]->(t) "
+    f"WHERE type(r) = $type RETURN s.id AS src, type(r) AS type, t.id AS dst, {_EDGE_MAP} AS e"
+)
+REVISIONS = (
+    "MATCH (v:Revision {node_id: $id}) WHERE v.recorded_at IS NOT NULL "  # lets the composite index serve
+    "RETURN v.recorded_at AS recorded_at, v.recorded_by AS recorded_by, v.properties AS properties, "
+    "v.event_time AS event_time ORDER BY v.recorded_at"
+)
+ANNOTATIONS = (
+    "MATCH (a:Annotation {node_id: $id}) WHERE a.key IS NOT NULL AND ($all OR a.retracted_at IS NULL) "
+    "RETURN a {.*} AS a ORDER BY a.recorded_at, a.key, a.value"
+)
+SEARCH = (
+    "MATCH (n:Node) WHERE (n.name_lc CONTAINS $needle OR n.id_lc CONTAINS $needle) "
+    f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
+    "RETURN n {.*} AS n ORDER BY n.name_lc <> $needle, NOT n.name_lc CONTAINS $needle, size(n.id), n.id "
+    "LIMIT $limit"
+)
+LIST_NODES = (
+    f"MATCH (n:Node) WHERE n.id > $after AND {_VISIBLE} "
+    "AND (size($kinds) = 0 OR n.kind IN $kinds) AND ($ns IS NULL OR n.namespace = $ns) "
+    "AND n.name_lc STARTS WITH $prefix "
+    "AND ($since IS NULL OR n.recorded_at >= $since) AND ($until IS NULL OR n.recorded_at <= $until) "
+    f"AND ($tag IS NULL OR EXISTS {{ MATCH (a:Annotation {{node_id: n.id, key: 'tag'}}) "
+    f"WHERE a.value = $tag AND {_A_VISIBLE} }}) "
+    f"AND ($owner IS NULL OR EXISTS {{ MATCH (a:Annotation {{node_id: n.id, key: 'owner'}}) "
+    f"WHERE a.value = $owner AND {_A_VISIBLE} }}) "
+    "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+)
+NODES_WITH_ANNOTATION = (
+    f"MATCH (a:Annotation {{key: $key, value: $value}}) WHERE {_A_VISIBLE} "
+    f"MATCH (n:Node {{id: a.node_id}}) WHERE {_VISIBLE} RETURN DISTINCT n.id AS id ORDER BY id"
+)
+_AUDIT_WHERE: LiteralString = (
+    "a.seq > $after AND ($p IS NULL OR a.principal = $p) AND ($action IS NULL OR a.action = $action) "
+    "AND ($since IS NULL OR a.at >= $since) AND ($until IS NULL OR a.at <= $until)"
+)
+AUDIT_ENTRIES = f"MATCH (a:AuditEntry) WHERE {_AUDIT_WHERE} RETURN a {{.*}} AS a ORDER BY a.seq LIMIT $limit"
+AUDIT_ENTRIES_BY_SUBJECT = (
+    "MATCH (s:AuditSubject {subject: $subject}) WHERE s.seq > $after "
+    f"MATCH (a:AuditEntry {{seq: s.seq}}) WHERE {_AUDIT_WHERE} "
+    "RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
+)
+AUDIT_PAGE = "MATCH (a:AuditEntry) WHERE a.seq > $after RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
+COUNTS = (
+    "CALL () { MATCH (n:Node) RETURN count(n) AS nodes } "
+    f"CALL () {{ MATCH ()-[r:{EDGE_TYPES}]->() RETURN count(r) AS edges }} "
+    "CALL () { MATCH (a:AuditEntry) RETURN count(a) AS audit_entries } "
+    "CALL () { MATCH (e:RawEvent) RETURN count(e) AS raw_events } "
+    "CALL () { MATCH (n:Node) WHERE n.retracted_at IS NOT NULL RETURN count(n) AS retracted_nodes } "
+    "CALL () { "
+    "  CALL () { MATCH ()-[r:INPUT_TO]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
+    "    UNION ALL MATCH ()-[r:PRODUCED]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
+    "    UNION ALL MATCH ()-[r:EXECUTED_IN]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
+    "    UNION ALL MATCH ()-[r:FEEDS]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
+    "    UNION ALL MATCH ()-[r:DEPLOYED_AS]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c } "
+    "  RETURN sum(c) AS retracted_edges } "
+    "RETURN nodes, edges, audit_entries, raw_events, retracted_nodes, retracted_edges"
+)
+TOKENS = "MATCH (t:Token) RETURN t {.*} AS t ORDER BY t.created_at"
+FIND_TOKEN = "MATCH (t:Token {secret_hash: $hash}) RETURN t {.*} AS t"
+RAW_EVENTS_PAGE = "MATCH (e:RawEvent) WHERE e.seq > $after RETURN e {.*} AS e ORDER BY e.seq LIMIT $limit"
+
+# -- maintenance ---------------------------------------------------------------------------------
+
+#: Deletes every node and relationship, in batches (auto-commit: CALL IN TRANSACTIONS needs it).
+WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF $batch ROWS"
