@@ -131,12 +131,14 @@ def diagram(report: Report, max_boxes: int = 40) -> Diagram:
 
 
 def _cap(out: Diagram, report: Report, max_boxes: int) -> None:
-    """Keep the start, the paths to production deployments, then the nearest boxes."""
+    """Keep the start, production deployments, the paths to them, then the nearest boxes."""
     box_of = {m: b.key for b in out.boxes.values() for m in b.members}
     order: list[str] = []
     root_box = box_of[report.root.id]
     order.append(root_box)
-    for reached in sorted(report.lineage.production_deployments(), key=lambda n: (n.distance, n.node.id)):
+    prod = sorted(report.lineage.production_deployments(), key=lambda n: (n.distance, n.node.id))
+    order.extend(box_of[p.node.id] for p in prod if p.node.id in box_of)
+    for reached in prod:
         order.extend(box_of[p] for p in reached.path if p in box_of)
     order.extend(k for k, _ in sorted(out.boxes.items(), key=lambda kv: (kv[1].distance, kv[0])))
     keep: list[str] = []

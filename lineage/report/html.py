@@ -89,8 +89,8 @@ def render_html(report: Report, *, max_boxes: int = 60, max_rows: int = 1000) ->
 
     h.append("<h2>Lineage graph</h2>")
     natural = float(svg.split('width="', 1)[1].split('"', 1)[0])
-    # shrink to the window, but never below 70% of the natural size: past that, scroll instead
-    style = f"width: clamp({natural * 0.7:.0f}px, 100%, {natural:.0f}px)"
+    # shrink to the window, but never below 65% of the natural size: past that, scroll instead
+    style = f"width: clamp({natural * 0.65:.0f}px, 100%, {natural:.0f}px)"
     svg = svg.replace("<svg ", f'<svg style="{style}" ', 1)
     h.append(f'<div class="figure" id="figure">{svg}</div>')
     for note in notes:

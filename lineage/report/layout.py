@@ -8,7 +8,8 @@
 3. Order within layers: barycentre sweeps, keeping the order with the fewest crossings.
 4. Vertical positions: each box moves towards the mean of its neighbours, then overlaps are pushed
    apart in order; a few rounds straighten most edges.
-5. Routes: horizontal cubic curves between columns, with ports spread along box sides.
+5. Routes: horizontal cubic curves between columns, with ports spread along box sides. Runs and
+   commits get narrower boxes, so columns of them take less room.
 
 Deterministic: the same diagram always gives the same coordinates.
 """
@@ -20,7 +21,11 @@ from itertools import pairwise
 
 import networkx as nx
 
+from lineage.model import NodeKind
 from lineage.report.drawing import KIND_ORDER, Diagram
+
+#: Kinds drawn as narrower boxes: activities and commits carry less text than the things they make.
+NARROW = frozenset({NodeKind.RUN, NodeKind.CODE_COMMIT})
 
 Point = tuple[float, float]
 
@@ -85,9 +90,10 @@ def layout(
     d: Diagram,
     *,
     align_end: bool,
-    box_w: float = 220,
+    box_w: float = 200,
+    narrow_w: float = 160,
     box_h: float = 50,
-    gap_x: float = 80,
+    gap_x: float = 60,
     gap_y: float = 18,
     margin: float = 24,
     waypoint_h: float = 6,
@@ -175,11 +181,19 @@ def layout(
                 y[n] = value + shift
     low = min((y[n] - height(n) / 2 for n in y), default=0.0)
     out = Layout(0, 0, layers=n_layers)
+
+    def width(n: str) -> float:
+        return narrow_w if not n.startswith("~") and d.boxes[n].kind in NARROW else box_w
+
+    column = [max((width(n) for n in col if not n.startswith("~")), default=box_w) for col in order]
+    left = margin
     for i, col in enumerate(order):
         for n in col:
-            out.boxes[n] = Placed(n, i, margin + i * (box_w + gap_x), y[n] - height(n) / 2 - low + margin,
-                                  box_w, height(n))
-    out.width = margin * 2 + n_layers * box_w + (n_layers - 1) * gap_x
+            bw = column[i] if n.startswith("~") else width(n)
+            x = left + (column[i] - bw) / 2
+            out.boxes[n] = Placed(n, i, x, y[n] - height(n) / 2 - low + margin, bw, height(n))
+        left += column[i] + gap_x
+    out.width = left - gap_x + margin
     out.height = max((p.y + p.h for p in out.boxes.values()), default=0.0) + margin
 
     # routes with ports spread along the sides

@@ -141,12 +141,12 @@ def render_svg(report: Report, *, max_boxes: int = 60) -> tuple[str, list[str]]:
             f'<rect x="{p.x + 1:.1f}" y="{p.y + 6:.1f}" width="5" height="{p.h - 12:.0f}" rx="2" fill="{accent}"/>'
         )
         badge = "PROD" if box.production else ("START" if box.root else "")
-        title_limit = 22 if badge else 28
+        title_limit = int((p.w - 22 - (9 + 7 * len(badge) + 6 if badge else 0)) / 7.0)
         out.append(
             f'<text x="{p.x + 14:.1f}" y="{p.y + 21:.1f}" font-size="13" font-weight="600" fill="#1b1f24">'
             f"{escape(_fit(box.title, title_limit))}</text>"
             f'<text x="{p.x + 14:.1f}" y="{p.y + 38:.1f}" font-size="11" fill="#4a5260">'
-            f"{escape(_fit(box.subtitle, 34))}</text>"
+            f"{escape(_fit(box.subtitle, int((p.w - 20) / 6.1)))}</text>"
         )
         if badge:
             colour = PROD if box.production else ROOT
