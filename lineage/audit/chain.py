@@ -116,9 +116,14 @@ def verify(entries: Iterable[AuditEntry], expect_head: str | None = None) -> Ver
     for entry in entries:
         count += 1
         problem = None
-        if entry.seq != expected_seq:
-            kind = "missing" if entry.seq > expected_seq else "duplicated or reordered"
-            problem = f"sequence jumps from {expected_seq - 1} to {entry.seq}: entries {kind}"
+        # For a sequence problem, name the position where the chain stops being what it should be:
+        # for a removed entry that is the missing number, not the number of the entry in its place.
+        bad_seq = expected_seq
+        if entry.seq > expected_seq:
+            gone = str(expected_seq) if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
+            problem = f"missing: the log jumps from {expected_seq - 1} to {entry.seq} (entries {gone} removed)"
+        elif entry.seq < expected_seq:
+            problem = f"found seq {entry.seq} where {expected_seq} should be: entries duplicated or reordered"
         elif entry.prev_hash != prev:
             problem = "prev_hash does not match the previous entry's hash: an entry was removed, inserted or reordered"
         elif digest(entry.payload) != entry.payload_digest:
@@ -126,7 +131,7 @@ def verify(entries: Iterable[AuditEntry], expect_head: str | None = None) -> Ver
         elif digest(entry.header()) != entry.hash:
             problem = "hash does not match the entry's fields: the entry was altered"
         if problem:
-            return Verification(False, count, prev, entry.seq, f"entry {entry.seq}: {problem}")
+            return Verification(False, count, prev, bad_seq, f"entry {bad_seq}: {problem}")
         prev = entry.hash
         expected_seq += 1
     if expect_head is not None and expect_head != prev:

@@ -185,6 +185,26 @@ class RawEvent:
     payload: dict[str, Any]
 
 
+class Section(StrEnum):
+    """The parts of a store that a copy (``lineage migrate``) moves, in the order it loads them."""
+
+    NODES = "nodes"
+    REVISIONS = "revisions"
+    EDGES = "edges"
+    ANNOTATIONS = "annotations"
+    TOKENS = "tokens"
+    RAW_EVENTS = "raw_events"
+    AUDIT = "audit"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRevision:
+    """One recorded state of a node, with the node it belongs to (for copying stores)."""
+
+    node_id: str
+    revision: Revision
+
+
 class WriteTx(Protocol):
     """Primitives available inside one atomic, serialised write transaction.
 
@@ -342,6 +362,29 @@ class GraphStore(abc.ABC):
         Backends that can do it in one write override this (ingestion lands events in groups).
         """
         return [self.append_raw_event(source, p) for p in payloads]
+
+    # -- bulk copy (lineage migrate) ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def export_section(self, section: Section, batch_size: int = 5_000) -> Iterator[list[Any]]:
+        """Every record of one section exactly as stored, in chunks of about ``batch_size``.
+
+        Retracted records are included, with their retraction. Record types by section: NODES
+        :class:`NodeRecord` (owners and tags empty: they travel as annotations), REVISIONS
+        :class:`NodeRevision` (every state of every node, each node's oldest first), EDGES
+        :class:`EdgeRecord`, ANNOTATIONS :class:`Annotation`, TOKENS :class:`TokenRecord`,
+        RAW_EVENTS :class:`RawEvent`, AUDIT :class:`AuditEntry` (in sequence order).
+        Raises BackendUnavailableError.
+        """
+
+    @abc.abstractmethod
+    def import_section(self, section: Section, records: Sequence[Any]) -> None:
+        """Write exported records unchanged into a store being filled by a copy, in one transaction.
+
+        No rules run and no audit entry is added: the audit log is itself copied, entry by entry,
+        so its chain still verifies. Sections must be loaded in :class:`Section` order into an
+        empty store. Raises ConflictError (a record is already there) and BackendUnavailableError.
+        """
 
     # -- writes (rules written once) ---------------------------------------------------------
 
