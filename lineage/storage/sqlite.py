@@ -31,6 +31,7 @@ from lineage.storage.base import (
     NodeFilter,
     RawEvent,
     Revision,
+    Section,
     StoredEdge,
     StoredNode,
     TokenRecord,
@@ -666,6 +667,16 @@ class SQLiteStore(GraphStore):
                 yield RawEvent(r[0], _req(r[1]), r[2], json.loads(r[3]))
         finally:
             conn.close()
+
+    def export_section(self, section: Section, batch_size: int = 5_000) -> Iterator[list[Any]]:
+        from lineage.storage import sqlite_bulk
+
+        return sqlite_bulk.export_section(self, section, batch_size)
+
+    def import_section(self, section: Section, records: Sequence[Any]) -> None:
+        from lineage.storage import sqlite_bulk
+
+        sqlite_bulk.import_section(self, section, records)
 
     def file_size(self) -> int:
         return sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p))

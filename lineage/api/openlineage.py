@@ -1,0 +1,163 @@
+"""The OpenLineage HTTP endpoint: ``POST /api/v1/lineage`` (one event) and ``/api/v1/lineage/batch``.
+
+The ``openlineage-python`` client's HTTP transport works against it unchanged (JSON body,
+optional gzip ``Content-Encoding``, bearer token). An event is validated before anything is stored:
+a bad one is answered 400 with a message naming the field. A valid one is kept raw, mapped, and
+answered 201 once committed. Writing needs a writer (or admin) token; a writer limited to
+namespaces may send events only for jobs (or, for a DatasetEvent, datasets) in them.
+
+Concurrent requests share commits (:mod:`lineage.ingest.openlineage_group`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from lineage.api.errors import lineage_error_response
+from lineage.errors import LimitExceededError, LineageError, MalformedRequestError, ValidationError
+from lineage.ingest.openlineage import OpenLineageIngester, Outcome
+from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
+from lineage.ingest.openlineage_group import GroupCommitter
+from lineage.storage.base import GraphStore
+
+PATH = "/api/v1/lineage"
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+#: Most events in one batch request.
+MAX_BATCH_EVENTS = 5_000
+
+StoreDep = Callable[[Request], GraphStore]
+#: Returns the audit principal of a caller allowed to write, checking the namespaces written to.
+WriterDep = Callable[[Request, list[str]], Awaitable[str]]
+
+
+def _app_store(request: Request) -> GraphStore:
+    from lineage.api.auth import services_of
+
+    return services_of(request).store
+
+
+async def _app_writer(request: Request, namespaces: list[str]) -> str:
+    """The API's own rules: a writer or admin token, limited writers only in their namespaces."""
+    from lineage.api.auth import resolve_principal, services_of
+    from lineage.governance.access import check_namespaces, require_writer
+
+    services = services_of(request)
+    principal, error = await resolve_principal(services, request.headers.get("authorization"))
+    if error is not None:
+        raise error
+    who = require_writer(principal, "sending OpenLineage events")
+    check_namespaces(who, [(f"namespace {ns!r}", ns) for ns in namespaces], action="send OpenLineage events")
+    return who.id
+
+
+def _max_body(request: Request) -> int:
+    services = getattr(request.app.state, "services", None)
+    settings = getattr(services, "settings", None)
+    return int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY))
+
+
+async def _json_body(request: Request) -> Any:
+    """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip`` (bounded)."""
+    limit = _max_body(request)
+    body = await request.body()
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            inflater = zlib.decompressobj(wbits=47 if encoding != "deflate" else 15)
+            body = inflater.decompress(body, limit + 1)
+        except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
+            raise MalformedRequestError(f"the body is not valid {encoding} data: {exc}") from None
+        if len(body) > limit:
+            raise LimitExceededError(f"the decompressed body is larger than {limit} bytes")
+    elif encoding not in ("", "identity"):
+        raise ValidationError(f"unsupported Content-Encoding {encoding!r}; send JSON, optionally gzip-compressed")
+    if not body.strip():
+        raise ValidationError("the request body is empty; send an OpenLineage event as JSON")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
+
+
+def namespaces_of(event: Event) -> list[str]:
+    """The namespace an event writes under, for namespace-limited writers: its job's, or its dataset's."""
+    if isinstance(event, RunEvent | JobEvent):
+        return [event.job.namespace]
+    if isinstance(event, DatasetEvent):
+        return [event.dataset.namespace]
+    return []
+
+
+def _result(result: Outcome | LineageError) -> dict[str, Any]:
+    if isinstance(result, Outcome):
+        return {"status": "ok", **result.to_dict()}
+    return {"status": "error", "code": result.code, "message": result.message}
+
+
+def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: WriterDep | None = None) -> APIRouter:
+    """The endpoint as a router. Without arguments it uses the API app's store and token rules;
+    tests and embedders can pass their own ``store_dep(request)`` and ``writer_dep(request, namespaces)``."""
+    get_store = store_dep or _app_store
+    get_writer = writer_dep or _app_writer
+    committers: WeakKeyDictionary[GraphStore, GroupCommitter] = WeakKeyDictionary()
+
+    def committer(store: GraphStore) -> GroupCommitter:
+        found = committers.get(store)
+        if found is None:
+            found = committers[store] = GroupCommitter(OpenLineageIngester(store, principal="openlineage"))
+        return found
+
+    async def accept(request: Request, payloads: list[Any], many: bool) -> Response:
+        try:
+            if len(payloads) > MAX_BATCH_EVENTS:
+                raise LimitExceededError(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(payloads)}")
+            events = [parse_event(p, where=f"[{i}]" if many else "") for i, p in enumerate(payloads)]
+            namespaces = sorted({ns for e in events for ns in namespaces_of(e)})
+            principal = await get_writer(request, namespaces)
+            store = get_store(request)
+            results = await run_in_threadpool(committer(store).submit, payloads, events, principal)
+        except LineageError as exc:
+            return lineage_error_response(exc)
+        failed = [r for r in results if isinstance(r, LineageError)]
+        if not many:
+            if failed:
+                return lineage_error_response(failed[0])
+            return JSONResponse(_result(results[0]), status_code=201)
+        body = {"received": len(results), "failed": len(failed), "results": [_result(r) for r in results]}
+        return JSONResponse(body, status_code=201 if not failed else 207)
+
+    router = APIRouter(tags=["openlineage"])
+
+    @router.post(PATH, status_code=201, summary="Receive one OpenLineage RunEvent, DatasetEvent or JobEvent")
+    async def lineage_event(request: Request) -> Response:
+        try:
+            payload = await _json_body(request)
+        except LineageError as exc:
+            return lineage_error_response(exc)
+        if isinstance(payload, list):
+            return lineage_error_response(
+                ValidationError(f"send one event per request to {PATH}, or a JSON array to {PATH}/batch")
+            )
+        return await accept(request, [payload], many=False)
+
+    @router.post(f"{PATH}/batch", status_code=201, summary="Receive a JSON array of OpenLineage events")
+    async def lineage_batch(request: Request) -> Response:
+        try:
+            payload = await _json_body(request)
+        except LineageError as exc:
+            return lineage_error_response(exc)
+        if not isinstance(payload, list):
+            return lineage_error_response(ValidationError(f"{PATH}/batch expects a JSON array of events"))
+        return await accept(request, payload, many=True)
+
+    return router

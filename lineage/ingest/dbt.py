@@ -1,0 +1,294 @@
+"""dbt ``manifest.json`` import: models, sources, seeds and snapshots as datasets with their dependencies.
+
+A manifest describes a project's definitions, not an execution, so by default (``mode="feeds"``)
+each resource becomes a Dataset version and each dependency a FEEDS edge (derivation without a
+recorded run). Versions are content-addressed: a seed's or model's version hashes its own checksum
+with the versions of its parents, so changing a model, or anything upstream of it, gives new
+versions downstream, and importing the same manifest twice changes nothing. Sources have no
+checksum; they use the ``observed`` version that OpenLineage readers use, so lineage from dbt and
+from OpenLineage events meets on the same nodes when the dataset namespace matches (pass the
+warehouse's OpenLineage namespace, e.g. ``postgres://host:5432``).
+
+``mode="runs"`` instead records the invocation that wrote the manifest: one Run per model, seed
+and snapshot (``run:dbt/<unique_id>@<invocation_id>``) reading its parents' versions from the same
+invocation and producing ``run-<invocation_id>`` versions, like OpenLineage run events would.
+
+Names follow the OpenLineage dbt integration: ``<database>.<schema>.<alias>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from lineage.errors import ValidationError
+from lineage.ingest.openlineage_resolve import PLACEHOLDER
+from lineage.model import Batch, EdgeSpec, EdgeType, NodeKind, NodeSpec, WriteResult
+from lineage.storage.base import GraphStore
+
+DBT_SOURCE = "dbt-manifest"
+DATASET_TYPES = ("model", "seed", "snapshot")
+Mode = Literal["feeds", "runs"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Resource:
+    uid: str
+    kind: str  # model, seed, snapshot, source
+    namespace: str
+    name: str
+    data: dict[str, Any]
+
+
+def _relation(node: dict[str, Any]) -> str:
+    parts = [node.get("database"), node.get("schema"), node.get("alias") or node.get("identifier") or node.get("name")]
+    return ".".join(str(p).strip('"`') for p in parts if p)
+
+
+def _owners(node: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for meta in (node.get("meta"), (node.get("config") or {}).get("meta")):
+        if not isinstance(meta, dict):
+            continue
+        for key in ("owner", "owners"):
+            value = meta.get(key)
+            values = value if isinstance(value, list) else [value]
+            found += [str(v).strip()[:200] for v in values if isinstance(v, str) and v.strip()]
+    return sorted(set(found))
+
+
+def _schema(node: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for col in (node.get("columns") or {}).values():
+        if not isinstance(col, dict) or not col.get("name"):
+            continue
+        field: dict[str, Any] = {"name": col["name"]}
+        if col.get("data_type"):
+            field["type"] = col["data_type"]
+        if col.get("description"):
+            field["description"] = col["description"]
+        if col.get("tags"):
+            field["tags"] = col["tags"]
+        out.append(field)
+    return out
+
+
+def _properties(res: _Resource, tests: list[str], project: str | None) -> dict[str, Any]:
+    node = res.data
+    config = node.get("config") or {}
+    props: dict[str, Any] = {
+        "dbt_unique_id": res.uid,
+        "dbt_resource_type": res.kind,
+        "dbt_package": node.get("package_name"),
+        "path": node.get("original_file_path") or node.get("path"),
+        "materialized": config.get("materialized") if res.kind != "source" else None,
+        "description": node.get("description") or None,
+        "tags": sorted(node.get("tags") or []) or None,
+        "schema": _schema(node) or None,
+        "checksum": (node.get("checksum") or {}).get("checksum"),
+        "dbt_tests": tests or None,
+        "dbt_project_id": project,
+    }
+    if res.kind == "source":
+        props["placeholder"] = True
+        props["source_name"] = node.get("source_name")
+        props["loader"] = node.get("loader") or None
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def _dependencies(manifest: dict[str, Any], uid: str) -> list[str]:
+    parent_map = manifest.get("parent_map")
+    if isinstance(parent_map, dict) and uid in parent_map:
+        return list(parent_map[uid])
+    node = (manifest.get("nodes") or {}).get(uid) or {}
+    return list((node.get("depends_on") or {}).get("nodes") or [])
+
+
+def _resources(manifest: dict[str, Any], namespace: str) -> dict[str, _Resource]:
+    out: dict[str, _Resource] = {}
+    for uid, node in (manifest.get("nodes") or {}).items():
+        if isinstance(node, dict) and node.get("resource_type") in DATASET_TYPES:
+            out[uid] = _Resource(uid, node["resource_type"], namespace, _relation(node), node)
+    for uid, node in (manifest.get("sources") or {}).items():
+        if isinstance(node, dict):
+            out[uid] = _Resource(uid, "source", namespace, _relation(node), node)
+    return out
+
+
+def _tests(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    by_node: dict[str, list[str]] = {}
+    for node in (manifest.get("nodes") or {}).values():
+        if isinstance(node, dict) and node.get("resource_type") == "test":
+            for dep in (node.get("depends_on") or {}).get("nodes") or []:
+                by_node.setdefault(dep, []).append(str(node.get("name") or node.get("unique_id")))
+    return {k: sorted(v) for k, v in by_node.items()}
+
+
+def _generated_at(manifest: dict[str, Any]) -> datetime | None:
+    text = (manifest.get("metadata") or {}).get("generated_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def check_manifest(manifest: Any) -> dict[str, Any]:
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("nodes"), dict):
+        raise ValidationError("not a dbt manifest: expected a JSON object with 'nodes' (target/manifest.json)")
+    version = str((manifest.get("metadata") or {}).get("dbt_schema_version") or "")
+    if version and "/manifest/" not in version:
+        raise ValidationError(f"not a dbt manifest: metadata.dbt_schema_version is {version!r}")
+    return manifest
+
+
+def manifest_batch(manifest: Any, *, namespace: str | None = None, mode: Mode = "feeds") -> Batch:
+    """The nodes and edges a manifest describes (see the module docstring for the two modes)."""
+    manifest = check_manifest(manifest)
+    meta = manifest.get("metadata") or {}
+    ns = namespace or str(meta.get("adapter_type") or "dbt")
+    resources = _resources(manifest, ns)
+    tests = _tests(manifest)
+    project = meta.get("project_id")
+    when = _generated_at(manifest)
+    if mode == "runs":
+        return _runs_batch(manifest, resources, tests, project, when)
+    if mode != "feeds":
+        raise ValidationError(f"unknown dbt import mode {mode!r}; expected feeds or runs")
+
+    versions: dict[str, str] = {}
+
+    def version_of(uid: str, trail: tuple[str, ...] = ()) -> str:
+        if uid in versions:
+            return versions[uid]
+        res = resources[uid]
+        if res.kind == "source":
+            versions[uid] = PLACEHOLDER
+            return PLACEHOLDER
+        if uid in trail:
+            raise ValidationError(f"dbt manifest has a dependency cycle through {uid}")
+        parents = sorted(version_of(p, (*trail, uid)) + p for p in _dependencies(manifest, uid) if p in resources)
+        digest = hashlib.sha256("\n".join([str((res.data.get("checksum") or {}).get("checksum")), *parents]).encode())
+        versions[uid] = f"dbt-{digest.hexdigest()[:16]}"
+        return versions[uid]
+
+    nodes, edges = [], []
+    for uid in sorted(resources):
+        res = resources[uid]
+        spec = NodeSpec(
+            kind=NodeKind.DATASET,
+            namespace=res.namespace,
+            name=res.name,
+            version=version_of(uid),
+            event_time=None if res.kind == "source" else when,
+            owners=_owners(res.data),
+            properties=_properties(res, tests.get(uid, []), project),
+        )
+        nodes.append(spec)
+        for parent in sorted(_dependencies(manifest, uid)):
+            if parent in resources:
+                src = NodeSpec(
+                    kind=NodeKind.DATASET, namespace=ns, name=resources[parent].name, version=version_of(parent)
+                ).id
+                edges.append(EdgeSpec.model_validate({"from": src, "type": EdgeType.FEEDS, "to": spec.id}))
+    return Batch(nodes=nodes, edges=edges)
+
+
+def _runs_batch(
+    manifest: dict[str, Any],
+    resources: dict[str, _Resource],
+    tests: dict[str, list[str]],
+    project: str | None,
+    when: datetime | None,
+) -> Batch:
+    meta = manifest.get("metadata") or {}
+    invocation = str(meta.get("invocation_id") or meta.get("generated_at") or "manifest")
+    out_version = f"run-{invocation}"
+    nodes: list[NodeSpec] = []
+    edges: list[EdgeSpec] = []
+
+    def dataset(uid: str) -> NodeSpec:
+        res = resources[uid]
+        return NodeSpec(
+            kind=NodeKind.DATASET,
+            namespace=res.namespace,
+            name=res.name,
+            version=PLACEHOLDER if res.kind == "source" else out_version,
+            event_time=None if res.kind == "source" else when,
+            owners=_owners(res.data),
+            properties=_properties(res, tests.get(uid, []), project),
+        )
+
+    for uid in sorted(resources):
+        res = resources[uid]
+        out = dataset(uid)
+        nodes.append(out)
+        if res.kind == "source":
+            continue
+        run = NodeSpec(
+            kind=NodeKind.RUN,
+            namespace="dbt",
+            name=uid,
+            version=invocation,
+            event_time=when,
+            owners=_owners(res.data),
+            properties={
+                "job": uid,
+                "job_namespace": "dbt",
+                "run_id": invocation,
+                "dbt_resource_type": res.kind,
+                "dbt_version": meta.get("dbt_version"),
+                "sql": res.data.get("compiled_code") or res.data.get("compiled_sql") or None,
+            },
+        )
+        nodes.append(run.model_copy(update={"properties": {k: v for k, v in run.properties.items() if v}}))
+        edges.append(EdgeSpec.model_validate({"from": run.id, "type": EdgeType.PRODUCED, "to": out.id}))
+        for parent in sorted(_dependencies(manifest, uid)):
+            if parent in resources:
+                edge = {"from": dataset(parent).id, "type": EdgeType.INPUT_TO, "to": run.id}
+                edges.append(EdgeSpec.model_validate(edge))
+    return Batch(nodes=nodes, edges=edges)
+
+
+def source_label(namespace: str | None, mode: Mode) -> str:
+    """The landing-zone source of an imported manifest; it records the options for replay."""
+    label = f"{DBT_SOURCE};mode={mode}"
+    return f"{label};namespace={namespace}" if namespace else label
+
+
+def _options(source: str) -> tuple[str | None, Mode]:
+    namespace: str | None = None
+    mode: Mode = "feeds"
+    for part in source.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key == "namespace" and value:
+            namespace = value
+        elif key == "mode" and value == "runs":
+            mode = "runs"
+    return namespace, mode
+
+
+def import_manifest(
+    store: GraphStore,
+    manifest: Any,
+    *,
+    principal: str,
+    namespace: str | None = None,
+    mode: Mode = "feeds",
+    land: bool = True,
+    source: str | None = None,
+) -> WriteResult:
+    """Register a manifest's lineage (all or nothing), keeping the manifest in the landing zone.
+
+    When ``source`` is a landing-zone label (replay), the options recorded in it are used.
+    """
+    if source is not None:
+        namespace, mode = _options(source)
+    batch = manifest_batch(manifest, namespace=namespace, mode=mode)
+    if land:
+        store.append_raw_event(source or source_label(namespace, mode), manifest)
+    return store.register(batch, principal=principal, source="dbt")

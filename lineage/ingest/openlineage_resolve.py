@@ -1,0 +1,138 @@
+"""Which version of a dataset a run read: the one current at the time the run first mentioned it.
+
+An output is a version pinned to the run that wrote it (``run-<runId>``, or the dataset version
+facet). An input without a version facet resolves to the latest version whose producing time
+(``produced_at``: the earliest event of the producing run that listed it) is at or before the time
+the reading run first mentioned the dataset, never to a version the reading run wrote itself.
+When no such version is recorded, it resolves to the dataset's ``observed`` placeholder: the
+dataset as readers saw it, version unknown. Every unpinned input gets that placeholder, linked or
+not, so the set of nodes does not depend on which event arrived first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lineage.model import NodeKind
+from lineage.model.ids import node_id
+from lineage.storage.base import GraphStore, NodeFilter
+
+PLACEHOLDER = "observed"
+
+
+def output_version(run_id: str) -> str:
+    return f"run-{run_id}"
+
+
+def dataset_id(namespace: str, name: str, version: str) -> str:
+    return node_id(NodeKind.DATASET, namespace, name, version)
+
+
+@dataclass(slots=True)
+class _Version:
+    version: str
+    props: dict[str, Any]
+
+    def produced(self) -> tuple[str, str] | None:
+        """(produced_at, version) for ordering, or None for versions no run is known to produce."""
+        at = self.props.get("produced_at")
+        if self.props.get("placeholder") or not isinstance(at, str):
+            return None
+        return at, self.version
+
+    def produced_by(self, run: str) -> bool:
+        return run in (self.props.get("produced_by") or [])
+
+
+class DatasetVersions:
+    """The visible versions of one dataset, with this event's pending changes layered on top."""
+
+    def __init__(self, store: GraphStore, namespace: str, name: str) -> None:
+        self.namespace = namespace
+        self.name = name
+        self._versions: dict[str, _Version] = {}
+        after: str | None = None
+        filt = NodeFilter(kinds=(NodeKind.DATASET,), namespace=namespace, name_prefix=name)
+        while True:
+            page = store.list_nodes(filt, after=after, limit=500)
+            for rec in page:
+                if rec.name == name and rec.version is not None:
+                    self._versions[rec.version] = _Version(rec.version, dict(rec.properties))
+            if len(page) < 500:
+                break
+            after = page[-1].id
+
+    def id(self, version: str) -> str:
+        return dataset_id(self.namespace, self.name, version)
+
+    def props(self, version: str) -> dict[str, Any] | None:
+        found = self._versions.get(version)
+        return found.props if found else None
+
+    def put(self, version: str, props: dict[str, Any]) -> None:
+        self._versions[version] = _Version(version, props)
+
+    def drop(self, version: str) -> None:
+        self._versions.pop(version, None)
+
+    def resolve(self, at: str, reader: str) -> str:
+        """The version current at ``at`` for ``reader`` (a run id), or the placeholder."""
+        best: tuple[str, str] | None = None
+        for v in self._versions.values():
+            key = v.produced()
+            if key is None or key[0] > at or v.produced_by(reader):
+                continue
+            if best is None or key > best:
+                best = key
+        return best[1] if best else PLACEHOLDER
+
+    def predecessor(self, version: str) -> str:
+        """The version readers saw just before ``version`` was produced (placeholder when none)."""
+        own = self._versions.get(version)
+        mark = own.produced() if own else None
+        if mark is None:
+            return PLACEHOLDER
+        best: tuple[str, str] | None = None
+        for v in self._versions.values():
+            key = v.produced()
+            if key is None or v.version == version or key >= mark:
+                continue
+            if best is None or key > best:
+                best = key
+        return best[1] if best else PLACEHOLDER
+
+
+class VersionCache:
+    """Dataset versions kept between events by one ingester, valid while nobody else writes.
+
+    Every write to a store appends exactly one audit entry, so the audit head names the state of
+    the graph: the cache is trusted only when the head is the one it recorded after its own last
+    write, and emptied otherwise (another process wrote) or when a write fails.
+    """
+
+    def __init__(self, max_datasets: int = 50_000) -> None:
+        self.max_datasets = max_datasets
+        self._head: tuple[int, str] | None = None
+        self._datasets: dict[tuple[str, str], DatasetVersions] = {}
+
+    def begin(self, head: tuple[int, str]) -> None:
+        """Start a write transaction whose audit head is ``head``."""
+        if head != self._head or len(self._datasets) > self.max_datasets:
+            self._datasets.clear()
+        self._head = None  # untrusted until this transaction records its own head
+
+    def end(self, head: tuple[int, str]) -> None:
+        """The transaction is about to commit with audit head ``head``."""
+        self._head = head
+
+    def invalidate(self) -> None:
+        self._head = None
+        self._datasets.clear()
+
+    def get(self, store: GraphStore, namespace: str, name: str) -> DatasetVersions:
+        key = (namespace, name)
+        found = self._datasets.get(key)
+        if found is None:
+            found = self._datasets[key] = DatasetVersions(store, namespace, name)
+        return found

@@ -1,0 +1,411 @@
+"""Planning what one OpenLineage event writes: nodes, edges, and links that a late event corrects.
+
+A plan is computed from the event and the stored graph inside the write transaction that applies
+it (see :mod:`lineage.ingest.openlineage`), so concurrent events for the same run cannot lose each
+other's state. Mapping (one RunEvent):
+
+- the job run becomes a Run ``run:<job namespace>/<job name>@<runId>`` whose properties merge every
+  event of the run (state, times, promoted facets; :mod:`openlineage_state`);
+- each output becomes a Dataset version produced by the run: the dataset version facet when
+  present, else ``run-<runId>``; a version facet that arrives later folds the ``run-`` version
+  into it;
+- each input becomes an INPUT_TO edge from the version current when the run first mentioned the
+  dataset (:mod:`openlineage_resolve`); datasets an output's ``columnLineage`` reads are inputs too;
+- ``sourceCodeLocation`` with a commit becomes a CodeCommit EXECUTED_IN the run; ``parent`` names
+  the parent run (property ``parent_run``, and a stub Run so the id resolves); ``ownership`` facets
+  add owners.
+
+A new output version can change what earlier readers resolved to (they read the dataset after it
+was produced but their events arrived first): those readers are re-linked, the old INPUT_TO edge
+retracted with a reason, so the final graph does not depend on arrival order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lineage.ingest.openlineage_events import DatasetEvent, DatasetRef, JobEvent, RunEvent
+from lineage.ingest.openlineage_facets import (
+    RunKey,
+    column_inputs,
+    dataset_claims,
+    dataset_version,
+    owner_names,
+    parent_of,
+    run_claims,
+    source_commit,
+)
+from lineage.ingest.openlineage_resolve import (
+    PLACEHOLDER,
+    DatasetVersions,
+    VersionCache,
+    dataset_id,
+    output_version,
+)
+from lineage.ingest.openlineage_state import (
+    first_seen,
+    merge_dataset_mention,
+    merge_first_seen,
+    merge_props,
+    merge_run_event,
+    merge_union,
+)
+from lineage.model import EdgeSpec, EdgeType, NodeKind, NodeSpec
+from lineage.model.ids import parse_node_id
+from lineage.storage.base import GraphStore, WriteTx
+
+EdgeKey = tuple[str, EdgeType, str]
+
+#: Ranks of dataset claims: what a producing run says beats a dataset event, which beats readers.
+RANK_OUTPUT, RANK_DATASET_EVENT, RANK_INPUT = 2, 1, 0
+
+
+@dataclass(slots=True)
+class Plan:
+    nodes: dict[str, NodeSpec] = field(default_factory=dict)
+    edges: dict[EdgeKey, EdgeSpec] = field(default_factory=dict)
+    retract_edges: list[EdgeKey] = field(default_factory=list)
+    retract_nodes: list[str] = field(default_factory=list)
+    subject: str | None = None
+
+    def node(self, spec: NodeSpec) -> None:
+        self.nodes[spec.id] = spec
+
+    def edge(self, src: str, kind: EdgeType, dst: str) -> None:
+        self.edges[(src, kind, dst)] = EdgeSpec.model_validate({"from": src, "type": kind, "to": dst})
+
+
+@dataclass(slots=True)
+class Planner:
+    """Reads what it needs from the store (inside the caller's transaction) and builds a Plan."""
+
+    store: GraphStore
+    tx: WriteTx
+    cache: VersionCache
+    #: Edges a previous attempt found to close a cycle: never planned again for this event.
+    avoid: set[EdgeKey] = field(default_factory=set)
+    _stored: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def versions(self, namespace: str, name: str) -> DatasetVersions:
+        return self.cache.get(self.store, namespace, name)
+
+    def stored_props(self, nid: str) -> dict[str, Any] | None:
+        """Properties of a visible node (dataset versions come from the version cache)."""
+        if nid not in self._stored:
+            key = parse_node_id(nid)
+            if key.kind is NodeKind.DATASET and key.version is not None:
+                return self.versions(key.namespace, key.name).props(key.version)
+            found = self.tx.nodes([nid]).get(nid)
+            self._stored[nid] = dict(found.properties) if found and found.retracted_at is None else None
+        return self._stored[nid]
+
+    def _retracted_edge(self, key: EdgeKey) -> bool:
+        found = self.tx.edges([key]).get(key)
+        return found is not None and found.retracted_at is not None
+
+    # -- datasets ----------------------------------------------------------------------------
+
+    def _dataset(
+        self,
+        plan: Plan,
+        ref_ns: str,
+        ref_name: str,
+        version: str,
+        *,
+        claims: dict[str, Any],
+        rank: int,
+        at: datetime,
+        owners: list[str],
+        produced_by: str | None = None,
+    ) -> str:
+        nid = dataset_id(ref_ns, ref_name, version)
+        pending = plan.nodes.get(nid)
+        base = dict(pending.properties) if pending else self.stored_props(nid)
+        props = merge_dataset_mention(
+            base, claims=claims, rank=rank, at=at, produced_by=produced_by, placeholder=version == PLACEHOLDER
+        )
+        when = props.get("produced_at")
+        merged_owners = sorted({*owners, *(pending.owners if pending else [])})
+        plan.node(
+            NodeSpec(
+                kind=NodeKind.DATASET,
+                namespace=ref_ns,
+                name=ref_name,
+                version=version,
+                event_time=datetime.fromisoformat(when) if isinstance(when, str) else None,
+                owners=merged_owners,
+                properties=props,
+            )
+        )
+        self.versions(ref_ns, ref_name).put(version, props)
+        return nid
+
+    # -- run events --------------------------------------------------------------------------
+
+    def run_event(self, ev: RunEvent) -> Plan:
+        plan = Plan()
+        run = RunKey(ev.job.namespace, ev.job.name, ev.run.runId)
+        rid = run.id
+        plan.subject = rid
+        at = ev.eventTime
+
+        pinned_in = {(i.namespace, i.name): v for i in ev.inputs if (v := dataset_version(i.facets))}
+        mentioned = [(i.namespace, i.name) for i in ev.inputs if (i.namespace, i.name) not in pinned_in]
+        for out in ev.outputs:
+            mentioned += [d for d in column_inputs(out.facets) if d not in pinned_in]
+        mentioned = sorted(set(mentioned))
+
+        props = merge_run_event(
+            self.stored_props(rid),
+            namespace=run.namespace,
+            name=run.name,
+            run_id=run.run_id,
+            event_type=ev.eventType,
+            at=at,
+            producer=ev.producer,
+            claims=run_claims(ev.run.facets, ev.job.facets),
+        )
+        merge_first_seen(props, "inputs", mentioned, at)
+        merge_union(props, "inputs_pinned", [[ns, name, v] for (ns, name), v in sorted(pinned_in.items())])
+        pinned_out = [[o.namespace, o.name, v] for o in ev.outputs if (v := dataset_version(o.facets))]
+        merge_union(props, "outputs_pinned", pinned_out)
+        plan.node(
+            NodeSpec(
+                kind=NodeKind.RUN,
+                namespace=run.namespace,
+                name=run.name,
+                version=run.run_id,
+                event_time=datetime.fromisoformat(props["first_event_at"]),
+                owners=owner_names(ev.job.facets),
+                properties=props,
+            )
+        )
+
+        self._outputs(plan, ev, rid, props)
+        self._inputs(plan, ev, rid, props, pinned_in)
+        self._commit_and_parent(plan, ev, rid, run)
+        return plan
+
+    def _outputs(self, plan: Plan, ev: RunEvent, rid: str, run_props: dict[str, Any]) -> None:
+        pinned: dict[tuple[str, str], list[str]] = {}
+        for ns, name, version in run_props.get("outputs_pinned") or []:
+            pinned.setdefault((ns, name), []).append(version)
+        for out in ev.outputs:
+            own = dataset_version(out.facets)
+            versions = [own] if own else pinned.get((out.namespace, out.name)) or [output_version(ev.run.runId)]
+            for version in versions:
+                nid = self._dataset(
+                    plan,
+                    out.namespace,
+                    out.name,
+                    version,
+                    claims=dataset_claims(out.facets, {}, out.outputFacets),
+                    rank=RANK_OUTPUT,
+                    at=ev.eventTime,
+                    owners=owner_names(out.facets),
+                    produced_by=rid,
+                )
+                plan.edge(rid, EdgeType.PRODUCED, nid)
+                self._relink_readers(plan, out.namespace, out.name, version)
+        # A version facet seen now makes the run's provisional ``run-<id>`` version redundant: fold it.
+        provisional = output_version(ev.run.runId)
+        for (ns, name), versions in sorted(pinned.items()):
+            if provisional not in versions and self.versions(ns, name).props(provisional) is not None:
+                self._fold(plan, ns, name, provisional, versions, rid)
+
+    def _fold(self, plan: Plan, ns: str, name: str, provisional: str, pinned: list[str], rid: str) -> None:
+        """Merge the provisional version into the pinned ones, re-link its readers, retract it."""
+        versions = self.versions(ns, name)
+        old_props = versions.props(provisional) or {}
+        old_id = versions.id(provisional)
+        old = self.store.get_nodes([old_id]).get(old_id)
+        for version in pinned:
+            nid = versions.id(version)
+            pending = plan.nodes.get(nid)
+            base = dict(pending.properties) if pending else (self.stored_props(nid) or {})
+            merged = merge_props(base, old_props)
+            when = merged.get("produced_at")
+            plan.node(
+                NodeSpec(
+                    kind=NodeKind.DATASET,
+                    namespace=ns,
+                    name=name,
+                    version=version,
+                    event_time=datetime.fromisoformat(when) if isinstance(when, str) else None,
+                    owners=sorted({*(pending.owners if pending else []), *(old.owners if old else ())}),
+                    properties=merged,
+                )
+            )
+            versions.put(version, merged)
+            plan.edge(rid, EdgeType.PRODUCED, nid)
+        readers = self._readers_of(old_id)
+        versions.drop(provisional)
+        plan.retract_nodes.append(old_id)
+        for reader, reader_props in readers:
+            self._relink(plan, ns, name, reader, reader_props, current=None)
+
+    def _readers_of(self, version_id: str) -> list[tuple[str, dict[str, Any]]]:
+        ids = sorted(
+            e.target
+            for e in self.store.node_edges(version_id)
+            if e.type is EdgeType.INPUT_TO and e.source == version_id
+        )
+        found = self.store.get_nodes(ids) if ids else {}
+        return [(i, dict(found[i].properties)) for i in ids if i in found]
+
+    def _relink_readers(self, plan: Plan, ns: str, name: str, version: str) -> None:
+        """Readers of the version current just before ``version`` may have read ``version`` instead."""
+        versions = self.versions(ns, name)
+        before = versions.predecessor(version)
+        for reader, reader_props in self._readers_of(versions.id(before)):
+            if reader == plan.subject:
+                continue
+            self._relink(plan, ns, name, reader, reader_props, current=before)
+
+    def _relink(
+        self, plan: Plan, ns: str, name: str, reader: str, reader_props: dict[str, Any], current: str | None
+    ) -> None:
+        at = first_seen(reader_props, "inputs").get((ns, name))
+        if at is None:
+            return  # the reader pinned this dataset with a version facet: nothing to resolve
+        versions = self.versions(ns, name)
+        wanted = versions.resolve(at, reader)
+        if wanted == current:
+            return
+        new = (versions.id(wanted), EdgeType.INPUT_TO, reader)
+        if new in self.avoid or self._retracted_edge(new):
+            return
+        plan.edge(*new)
+        if current is not None:
+            plan.retract_edges.append((versions.id(current), EdgeType.INPUT_TO, reader))
+
+    def _inputs(
+        self, plan: Plan, ev: RunEvent, rid: str, run_props: dict[str, Any], pinned_in: dict[tuple[str, str], str]
+    ) -> None:
+        mentions: dict[tuple[str, str], DatasetRef | None] = {(r.namespace, r.name): r for r in ev.inputs}
+        for out in ev.outputs:
+            for dataset in column_inputs(out.facets):
+                mentions.setdefault(dataset, None)
+        linked = self._linked_inputs(rid)
+        pinned_all = {(ns, name, v) for ns, name, v in run_props.get("inputs_pinned") or []}
+        seen = first_seen(run_props, "inputs")
+        for (ns, name), ref in sorted(mentions.items()):
+            claims = dataset_claims(ref.facets, ref.inputFacets, {}) if ref else {}
+            owners = owner_names(ref.facets) if ref else []
+            if (ns, name) in pinned_in:
+                nid = self._dataset(
+                    plan, ns, name, pinned_in[(ns, name)], claims=claims, rank=RANK_INPUT, at=ev.eventTime,
+                    owners=owners,
+                )
+                if (nid, EdgeType.INPUT_TO, rid) not in self.avoid:
+                    plan.edge(nid, EdgeType.INPUT_TO, rid)
+                continue
+            if (ns, name) not in seen:
+                continue
+            placeholder = self._dataset(
+                plan, ns, name, PLACEHOLDER, claims=claims, rank=RANK_INPUT, at=ev.eventTime, owners=owners
+            )
+            versions = self.versions(ns, name)
+            current = {v for v in linked.get((ns, name), set()) if (ns, name, v) not in pinned_all}
+            wanted = versions.resolve(seen[(ns, name)], rid)
+            link: EdgeKey = (versions.id(wanted), EdgeType.INPUT_TO, rid)
+            if link in self.avoid or self._retracted_edge(link):
+                link = (placeholder, EdgeType.INPUT_TO, rid)
+                if link in self.avoid or self._retracted_edge(link) or current:
+                    continue
+                wanted = PLACEHOLDER
+            plan.edge(*link)
+            for old in sorted(current - {wanted}):
+                plan.retract_edges.append((versions.id(old), EdgeType.INPUT_TO, rid))
+
+    def _linked_inputs(self, rid: str) -> dict[tuple[str, str], set[str]]:
+        if self.stored_props(rid) is None:
+            return {}
+        out: dict[tuple[str, str], set[str]] = {}
+        for e in self.store.node_edges(rid):
+            if e.type is EdgeType.INPUT_TO and e.target == rid:
+                key = parse_node_id(e.source)
+                if key.kind is NodeKind.DATASET and key.version is not None:
+                    out.setdefault((key.namespace, key.name), set()).add(key.version)
+        return out
+
+    def _commit_and_parent(self, plan: Plan, ev: RunEvent, rid: str, run: RunKey) -> None:
+        commit = source_commit(ev.job.facets)
+        if commit is not None:
+            spec = NodeSpec(
+                kind=NodeKind.CODE_COMMIT,
+                namespace="git",
+                name=commit.repo.name,
+                version=commit.sha,
+                properties={"repository": commit.repo.url},
+            )
+            plan.node(spec)
+            plan.edge(spec.id, EdgeType.EXECUTED_IN, rid)
+        parent, _root = parent_of(ev.run.facets)
+        if parent is not None and parent.id != rid:
+            if self.stored_props(parent.id) is None:
+                plan.node(
+                    NodeSpec(
+                        kind=NodeKind.RUN,
+                        namespace=parent.namespace,
+                        name=parent.name,
+                        version=parent.run_id,
+                        properties={"job": parent.name, "job_namespace": parent.namespace, "run_id": parent.run_id},
+                    )
+                )
+            parent_edge = getattr(EdgeType, "PARENT_OF", None)
+            if isinstance(parent_edge, EdgeType) and (parent.id, parent_edge, rid) not in self.avoid:
+                plan.edge(parent.id, parent_edge, rid)
+
+    # -- dataset and job events --------------------------------------------------------------
+
+    def dataset_event(self, ev: DatasetEvent) -> Plan:
+        plan = Plan()
+        ref = ev.dataset
+        version = dataset_version(ref.facets) or PLACEHOLDER
+        plan.subject = self._dataset(
+            plan,
+            ref.namespace,
+            ref.name,
+            version,
+            claims=dataset_claims(ref.facets, {}, {}),
+            rank=RANK_DATASET_EVENT,
+            at=ev.eventTime,
+            owners=owner_names(ref.facets),
+        )
+        return plan
+
+    def job_event(self, ev: JobEvent) -> Plan:
+        """Static lineage: each declared input FEEDS each declared output (no run is recorded)."""
+        plan = Plan()
+        job = f"{ev.job.namespace}/{ev.job.name}"
+        ins, outs = [], []
+        for ref in ev.inputs:
+            ins.append(
+                self._dataset(
+                    plan, ref.namespace, ref.name, dataset_version(ref.facets) or PLACEHOLDER,
+                    claims=dataset_claims(ref.facets, ref.inputFacets, {}), rank=RANK_INPUT, at=ev.eventTime,
+                    owners=owner_names(ref.facets),
+                )
+            )
+        for ref in ev.outputs:
+            nid = self._dataset(
+                plan, ref.namespace, ref.name, dataset_version(ref.facets) or PLACEHOLDER,
+                claims=dataset_claims(ref.facets, {}, ref.outputFacets), rank=RANK_DATASET_EVENT, at=ev.eventTime,
+                owners=owner_names(ref.facets),
+            )
+            spec = plan.nodes[nid]
+            props = dict(spec.properties)
+            merge_union(props, "declared_by_jobs", [job])
+            plan.node(spec.model_copy(update={"properties": props}))
+            outs.append(nid)
+        for src in ins:
+            for dst in outs:
+                if src != dst and (src, EdgeType.FEEDS, dst) not in self.avoid:
+                    plan.edge(src, EdgeType.FEEDS, dst)
+        plan.subject = outs[0] if outs else (ins[0] if ins else None)
+        return plan
