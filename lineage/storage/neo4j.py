@@ -47,6 +47,7 @@ from lineage.storage.base import (
     NodeFilter,
     RawEvent,
     Revision,
+    Section,
     StoredEdge,
     StoredNode,
     TokenRecord,
@@ -572,6 +573,11 @@ class Neo4jStore(GraphStore):
         with self._errors(), self._session() as session:
             return session.execute_read(work)
 
+    def _write_tx(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
+        """Run ``work`` as one managed write transaction, without the head lock (bulk import)."""
+        with self._errors(), self._session() as session:
+            return session.execute_write(work)
+
     def transact(self, work: Callable[[], R]) -> R:
         """Run ``work`` in one managed write transaction holding the head lock.
 
@@ -845,6 +851,28 @@ class Neo4jStore(GraphStore):
 
         with self._errors(), self._session() as session:
             return session.execute_write(work)
+
+    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
+        if not payloads:
+            return []
+        texts = [json.dumps(p, ensure_ascii=False) for p in payloads]
+
+        def work(tx: neo4j.ManagedTransaction) -> list[int]:
+            rows = tx.run(q.APPEND_RAW_EVENTS, at=to_us(datetime.now(UTC)), source=source, payloads=texts)
+            return [int(r["seq"]) for r in rows]
+
+        with self._errors(), self._session() as session:
+            return session.execute_write(work)
+
+    def export_section(self, section: Section, batch_size: int = 5_000) -> Iterator[list[Any]]:
+        from lineage.storage import neo4j_bulk
+
+        return neo4j_bulk.export_section(self, section, batch_size)
+
+    def import_section(self, section: Section, records: Sequence[Any]) -> None:
+        from lineage.storage import neo4j_bulk
+
+        neo4j_bulk.import_section(self, section, records)
 
     def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]:
         after = after_seq

@@ -196,6 +196,12 @@ APPEND_RAW_EVENT = (
     "CREATE (e:RawEvent {seq: c.seq, received_at: $at, source: $source, payload: $payload}) "
     "RETURN e.seq AS seq"
 )
+APPEND_RAW_EVENTS = (
+    "MERGE (c:Counter {id: 'raw_events'}) ON CREATE SET c.seq = 0 SET c.seq = c.seq + size($payloads) "
+    "WITH c.seq - size($payloads) AS base UNWIND range(0, size($payloads) - 1) AS i "
+    "CREATE (e:RawEvent {seq: base + i + 1, received_at: $at, source: $source, payload: $payloads[i]}) "
+    "RETURN e.seq AS seq ORDER BY seq"
+)
 
 # -- reads ---------------------------------------------------------------------------------------
 
@@ -304,3 +310,41 @@ RAW_EVENTS_PAGE = "MATCH (e:RawEvent) WHERE e.seq > $after RETURN e {.*} AS e OR
 
 #: Deletes every node and relationship, in batches (auto-commit: CALL IN TRANSACTIONS needs it).
 WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF $batch ROWS"
+
+# -- bulk copy (lineage migrate) -----------------------------------------------------------------
+
+EXPORT_NODES = "MATCH (n:Node) WHERE n.id > $after RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+EXPORT_REVISIONS = (
+    "UNWIND $ids AS id MATCH (v:Revision {node_id: id}) WHERE v.recorded_at IS NOT NULL "
+    "RETURN v {.*} AS v ORDER BY v.node_id, v.recorded_at"
+)
+EXPORT_EDGES = (
+    "MATCH (s:Node) WHERE s.id > $after WITH s ORDER BY s.id LIMIT $limit "
+    f"OPTIONAL MATCH (s)-[r:{EDGE_TYPES}]->(t) "
+    f"RETURN s.id AS src, type(r) AS type, t.id AS dst, {_EDGE_MAP} AS e"
+)
+EXPORT_ANNOTATIONS = (
+    "UNWIND $ids AS id MATCH (a:Annotation {node_id: id}) WHERE a.key IS NOT NULL RETURN a {.*} AS a "
+    "ORDER BY a.node_id, a.key, a.value, a.recorded_at"
+)
+IMPORT_NODES: dict[NodeKind, LiteralString] = INSERT_NODES
+IMPORT_NODE_STATES = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN n.id AS id, n.recorded_at AS recorded_at, "
+    "n.recorded_by AS recorded_by, n.properties AS properties, n.event_time AS event_time, "
+    "n.revised AS revised"
+)
+MARK_REVISED = "UNWIND $ids AS id MATCH (n:Node {id: id}) SET n.revised = true"
+IMPORT_EDGES: dict[EdgeType, LiteralString] = INSERT_EDGES
+IMPORT_ANNOTATIONS = INSERT_ANNOTATIONS
+IMPORT_TOKENS = "UNWIND $rows AS r CREATE (t:Token) SET t = r"
+IMPORT_RAW_EVENTS = (
+    "UNWIND $rows AS r CREATE (e:RawEvent) SET e = r WITH max(r.seq) AS top "
+    "MERGE (c:Counter {id: 'raw_events'}) ON CREATE SET c.seq = 0 "
+    "SET c.seq = CASE WHEN top > c.seq THEN top ELSE c.seq END"
+)
+IMPORT_AUDIT = (
+    "UNWIND $rows AS r CREATE (a:AuditEntry) SET a = r WITH max(r.seq) AS top "
+    "MATCH (last:AuditEntry {seq: top}) MERGE (h:AuditHead {id: 'head'}) "
+    "SET h.seq = last.seq, h.hash = last.hash, h.at = last.at"
+)
+IMPORT_AUDIT_SUBJECTS = "UNWIND $rows AS r CREATE (s:AuditSubject {subject: r[0], seq: r[1]})"
