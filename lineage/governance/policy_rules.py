@@ -23,7 +23,13 @@ import networkx as nx
 from lineage.analysis.state import graph_state, iso
 from lineage.analysis.subgraph import walk
 from lineage.governance.approvals import approvals_of
-from lineage.governance.classifications import ClassificationReach, classification_reach
+from lineage.governance.classifications import (
+    ClassificationReach,
+    Effective,
+    classification_reach,
+    effective_classifications,
+)
+from lineage.governance.labels import covers
 from lineage.governance.policy import (
     ForbidFlow,
     MaxStaleness,
@@ -40,6 +46,9 @@ from lineage.model import NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore, NodeFilter
 
 MAX_LINES = 20
+#: Up to this many deployments in a targeted check, forbid-flow walks each one's upstream instead
+#: of propagating the classification over the whole graph.
+FEW = 20
 
 
 def environment_of(node: NodeRecord) -> str:
@@ -194,15 +203,32 @@ def _require_provenance(ctx: _Context, rule: RequireProvenance, outcome: RuleOut
             )
 
 
+def _arrivals(ctx: _Context, classification: str, deployments: list[NodeRecord]) -> dict[str, list[Effective]]:
+    """Deployment -> how the classification (or a narrower one) reaches it.
+
+    A few deployments (a targeted check) are answered from their own upstream; many from one
+    downstream propagation over the whole graph, computed once per classification.
+    """
+    if ctx.scope is not None and len(deployments) <= FEW:
+        out: dict[str, list[Effective]] = {}
+        for dep in deployments:
+            found = effective_classifications(ctx.store, dep.id, as_of=ctx.as_of)
+            via = [e for e in found.effective if covers(classification, e.classification)]
+            if via:
+                out[dep.id] = via
+        return out
+    return {r.node.id: list(r.via) for r in ctx.reach(classification).nodes}
+
+
 def _forbid_flow(ctx: _Context, rule: ForbidFlow, outcome: RuleOutcome) -> None:
-    reach = ctx.reach(rule.classification)
-    reached = {r.node.id: r for r in reach.nodes}
-    for dep in ctx.applies(rule):
+    deployments = ctx.applies(rule)
+    reached = _arrivals(ctx, rule.classification, deployments)
+    for dep in deployments:
         outcome.checked += 1
-        hit = reached.get(dep.id)
-        if hit is None:
+        via = reached.get(dep.id)
+        if via is None:
             continue
-        labels = sorted({e.classification for e in hit.via})
+        labels = sorted({e.classification for e in via})
         approvals = approvals_of(ctx.store, dep.id, ctx.as_of) if rule.approvals else []
         waived_by = {}
         for label in labels:
@@ -229,7 +255,7 @@ def _forbid_flow(ctx: _Context, rule: ForbidFlow, outcome: RuleOutcome) -> None:
             outcome,
             dep.id,
             f"{', '.join(open_labels)} reaches {dep.id} (environment {env}) without an approval",
-            [e.text() for e in hit.via if e.classification in open_labels],
+            [e.text() for e in via if e.classification in open_labels],
             f"approve with: lineage approve {dep.id} --classification {rule.classification} --reason TEXT"
             if rule.approvals
             else None,
