@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli import audit, check, governance, query, schema, serve, token, write
+from lineage.cli import audit, check, db, governance, migrate, query, schema, serve, token, write
 from lineage.cli.demo import demo_cmd
 
 
@@ -29,6 +29,8 @@ def build_app() -> typer.Typer:
     app.command("search")(query.search_cmd)
     app.add_typer(audit.app, name="audit")
     app.add_typer(schema.app, name="schema")
+    app.add_typer(db.app, name="db")
+    app.command("migrate")(migrate.migrate_cmd)
     app.command("serve")(serve.serve_cmd)
     app.add_typer(token.app, name="token")
     app.command("check")(check.check_cmd)
