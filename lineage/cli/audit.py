@@ -50,8 +50,8 @@ def log_cmd(
         principal=principal,
         subject=node,
         action=action,
-        since=parse_time(since),
-        until=parse_time(until),
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
         after_seq=after,
         limit=limit,
     )

@@ -101,14 +101,15 @@ def principal(settings: Settings) -> tuple[str, str]:
     return resolve_principal(settings.actor, os.environ)
 
 
-def parse_time(text: str | None) -> datetime | None:
+def parse_time(text: str | None, option: str = "--as-of") -> datetime | None:
+    """An ISO 8601 time given to ``option``; naive times are UTC."""
     if text is None:
         return None
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
-            f"--as-of {text!r} is not an ISO 8601 time, e.g. 2026-11-20T12:00:00Z"
+            f"{option} {text!r} is not an ISO 8601 time, e.g. 2026-11-20T12:00:00Z"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
