@@ -22,6 +22,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACE = re.compile(r"\s")
 _EDGE_ID = re.compile(r"^(?P<src>\S+) -(?P<type>[A-Z_]+)-> (?P<dst>\S+)$")
 MAX_PART = 512
+_BY_PREFIX = {kind.prefix: kind for kind in NodeKind}
 
 
 def _escape_space(match: re.Match[str]) -> str:
@@ -73,12 +74,17 @@ def parse_node_id(text: str) -> NodeKey:
     if not isinstance(text, str) or ":" not in text:
         raise ValueError(f"malformed node id {text!r}: {shape}")
     prefix, rest = text.split(":", 1)
-    try:
-        kind = NodeKind.parse(prefix)
-    except ValueError as exc:
-        raise ValueError(f"malformed node id {text!r}: {exc}") from None
-    if prefix != kind.prefix or _SPACE.search(rest) or _CONTROL.search(rest) or "/" not in rest:
+    kind = _BY_PREFIX.get(prefix)
+    if kind is None:
+        try:
+            NodeKind.parse(prefix)
+        except ValueError as exc:
+            raise ValueError(f"malformed node id {text!r}: {exc}") from None
+        raise ValueError(f"malformed node id {text!r}: {shape}")  # a kind, but not its canonical prefix
+    if _SPACE.search(rest) or _CONTROL.search(rest) or "/" not in rest:
         raise ValueError(f"malformed node id {text!r}: {shape}")
+    if "%" not in rest:
+        return _parse_plain(text, kind, rest, shape)
     ns, rest = rest.split("/", 1)
     version: str | None = None
     if "@" in rest:
@@ -94,6 +100,29 @@ def parse_node_id(text: str) -> NodeKey:
     if any(_CONTROL.search(part) for part in (key.namespace, key.name, key.version or "")):
         raise ValueError(f"malformed node id {text!r}: escaped control characters are not allowed")
     if key.id != text:
+        raise ValueError(f"malformed node id {text!r}: not in canonical form, expected {key.id!r}")
+    return key
+
+
+def _parse_plain(text: str, kind: NodeKind, rest: str, shape: str) -> NodeKey:
+    """``parse_node_id`` for an id without escapes, the usual case: the parts are the text itself.
+
+    Without ``%`` nothing needs unescaping, the parts hold no control characters or whitespace
+    (checked on the whole text), and the id is canonical unless the namespace or the version holds
+    an ``@`` (the name cannot: it ends at the first one).
+    """
+    ns, rest = rest.split("/", 1)
+    version: str | None = None
+    if "@" in rest:
+        rest, version = rest.split("@", 1)
+    if not ns or not rest or (version is not None and not version):
+        raise ValueError(f"malformed node id {text!r}: {shape}")
+    if kind.versioned and version is None:
+        raise ValueError(f"malformed node id {text!r}: a {kind.value} id needs an @<version> part")
+    if not kind.versioned and version is not None:
+        raise ValueError(f"malformed node id {text!r}: a {kind.value} id has no version part")
+    key = NodeKey(kind, ns, rest, version)
+    if "@" in ns or (version is not None and "@" in version):
         raise ValueError(f"malformed node id {text!r}: not in canonical form, expected {key.id!r}")
     return key
 

@@ -28,10 +28,17 @@ class NodeKind(StrEnum):
     @classmethod
     def parse(cls, text: str) -> NodeKind:
         """Accept ``Dataset``, ``dataset`` or ``DATASET``; raise ValueError naming the choices."""
-        for kind in cls:
-            if text.lower() in (kind.value.lower(), kind.name.lower()):
-                return kind
+        kind = _KIND_NAMES.get(text.lower())
+        if kind is not None:
+            return kind
         raise ValueError(f"unknown kind {text!r}; expected one of {', '.join(k.value for k in cls)}")
+
+
+#: Lower-cased value and member name of every kind, for :meth:`NodeKind.parse`.
+_KIND_NAMES: dict[str, NodeKind] = {}
+for _kind in NodeKind:
+    _KIND_NAMES.setdefault(_kind.value.lower(), _kind)
+    _KIND_NAMES.setdefault(_kind.name.lower(), _kind)
 
 
 class EdgeType(StrEnum):

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Protocol
 
 from lineage.audit import AuditEntry, Verification, verify
@@ -37,6 +38,10 @@ class Hop:
     edge_type: EdgeType
     reached: str
     reached_kind: NodeKind
+
+
+#: Hops in (origin, edge type, reached) order; an EdgeType compares as its string value.
+_HOP_ORDER = attrgetter("origin", "edge_type", "reached")
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,7 +491,7 @@ class GraphStore(abc.ABC):
         while frontier and (max_depth is None or depth < max_depth):
             depth += 1
             hops = self.expand(frontier, direction, as_of)
-            hops.sort(key=lambda h: (h.origin, h.edge_type.value, h.reached))
+            hops.sort(key=_HOP_ORDER)
             nxt: list[str] = []
             for hop in hops:
                 if hop.reached in seen:

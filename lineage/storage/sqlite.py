@@ -94,6 +94,25 @@ _A_VISIBLE = "(a.recorded_at <= :t AND (a.retracted_at IS NULL OR a.retracted_at
 _FAR_FUTURE = 2**62
 
 
+class _Members(dict[str, Any]):
+    """Enum member by value, a dict lookup (the enum call is several times slower on hot paths)."""
+
+    def __init__(self, enum: Any) -> None:
+        super().__init__((m.value, m) for m in enum)
+        self._enum = enum
+
+    def __missing__(self, value: str) -> Any:
+        return self._enum(value)  # raises ValueError like the enum itself
+
+
+_KIND: dict[str, NodeKind] = _Members(NodeKind)
+_EDGE: dict[str, EdgeType] = _Members(EdgeType)
+
+
+def _props(value: dict[str, Any]) -> str:
+    return _json(value) if value else "{}"
+
+
 def _t(as_of: datetime | None) -> int:
     return _FAR_FUTURE if as_of is None else to_us(as_of)
 
@@ -120,7 +139,7 @@ class _Tx:
             (_json(list(ids)),),
         )
         return {
-            r[0]: StoredNode(r[0], NodeKind(r[1]), json.loads(r[2]), from_us(r[3]), from_us(r[4]))
+            r[0]: StoredNode(r[0], _KIND[r[1]], json.loads(r[2]), from_us(r[3]), from_us(r[4]))
             for r in rows
         }
 
@@ -129,12 +148,12 @@ class _Tx:
             "SELECT e.src, e.type, e.dst, e.retracted_at FROM json_each(?) f JOIN edges e "
             "ON e.src = json_extract(f.value, '$[0]') AND e.type = json_extract(f.value, '$[1]') "
             "AND e.dst = json_extract(f.value, '$[2]')",
-            (_json([[s, t.value, d] for s, t, d in keys]),),
+            (_json([[s, str(t), d] for s, t, d in keys]),),
         )
         out = {}
         for r in rows:
-            key = (r[0], EdgeType(r[1]), r[2])
-            out[key] = StoredEdge(r[0], EdgeType(r[1]), r[2], from_us(r[3]))
+            edge_type = _EDGE[r[1]]
+            out[(r[0], edge_type, r[2])] = StoredEdge(r[0], edge_type, r[2], from_us(r[3]))
         return out
 
     def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -147,7 +166,9 @@ class _Tx:
     def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         rows = self.c.execute(
-            "SELECT a.node_id, a.value FROM json_each(?) f JOIN annotations a ON a.node_id = f.value "
+            # CROSS JOIN keeps json_each outside: otherwise the planner may walk every annotation
+            # with the key (index annotations_value) and scan the id list for each one.
+            "SELECT a.node_id, a.value FROM json_each(?) f CROSS JOIN annotations a ON a.node_id = f.value "
             "WHERE a.key = ? AND a.retracted_at IS NULL",
             (_json(list(ids)), key),
         )
@@ -160,11 +181,11 @@ class _Tx:
         rows = [
             (
                 n.id,
-                n.kind.value,
+                str(n.kind),
                 n.namespace,
                 n.name,
                 n.version,
-                _json(n.properties),
+                _props(n.properties),
                 to_us(n.event_time) if n.event_time else None,
                 t,
                 by,
@@ -202,11 +223,11 @@ class _Tx:
             [
                 (
                     e.source,
-                    e.type.value,
+                    str(e.type),
                     e.target,
-                    e.source_kind.value,
-                    e.target_kind.value,
-                    _json(e.properties),
+                    str(e.source_kind),
+                    str(e.target_kind),
+                    _props(e.properties),
                     to_us(e.event_time) if e.event_time else None,
                     t,
                     by,
@@ -391,7 +412,7 @@ class SQLiteStore(GraphStore):
         ids = [r[0] for r in rows]
         ann: dict[str, dict[str, list[str]]] = {}
         for node_id, key, value in self._q(
-            f"SELECT a.node_id, a.key, a.value FROM json_each(:ids) f JOIN annotations a ON a.node_id = f.value "
+            f"SELECT a.node_id, a.key, a.value FROM json_each(:ids) f CROSS JOIN annotations a ON a.node_id = f.value "
             f"WHERE a.key IN ('owner', 'tag') AND {_A_VISIBLE} ORDER BY a.value",
             {"ids": _json(ids), "t": _t(as_of)},
         ):
@@ -412,7 +433,7 @@ class SQLiteStore(GraphStore):
             out.append(
                 NodeRecord(
                     id=r[0],
-                    kind=NodeKind(r[1]),
+                    kind=_KIND[r[1]],
                     namespace=r[2],
                     name=r[3],
                     version=r[4],
@@ -455,12 +476,12 @@ class SQLiteStore(GraphStore):
                 f"INDEXED BY edges_in ON e.dst = f.value WHERE {_E_VISIBLE}"
             )
         rows = self._q(sql, {"f": _json(list(frontier)), "t": _t(as_of)})
-        return [Hop(r[0], EdgeType(r[1]), r[2], NodeKind(r[3])) for r in rows]
+        return [Hop(r[0], _EDGE[r[1]], r[2], _KIND[r[3]]) for r in rows]
 
     def _edge(self, r: Any) -> EdgeRecord:
         return EdgeRecord(
             r[0],
-            EdgeType(r[1]),
+            _EDGE[r[1]],
             r[2],
             json.loads(r[3]),
             from_us(r[4]),

@@ -46,20 +46,25 @@ class _Plan:
     new_edges: list[NewEdge]
     owners: list[tuple[str, str, str]]
     unchanged: int
+    node_ids: list[str]  # the id of every node of the batch, in order
 
 
 def _static_checks(batch: Batch) -> None:
     """Rules that need no store: duplicates, schema triples, self-loops."""
     seen: dict[str, int] = {}
+    kinds: dict[str, NodeKind] = {}  # the kind an id names, known for batch nodes without parsing
     for i, node in enumerate(batch.nodes):
-        first = seen.setdefault(node.id, i)
+        node_id = node.id
+        first = seen.setdefault(node_id, i)
         if first != i and batch.nodes[first] != node:
             raise ValidationError(
-                f"nodes[{i}] ({node.id}) repeats nodes[{first}] with different content; "
+                f"nodes[{i}] ({node_id}) repeats nodes[{first}] with different content; "
                 "register one node per id in a batch"
             )
+        kinds[node_id] = node.kind
     for i, edge in enumerate(batch.edges):
-        src, dst = parse_node_id(edge.source).kind, parse_node_id(edge.target).kind
+        src = kinds.get(edge.source) or parse_node_id(edge.source).kind
+        dst = kinds.get(edge.target) or parse_node_id(edge.target).kind
         if not edge_allowed(src, edge.type, dst):
             targets = allowed_targets(src, edge.type)
             allowed = (
@@ -80,7 +85,8 @@ def _static_checks(batch: Batch) -> None:
 
 
 def _plan(tx: WriteTx, batch: Batch) -> _Plan:
-    batch_nodes = {n.id: n for n in batch.nodes}
+    node_ids = [n.id for n in batch.nodes]
+    batch_nodes = dict(zip(node_ids, batch.nodes, strict=True))
     wanted = list(
         dict.fromkeys([*batch_nodes, *(e.source for e in batch.edges), *(e.target for e in batch.edges)])
     )
@@ -98,12 +104,12 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
     new_nodes: list[NewNode] = []
     updates: list[tuple[str, dict[str, Any], Any]] = []
     unchanged = 0
-    for spec in batch_nodes.values():
-        old = stored.get(spec.id)
+    for spec_id, spec in batch_nodes.items():
+        old = stored.get(spec_id)
         if old is None:
             new_nodes.append(
                 NewNode(
-                    spec.id,
+                    spec_id,
                     spec.kind,
                     spec.namespace,
                     spec.name,
@@ -116,7 +122,7 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
         merged = {**old.properties, **spec.properties}
         event_time = spec.event_time or old.event_time
         if merged != old.properties or event_time != old.event_time:
-            updates.append((spec.id, merged, event_time))
+            updates.append((spec_id, merged, event_time))
         else:
             unchanged += 1
 
@@ -148,28 +154,30 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
         if key in added:
             continue
         added.add(key)
+        # Both ends are batch nodes or stored nodes (checked above); their kind is the id's.
+        src_node, dst_node = batch_nodes.get(edge.source), batch_nodes.get(edge.target)
         new_edges.append(
             NewEdge(
                 edge.source,
-                parse_node_id(edge.source).kind,
+                src_node.kind if src_node is not None else stored[edge.source].kind,
                 edge.type,
                 edge.target,
-                parse_node_id(edge.target).kind,
+                dst_node.kind if dst_node is not None else stored[edge.target].kind,
                 dict(edge.properties),
                 edge.event_time,
             )
         )
     _check_cycles(tx, batch, new_edges, set(stored))
 
-    owner_ids = [n.id for n in batch_nodes.values() if n.owners]
+    owner_ids = [i for i, n in batch_nodes.items() if n.owners]
     current = tx.annotations([i for i in owner_ids if i in stored], "owner") if owner_ids else {}
     owners = [
-        (n.id, "owner", o)
-        for n in batch_nodes.values()
+        (i, "owner", o)
+        for i, n in batch_nodes.items()
         for o in dict.fromkeys(n.owners)
-        if o not in current.get(n.id, set())
+        if o not in current.get(i, set())
     ]
-    return _Plan(new_nodes, updates, new_edges, owners, unchanged)
+    return _Plan(new_nodes, updates, new_edges, owners, unchanged, node_ids)
 
 
 def _element_of(batch: Batch, node_id: str) -> str:
@@ -180,6 +188,26 @@ def _element_of(batch: Batch, node_id: str) -> str:
         if node_id in (edge.source, edge.target):
             return f"edges[{i}]"
     return "batch"
+
+
+def _acyclic(pairs: Sequence[tuple[str, str]]) -> bool:
+    """Whether the directed graph of the (from, to) pairs has no cycle (Kahn's algorithm, linear)."""
+    successors: dict[str, list[str]] = {}
+    indegree: dict[str, int] = {}
+    for u, v in pairs:
+        successors.setdefault(u, []).append(v)
+        indegree.setdefault(u, 0)
+        indegree[v] = indegree.get(v, 0) + 1
+    ready = [n for n, d in indegree.items() if d == 0]
+    removed = 0
+    while ready:
+        node = ready.pop()
+        removed += 1
+        for nxt in successors.get(node, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    return removed == len(indegree)
 
 
 def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: set[str]) -> None:
@@ -193,8 +221,7 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
     """
     if not new_edges:
         return
-    graph = nx.DiGraph()
-    graph.add_edges_from((e.source, e.target) for e in new_edges)
+    pairs = [(e.source, e.target) for e in new_edges]
     sources = {e.source for e in new_edges if e.source in stored}
     targets = {e.target for e in new_edges if e.target in stored}
     if sources and targets:
@@ -203,11 +230,18 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
         while frontier:
             nxt = []
             for origin, reached in tx.successors(frontier):
-                graph.add_edge(origin, reached)
+                pairs.append((origin, reached))
                 if reached not in seen:
                     seen.add(reached)
                     nxt.append(reached)
             frontier = nxt
+    # A linear test first: networkx would spend more building its graph than the test costs, and
+    # find_cycle alone re-walks shared descendants from every root (quadratic on wide DAGs). The
+    # graph is built, and find_cycle run, only to name a cycle that exists.
+    if _acyclic(pairs):
+        return
+    graph = nx.DiGraph()
+    graph.add_edges_from(pairs)
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
@@ -249,7 +283,7 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
         nodes_updated=len(plan.updates),
         edges_created=len(plan.new_edges),
         unchanged=plan.unchanged,
-        node_ids=[n.id for n in batch.nodes],
+        node_ids=plan.node_ids,
     )
     if not (plan.new_nodes or plan.updates or plan.new_edges or plan.owners):
         return result
