@@ -15,7 +15,8 @@ import gzip
 import json
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Request
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 
 from lineage.api.errors import lineage_error_response
 from lineage.errors import LimitExceededError, LineageError, MalformedRequestError, ValidationError
+from lineage.governance.access import Principal, check_namespaces, require_writer
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
@@ -35,8 +37,33 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 MAX_BATCH_EVENTS = 5_000
 
 StoreDep = Callable[[Request], GraphStore]
-#: Returns the audit principal of a caller allowed to write, checking the namespaces written to.
-WriterDep = Callable[[Request, list[str]], Awaitable[str]]
+
+
+class Writer(Protocol):
+    """A caller allowed to write: its audit principal, and the namespace check for its events."""
+
+    @property
+    def id(self) -> str: ...
+
+    def allow(self, namespaces: list[str]) -> None:
+        """Raise ForbiddenError unless the caller may write in every one of these namespaces."""
+
+
+#: Authenticates the request's caller as a writer (UnauthenticatedError, ForbiddenError otherwise).
+WriterDep = Callable[[Request], Awaitable[Writer]]
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenWriter:
+    principal: Principal
+
+    @property
+    def id(self) -> str:
+        return self.principal.id
+
+    def allow(self, namespaces: list[str]) -> None:
+        checks = [(f"namespace {ns!r}", ns) for ns in namespaces]
+        check_namespaces(self.principal, checks, action="send OpenLineage events")
 
 
 def _app_store(request: Request) -> GraphStore:
@@ -45,18 +72,15 @@ def _app_store(request: Request) -> GraphStore:
     return services_of(request).store
 
 
-async def _app_writer(request: Request, namespaces: list[str]) -> str:
+async def _app_writer(request: Request) -> Writer:
     """The API's own rules: a writer or admin token, limited writers only in their namespaces."""
     from lineage.api.auth import resolve_principal, services_of
-    from lineage.governance.access import check_namespaces, require_writer
 
     services = services_of(request)
     principal, error = await resolve_principal(services, request.headers.get("authorization"))
     if error is not None:
         raise error
-    who = require_writer(principal, "sending OpenLineage events")
-    check_namespaces(who, [(f"namespace {ns!r}", ns) for ns in namespaces], action="send OpenLineage events")
-    return who.id
+    return _TokenWriter(require_writer(principal, "sending OpenLineage events"))
 
 
 def _max_body(request: Request) -> int:
@@ -106,7 +130,7 @@ def _result(result: Outcome | LineageError) -> dict[str, Any]:
 
 def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: WriterDep | None = None) -> APIRouter:
     """The endpoint as a router. Without arguments it uses the API app's store and token rules;
-    tests and embedders can pass their own ``store_dep(request)`` and ``writer_dep(request, namespaces)``."""
+    embedders can pass their own ``store_dep(request)`` and ``writer_dep(request)``."""
     get_store = store_dep or _app_store
     get_writer = writer_dep or _app_writer
     committers: WeakKeyDictionary[GraphStore, GroupCommitter] = WeakKeyDictionary()
@@ -117,15 +141,14 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             found = committers[store] = GroupCommitter(OpenLineageIngester(store, principal="openlineage"))
         return found
 
-    async def accept(request: Request, payloads: list[Any], many: bool) -> Response:
+    async def accept(request: Request, writer: Writer, payloads: list[Any], many: bool) -> Response:
         try:
             if len(payloads) > MAX_BATCH_EVENTS:
                 raise LimitExceededError(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(payloads)}")
             events = [parse_event(p, where=f"[{i}]" if many else "") for i, p in enumerate(payloads)]
-            namespaces = sorted({ns for e in events for ns in namespaces_of(e)})
-            principal = await get_writer(request, namespaces)
+            writer.allow(sorted({ns for e in events for ns in namespaces_of(e)}))
             store = get_store(request)
-            results = await run_in_threadpool(committer(store).submit, payloads, events, principal)
+            results = await run_in_threadpool(committer(store).submit, payloads, events, writer.id)
         except LineageError as exc:
             return lineage_error_response(exc)
         failed = [r for r in results if isinstance(r, LineageError)]
@@ -141,6 +164,7 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     @router.post(PATH, status_code=201, summary="Receive one OpenLineage RunEvent, DatasetEvent or JobEvent")
     async def lineage_event(request: Request) -> Response:
         try:
+            writer = await get_writer(request)
             payload = await _json_body(request)
         except LineageError as exc:
             return lineage_error_response(exc)
@@ -148,16 +172,17 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             return lineage_error_response(
                 ValidationError(f"send one event per request to {PATH}, or a JSON array to {PATH}/batch")
             )
-        return await accept(request, [payload], many=False)
+        return await accept(request, writer, [payload], many=False)
 
     @router.post(f"{PATH}/batch", status_code=201, summary="Receive a JSON array of OpenLineage events")
     async def lineage_batch(request: Request) -> Response:
         try:
+            writer = await get_writer(request)
             payload = await _json_body(request)
         except LineageError as exc:
             return lineage_error_response(exc)
         if not isinstance(payload, list):
             return lineage_error_response(ValidationError(f"{PATH}/batch expects a JSON array of events"))
-        return await accept(request, payload, many=True)
+        return await accept(request, writer, payload, many=True)
 
     return router

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli import audit, check, db, governance, migrate, query, schema, serve, token, write
+from lineage.cli import audit, check, db, governance, ingest, migrate, query, schema, serve, token, write
 from lineage.cli.demo import demo_cmd
 
 
@@ -37,6 +37,9 @@ def build_app() -> typer.Typer:
     app.add_typer(governance.classify_app, name="classify")
     app.add_typer(governance.owners_app, name="owners")
     app.command("approve")(governance.approve_cmd)
+    app.add_typer(ingest.app, name="import")
+    app.command("replay")(ingest.replay_cmd)
+    app.command("columns")(ingest.columns_cmd)
     return app
 
 

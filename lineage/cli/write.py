@@ -39,7 +39,9 @@ def load_document(path: Path) -> Any:
             return json.loads(text)
         return yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        raise MalformedRequestError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise MalformedRequestError(
+            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -60,18 +62,87 @@ def report_write(result: WriteResult, fmt: Format, what: str) -> None:
 
 @handle_errors
 def register_cmd(
-    file: Annotated[Path, typer.Option("--file", "-F", help="Batch file (.json, .yaml, .yml; '-' for stdin).")],
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-F", help="Batch file (.json, .yaml, .yml; '-' for stdin).", show_default=False),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Job manifest (default: lineage.yaml here or at the repository root).",
+                     show_default=False),
+    ] = None,
+    job: Annotated[
+        str | None, typer.Option("--job", help="Job name (overrides lineage.yaml).", show_default=False)
+    ] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", help="Job namespace.", show_default=False)] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Run id (default: from the CI run, else the commit).", show_default=False),
+    ] = None,
+    status: Annotated[str, typer.Option("--status", help="Run state: COMPLETE, FAIL, ABORT, ...")] = "COMPLETE",
+    inputs: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="Input node id (repeat).", show_default=False)
+    ] = None,
+    outputs: Annotated[
+        list[str] | None, typer.Option("--output", "-o", help="Output node id (repeat).", show_default=False)
+    ] = None,
+    models: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Model version id the job trained.", show_default=False)
+    ] = None,
+    deployments: Annotated[
+        list[str] | None, typer.Option("--deployment", "-d", help="Deployment id the job made.", show_default=False)
+    ] = None,
+    properties: Annotated[
+        list[str] | None, typer.Option("--property", "-p", help="Run property KEY=VALUE (repeat).", show_default=False)
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", envvar="LINEAGE_SERVER", help="Register through this server (token: LINEAGE_TOKEN).",
+                     show_default=False),
+    ] = None,
+    fail_open_flag: Annotated[
+        bool, typer.Option("--fail-open", help="If the store or server is unreachable, warn and exit 0.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the batch instead of registering it.")] = False,
     fmt: FormatOpt = Format.text,
     store: StoreOpt = None,
     actor: ActorOpt = None,
 ) -> None:
-    """Register a batch of nodes and edges, all or nothing. Repeating it changes nothing."""
-    settings = settings_for(store, actor)
-    batch = parse_batch(load_document(file))
-    who, source = principal(settings)
-    with opened(settings) as st:
-        result = st.register(batch, principal=who, source=source)
-    report_write(result, fmt, "registered")
+    """Register lineage, all or nothing; repeating it changes nothing.
+
+    With --file, a batch of nodes and edges. Otherwise the CI hook: the job declared in
+    lineage.yaml (and flags), the commit detected with git and the CI run from the environment.
+    """
+    from lineage.cli import cihook
+    from lineage.errors import BackendUnavailableError
+    from lineage.ingest.manifest import Overrides
+
+    if file is not None:
+        batch, run, commit = parse_batch(load_document(file)), None, None
+    else:
+        overrides = Overrides(
+            job=job,
+            namespace=namespace,
+            run_id=run_id,
+            status=status.upper(),
+            inputs=inputs or [],
+            outputs=outputs or [],
+            models=models or [],
+            deployments=deployments or [],
+            properties=cihook.parse_properties(properties),
+        )
+        batch, run, commit = cihook.build(config, overrides, load_document)
+    if dry_run:
+        print_json(batch.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+        return
+    try:
+        written = cihook.write(batch, server=server, store=store, actor=actor)
+    except BackendUnavailableError as exc:
+        if not fail_open_flag:
+            raise
+        cihook.fail_open(exc)
+        return
+    cihook.report(written, fmt, run, commit, server or settings_for(store, actor).store)
 
 
 @handle_errors

@@ -99,9 +99,7 @@ def _git(args: list[str], cwd: Path) -> str | None:
     if exe is None:
         return None
     try:
-        done = subprocess.run(
-            [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
+        done = subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

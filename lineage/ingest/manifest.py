@@ -193,9 +193,7 @@ def derive_run_id(ci: CIContext, env: Mapping[str, str], commit: Commit | None) 
         return _SAFE.sub("-", f"{ci.system}-{ci_id}").strip("-")[:200]
     if commit is not None:
         return f"commit-{commit.sha[:12]}"
-    raise ValidationError(
-        "cannot derive a run id: not in a recognised CI run and no git commit found; pass --run-id"
-    )
+    raise ValidationError("cannot derive a run id: not in a recognised CI run and no git commit found; pass --run-id")
 
 
 @dataclass(slots=True)

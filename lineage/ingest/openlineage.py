@@ -126,9 +126,7 @@ class OpenLineageIngester:
             except CycleError as exc:
                 self.cache.invalidate()
                 cycle = set(exc.details.get("cycle") or [])
-                culprits = {
-                    k for k in plan.edges if k[1] in _DROPPABLE and k[0] in cycle and k[2] in cycle
-                } - avoid
+                culprits = {k for k in plan.edges if k[1] in _DROPPABLE and k[0] in cycle and k[2] in cycle} - avoid
                 if not culprits:
                     raise
                 avoid |= culprits

@@ -298,7 +298,13 @@ class Planner:
             owners = owner_names(ref.facets) if ref else []
             if (ns, name) in pinned_in:
                 nid = self._dataset(
-                    plan, ns, name, pinned_in[(ns, name)], claims=claims, rank=RANK_INPUT, at=ev.eventTime,
+                    plan,
+                    ns,
+                    name,
+                    pinned_in[(ns, name)],
+                    claims=claims,
+                    rank=RANK_INPUT,
+                    at=ev.eventTime,
                     owners=owners,
                 )
                 if (nid, EdgeType.INPUT_TO, rid) not in self.avoid:
@@ -387,15 +393,25 @@ class Planner:
         for ref in ev.inputs:
             ins.append(
                 self._dataset(
-                    plan, ref.namespace, ref.name, dataset_version(ref.facets) or PLACEHOLDER,
-                    claims=dataset_claims(ref.facets, ref.inputFacets, {}), rank=RANK_INPUT, at=ev.eventTime,
+                    plan,
+                    ref.namespace,
+                    ref.name,
+                    dataset_version(ref.facets) or PLACEHOLDER,
+                    claims=dataset_claims(ref.facets, ref.inputFacets, {}),
+                    rank=RANK_INPUT,
+                    at=ev.eventTime,
                     owners=owner_names(ref.facets),
                 )
             )
         for ref in ev.outputs:
             nid = self._dataset(
-                plan, ref.namespace, ref.name, dataset_version(ref.facets) or PLACEHOLDER,
-                claims=dataset_claims(ref.facets, {}, ref.outputFacets), rank=RANK_DATASET_EVENT, at=ev.eventTime,
+                plan,
+                ref.namespace,
+                ref.name,
+                dataset_version(ref.facets) or PLACEHOLDER,
+                claims=dataset_claims(ref.facets, {}, ref.outputFacets),
+                rank=RANK_DATASET_EVENT,
+                at=ev.eventTime,
                 owners=owner_names(ref.facets),
             )
             spec = plan.nodes[nid]

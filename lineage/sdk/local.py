@@ -26,7 +26,12 @@ class LocalBackend:
     def register(self, batch: Batch) -> RegisterResult:
         r = self.store.register(batch, principal=self.principal, source=self.source)
         return RegisterResult(
-            r.nodes_created, r.nodes_updated, r.edges_created, r.unchanged, r.audit_seq, r.recorded_at,
+            r.nodes_created,
+            r.nodes_updated,
+            r.edges_created,
+            r.unchanged,
+            r.audit_seq,
+            r.recorded_at,
             tuple(dict.fromkeys(r.node_ids)),
         )
 
@@ -42,9 +47,7 @@ class LocalBackend:
         run = impact if direction is Direction.DOWNSTREAM else provenance
         report: LineageReport = run(self.store, node_id, max_depth=depth, kinds=kinds, as_of=as_of)
         reached = tuple(
-            Reached(
-                Node.of(n.node), n.distance, tuple(n.path), tuple(EdgeType(e) for e in n.via), n.production
-            )
+            Reached(Node.of(n.node), n.distance, tuple(n.path), tuple(EdgeType(e) for e in n.via), n.production)
             for n in report.nodes
         )
         members = {node_id, *(r.node.id for r in reached)}

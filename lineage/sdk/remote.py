@@ -34,7 +34,8 @@ SEARCH = (
     "{ search(text: $text, kinds: $kinds, first: $first, asOf: $asOf) { ...N } } " + NODE
 )
 
-IMPACT = """query Impact($id: ID!, $depth: Int, $kinds: [NodeKind!], $asOf: DateTime, $first: Int!, $after: String) {
+IMPACT = (
+    """query Impact($id: ID!, $depth: Int, $kinds: [NodeKind!], $asOf: DateTime, $first: Int!, $after: String) {
   impact(id: $id, depth: $depth, kinds: $kinds, asOf: $asOf, first: $first, after: $after) {
     root { ...N neighbours(direction: DOWNSTREAM, first: 500) { edgeType node { id } } }
     truncated
@@ -46,9 +47,12 @@ IMPACT = """query Impact($id: ID!, $depth: Int, $kinds: [NodeKind!], $asOf: Date
       }
     }
   }
-} """ + NODE
+} """
+    + NODE
+)
 
-PROVENANCE = """query Provenance($id: ID!, $depth: Int, $kinds: [NodeKind!], $asOf: DateTime) {
+PROVENANCE = (
+    """query Provenance($id: ID!, $depth: Int, $kinds: [NodeKind!], $asOf: DateTime) {
   provenance(id: $id, depth: $depth, kinds: $kinds, asOf: $asOf) {
     root { ...N neighbours(direction: UPSTREAM, first: 500) { edgeType node { id } } }
     truncated
@@ -59,7 +63,9 @@ PROVENANCE = """query Provenance($id: ID!, $depth: Int, $kinds: [NodeKind!], $as
       }
     }
   }
-} """ + NODE
+} """
+    + NODE
+)
 
 AUDIT = """query Audit($filter: AuditFilterInput, $first: Int!, $after: String) {
   auditLog(filter: $filter, first: $first, after: $after) {
@@ -68,13 +74,23 @@ AUDIT = """query Audit($filter: AuditFilterInput, $first: Int!, $after: String) 
   }
 }"""
 
-COLUMNS = """query Columns($id: ID!) {
+COLUMNS = (
+    """query Columns($id: ID!) {
   node(id: $id) { ...N upstream(kinds: [RUN], first: 500) { id upstream(kinds: [DATASET], first: 500) { id } } }
-} """ + NODE
+} """
+    + NODE
+)
 
 #: Every document the SDK sends (tests validate them against graphql/schema.graphql).
-DOCUMENTS = {"register": REGISTER, "get": GET, "search": SEARCH, "impact": IMPACT, "provenance": PROVENANCE,
-             "audit": AUDIT, "columns": COLUMNS}
+DOCUMENTS = {
+    "register": REGISTER,
+    "get": GET,
+    "search": SEARCH,
+    "impact": IMPACT,
+    "provenance": PROVENANCE,
+    "audit": AUDIT,
+    "columns": COLUMNS,
+}
 
 _CODES: dict[str, type[errors.LineageError]] = {
     "BAD_INPUT": errors.BadInputError,
@@ -160,8 +176,13 @@ class RemoteBackend:
     def register(self, batch: Batch) -> RegisterResult:
         r = self.call(REGISTER, {"batch": batch_input(batch)})["register"]
         return RegisterResult(
-            r["nodesCreated"], r["nodesUpdated"], r["edgesCreated"], r["unchanged"], r["auditSeq"],
-            datetime.fromisoformat(r["recordedAt"]) if r.get("recordedAt") else None, tuple(r.get("nodeIds") or ()),
+            r["nodesCreated"],
+            r["nodesUpdated"],
+            r["edgesCreated"],
+            r["unchanged"],
+            r["auditSeq"],
+            datetime.fromisoformat(r["recordedAt"]) if r.get("recordedAt") else None,
+            tuple(r.get("nodeIds") or ()),
         )
 
     def get(self, node_id: str, as_of: datetime | None) -> Node:
@@ -178,7 +199,10 @@ class RemoteBackend:
         self, node_id: str, direction: Direction, depth: int | None, kinds: Sequence[NodeKind], as_of: datetime | None
     ) -> LineageGraph:
         variables: dict[str, Any] = {
-            "id": node_id, "depth": depth, "kinds": [k.name for k in kinds] or None, "asOf": _iso(as_of)
+            "id": node_id,
+            "depth": depth,
+            "kinds": [k.name for k in kinds] or None,
+            "asOf": _iso(as_of),
         }
         items: list[dict[str, Any]] = []
         if direction is Direction.DOWNSTREAM:
@@ -228,8 +252,13 @@ class RemoteBackend:
         until: datetime | None,
         limit: int,
     ) -> list[AuditEntry]:
-        filt = {"principal": principal, "subject": subject, "action": action, "since": _iso(since),
-                "until": _iso(until)}
+        filt = {
+            "principal": principal,
+            "subject": subject,
+            "action": action,
+            "since": _iso(since),
+            "until": _iso(until),
+        }
         out: list[AuditEntry] = []
         after = None
         while len(out) < limit:
@@ -238,8 +267,15 @@ class RemoteBackend:
                 e = edge["node"]
                 out.append(
                     AuditEntry(
-                        int(e["seq"]), datetime.fromisoformat(e["at"]), e["principal"], e["source"], e["action"],
-                        tuple(e["subjects"]), e["payload"], e["hash"], e["prevHash"],
+                        int(e["seq"]),
+                        datetime.fromisoformat(e["at"]),
+                        e["principal"],
+                        e["source"],
+                        e["action"],
+                        tuple(e["subjects"]),
+                        e["payload"],
+                        e["hash"],
+                        e["prevHash"],
                     )
                 )
             if not page["pageInfo"]["hasNextPage"]:
