@@ -42,6 +42,7 @@ class Limits:
             max_batch=settings.max_batch,
             max_query_depth=settings.max_query_depth,
             max_body_bytes=settings.max_body_bytes,
+            max_result_nodes=MAX_RESULT_NODES,
         )
 
     def page(self, first: int | None, default: int = 50, name: str = "first") -> int:

@@ -51,7 +51,7 @@ class Query:
         first: int = 50,
         after: str | None = None,
         as_of: AsOf = None,
-    ) -> NodeConnection:
+    ) -> NodeConnection | None:
         ctx = info.context
         ctx.reader()
         size = ctx.limits.page(first)
@@ -68,7 +68,7 @@ class Query:
     @field("Nodes whose id or name contains the text (case-insensitive), best matches first.")
     async def search(
         self, info: Info, text: str, kinds: list[Kind] | None = None, first: int = 20, as_of: AsOf = None
-    ) -> list[Node]:
+    ) -> list[Node] | None:
         ctx = info.context
         ctx.reader()
         if not text.strip():
@@ -134,7 +134,7 @@ class Query:
     @field("Audit log entries, oldest first.")
     async def audit_log(
         self, info: Info, filter: AuditFilterInput | None = None, first: int = 50, after: str | None = None
-    ) -> AuditConnection:
+    ) -> AuditConnection | None:
         ctx = info.context
         ctx.reader()
         size = ctx.limits.page(first)
@@ -147,7 +147,7 @@ class Query:
         )
 
     @field("Recompute the audit chain; pass an anchored head hash to detect truncation.")
-    async def audit_verification(self, info: Info, expect_head: str | None = None) -> AuditVerification:
+    async def audit_verification(self, info: Info, expect_head: str | None = None) -> AuditVerification | None:
         ctx = info.context
         ctx.reader()
         return AuditVerification.of(await ctx.call(ctx.store.verify_audit, expect_head))
@@ -162,7 +162,7 @@ class Query:
         return Viewer.of(info.context.reader())
 
     @field("Every token, revoked ones included (admin only).")
-    async def tokens(self, info: Info) -> list[TokenInfo]:
+    async def tokens(self, info: Info) -> list[TokenInfo] | None:
         ctx = info.context
         ctx.admin("listing tokens")
         return [TokenInfo.of(t) for t in await ctx.call(ctx.store.tokens)]
