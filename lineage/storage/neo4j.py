@@ -113,7 +113,11 @@ def split_url(url: str) -> tuple[str, str | None, str | None]:
 
 def redact(url: str) -> str:
     """The URL as it may be shown: any password in it replaced by ``***``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}" if "@" in rest else url
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
@@ -526,8 +530,11 @@ class Neo4jStore(GraphStore):
         connection_timeout: float = 10.0,
         max_retry_time: float = 30.0,
     ) -> None:
-        driver_url, url_user, url_password = split_url(url)
         self.url = redact(url)
+        try:
+            driver_url, url_user, url_password = split_url(url)
+        except ValueError as exc:
+            raise ValidationError(f"malformed Neo4j URL {self.url}: {exc}") from None
         user = url_user or user or "neo4j"
         password = url_password if url_password is not None else password
         self._secrets = [password] if password else []
