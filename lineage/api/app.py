@@ -26,6 +26,7 @@ from lineage.api.context import Services, timed_call
 from lineage.api.errors import error_response, lineage_error_response
 from lineage.api.limits import BodySizeLimit, Limits
 from lineage.api.metrics import Metrics
+from lineage.api.reports import build_reports_router
 from lineage.api.router import LineageRouter
 from lineage.api.schema import build_schema
 from lineage.errors import LineageError
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router, prefix="/graphql")
     _operational_routes(app, metrics)
+    app.include_router(build_reports_router())
     _openlineage(app)
     _exception_handlers(app, metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_reject=metrics.error)

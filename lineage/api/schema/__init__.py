@@ -7,12 +7,14 @@ from typing import Any
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
 from lineage.api.errors import ErrorCodes
 from lineage.api.limits import MAX_ALIASES, MAX_TOKENS
 from lineage.api.metrics import OperationMetrics
+from lineage.api.schema.governance import GovernanceQuery
 from lineage.api.schema.mutation import Mutation
 from lineage.api.schema.query import Query
 from lineage.api.schema.types import KIND_TYPES
@@ -36,7 +38,8 @@ def build_schema(max_query_depth: int = 12) -> LineageSchema:
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: QueryDepthLimiter(max_depth=max_query_depth, should_ignore=_introspection),
     ]
-    return LineageSchema(query=Query, mutation=Mutation, types=list(KIND_TYPES.values()), extensions=extensions)
+    query = merge_types("Query", (Query, GovernanceQuery))
+    return LineageSchema(query=query, mutation=Mutation, types=list(KIND_TYPES.values()), extensions=extensions)
 
 
 def export_sdl() -> str:
