@@ -185,7 +185,9 @@ def load_policy(path: Path | None = None, *, text: str | None = None, name: str 
         line = mark.line + 1 if mark else None
         raise PolicyFileError(f"{label}{where}: not valid YAML: {problem}", details={"line": line}) from None
     if root is None or data is None:
-        raise PolicyFileError(f"{label}, line 1: the policy file is empty; it needs a 'rules' list", details={"line": 1})
+        raise PolicyFileError(
+            f"{label}, line 1: the policy file is empty; it needs a 'rules' list", details={"line": 1}
+        )
     _duplicate_keys(root, label)
     if not isinstance(data, dict):
         raise PolicyFileError(f"{label}, line {root.start_mark.line + 1}: a policy is a mapping with a 'rules' list")
