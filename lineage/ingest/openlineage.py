@@ -30,7 +30,7 @@ from lineage.storage.writes import register_in, retract_in
 
 SOURCE = "openlineage"
 _DROPPABLE = (EdgeType.INPUT_TO, EdgeType.FEEDS)
-_MAX_ATTEMPTS = 8
+_MAX_ATTEMPTS = 16
 
 
 @dataclass(slots=True)
@@ -129,7 +129,7 @@ class OpenLineageIngester:
                 culprits = {k for k in plan.edges if k[1] in _DROPPABLE and k[0] in cycle and k[2] in cycle} - avoid
                 if not culprits:
                     raise
-                avoid |= culprits
+                avoid.add(max(culprits))  # one at a time, the same one whatever the arrival order
             except BaseException:
                 self.cache.invalidate()
                 raise

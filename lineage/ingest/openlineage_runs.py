@@ -45,9 +45,9 @@ from lineage.ingest.openlineage_resolve import (
     output_version,
 )
 from lineage.ingest.openlineage_state import (
-    first_seen,
+    mentions,
     merge_dataset_mention,
-    merge_first_seen,
+    merge_mentions,
     merge_props,
     merge_run_event,
     merge_union,
@@ -87,6 +87,8 @@ class Planner:
     #: Edges a previous attempt found to close a cycle: never planned again for this event.
     avoid: set[EdgeKey] = field(default_factory=set)
     _stored: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _linked: dict[str, dict[tuple[str, str], set[str]]] = field(default_factory=dict)
+    _planned: dict[tuple[str, str, str], set[EdgeKey]] = field(default_factory=dict)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -169,7 +171,7 @@ class Planner:
             producer=ev.producer,
             claims=run_claims(ev.run.facets, ev.job.facets),
         )
-        merge_first_seen(props, "inputs", mentioned, at)
+        merge_mentions(props, "inputs", mentioned, at)
         merge_union(props, "inputs_pinned", [[ns, name, v] for (ns, name), v in sorted(pinned_in.items())])
         pinned_out = [[o.namespace, o.name, v] for o in ev.outputs if (v := dataset_version(o.facets))]
         merge_union(props, "outputs_pinned", pinned_out)
@@ -246,7 +248,7 @@ class Planner:
         versions.drop(provisional)
         plan.retract_nodes.append(old_id)
         for reader, reader_props in readers:
-            self._relink(plan, ns, name, reader, reader_props, current=None)
+            self._reconcile(plan, ns, name, reader, reader_props)
 
     def _readers_of(self, version_id: str) -> list[tuple[str, dict[str, Any]]]:
         ids = sorted(
@@ -258,77 +260,70 @@ class Planner:
         return [(i, dict(found[i].properties)) for i in ids if i in found]
 
     def _relink_readers(self, plan: Plan, ns: str, name: str, version: str) -> None:
-        """Readers of the version current just before ``version`` may have read ``version`` instead."""
+        """A version produced (or known to be produced) earlier than before changes what readers of
+        the version before it, and of itself, read at their mention times."""
         versions = self.versions(ns, name)
-        before = versions.predecessor(version)
-        for reader, reader_props in self._readers_of(versions.id(before)):
-            if reader == plan.subject:
-                continue
-            self._relink(plan, ns, name, reader, reader_props, current=before)
+        for target in dict.fromkeys([versions.predecessor(version), version]):
+            for reader, reader_props in self._readers_of(versions.id(target)):
+                if reader != plan.subject:
+                    self._reconcile(plan, ns, name, reader, reader_props)
 
-    def _relink(
-        self, plan: Plan, ns: str, name: str, reader: str, reader_props: dict[str, Any], current: str | None
-    ) -> None:
-        at = first_seen(reader_props, "inputs").get((ns, name))
-        if at is None:
-            return  # the reader pinned this dataset with a version facet: nothing to resolve
+    def _reconcile(self, plan: Plan, ns: str, name: str, reader: str, reader_props: dict[str, Any]) -> None:
+        """Link ``reader`` to the versions of the dataset current at each time it mentioned it; retract
+        links that no longer hold. Versions the reader pinned with a version facet are left alone."""
+        times = mentions(reader_props, "inputs").get((ns, name))
+        if not times:
+            return
         versions = self.versions(ns, name)
-        wanted = versions.resolve(at, reader)
-        if wanted == current:
+        pinned = {v for pns, pname, v in reader_props.get("inputs_pinned") or [] if (pns, pname) == (ns, name)}
+        current = {v for v in self._linked_inputs(reader).get((ns, name), set()) if v not in pinned}
+        wanted = {versions.resolve(t, reader) for t in times}
+        links = {v: (versions.id(v), EdgeType.INPUT_TO, reader) for v in wanted}
+        for earlier in self._planned.pop((reader, ns, name), set()) - set(links.values()):
+            plan.edges.pop(earlier, None)  # planned by an earlier step of this event, now superseded
+        self._planned[(reader, ns, name)] = set(links.values())
+        blocked = {v for v, link in links.items() if link in self.avoid or self._retracted_edge(link)}
+        if blocked:
+            # A link this run once had and lost (only concurrent writers of one dataset whose events
+            # arrive out of order cause it): keep what is linked rather than lose the input.
+            fallback = (versions.id(PLACEHOLDER), EdgeType.INPUT_TO, reader)
+            if not current and fallback not in self.avoid and not self._retracted_edge(fallback):
+                plan.edge(*fallback)
+            for v in sorted(wanted - blocked):
+                plan.edge(*links[v])
             return
-        new = (versions.id(wanted), EdgeType.INPUT_TO, reader)
-        if new in self.avoid or self._retracted_edge(new):
-            return
-        plan.edge(*new)
-        if current is not None:
-            plan.retract_edges.append((versions.id(current), EdgeType.INPUT_TO, reader))
+        for v in sorted(wanted):
+            plan.edge(*links[v])
+        for v in sorted(current - wanted):
+            plan.retract_edges.append((versions.id(v), EdgeType.INPUT_TO, reader))
 
     def _inputs(
         self, plan: Plan, ev: RunEvent, rid: str, run_props: dict[str, Any], pinned_in: dict[tuple[str, str], str]
     ) -> None:
-        mentions: dict[tuple[str, str], DatasetRef | None] = {(r.namespace, r.name): r for r in ev.inputs}
+        refs: dict[tuple[str, str], DatasetRef | None] = {(r.namespace, r.name): r for r in ev.inputs}
         for out in ev.outputs:
             for dataset in column_inputs(out.facets):
-                mentions.setdefault(dataset, None)
-        linked = self._linked_inputs(rid)
-        pinned_all = {(ns, name, v) for ns, name, v in run_props.get("inputs_pinned") or []}
-        seen = first_seen(run_props, "inputs")
-        for (ns, name), ref in sorted(mentions.items()):
+                refs.setdefault(dataset, None)
+        for (ns, name), ref in sorted(refs.items()):
             claims = dataset_claims(ref.facets, ref.inputFacets, {}) if ref else {}
             owners = owner_names(ref.facets) if ref else []
             if (ns, name) in pinned_in:
                 nid = self._dataset(
-                    plan,
-                    ns,
-                    name,
-                    pinned_in[(ns, name)],
-                    claims=claims,
-                    rank=RANK_INPUT,
-                    at=ev.eventTime,
+                    plan, ns, name, pinned_in[(ns, name)], claims=claims, rank=RANK_INPUT, at=ev.eventTime,
                     owners=owners,
                 )
                 if (nid, EdgeType.INPUT_TO, rid) not in self.avoid:
                     plan.edge(nid, EdgeType.INPUT_TO, rid)
                 continue
-            if (ns, name) not in seen:
-                continue
-            placeholder = self._dataset(
-                plan, ns, name, PLACEHOLDER, claims=claims, rank=RANK_INPUT, at=ev.eventTime, owners=owners
-            )
-            versions = self.versions(ns, name)
-            current = {v for v in linked.get((ns, name), set()) if (ns, name, v) not in pinned_all}
-            wanted = versions.resolve(seen[(ns, name)], rid)
-            link: EdgeKey = (versions.id(wanted), EdgeType.INPUT_TO, rid)
-            if link in self.avoid or self._retracted_edge(link):
-                link = (placeholder, EdgeType.INPUT_TO, rid)
-                if link in self.avoid or self._retracted_edge(link) or current:
-                    continue
-                wanted = PLACEHOLDER
-            plan.edge(*link)
-            for old in sorted(current - {wanted}):
-                plan.retract_edges.append((versions.id(old), EdgeType.INPUT_TO, rid))
+            self._dataset(plan, ns, name, PLACEHOLDER, claims=claims, rank=RANK_INPUT, at=ev.eventTime, owners=owners)
+            self._reconcile(plan, ns, name, rid, run_props)
 
     def _linked_inputs(self, rid: str) -> dict[tuple[str, str], set[str]]:
+        if rid not in self._linked:
+            self._linked[rid] = self._load_linked(rid)
+        return self._linked[rid]
+
+    def _load_linked(self, rid: str) -> dict[tuple[str, str], set[str]]:
         if self.stored_props(rid) is None:
             return {}
         out: dict[tuple[str, str], set[str]] = {}

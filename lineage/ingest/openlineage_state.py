@@ -114,22 +114,26 @@ def merge_union(props: dict[str, Any], key: str, values: Iterable[Any]) -> None:
         props[key] = [items[k] for k in sorted(items)]
 
 
-def merge_first_seen(props: dict[str, Any], key: str, seen: Iterable[tuple[str, str]], at: datetime) -> None:
-    """``[[namespace, name, first time]]``: the earliest time each dataset was mentioned."""
+def merge_mentions(props: dict[str, Any], key: str, seen: Iterable[tuple[str, str]], at: datetime) -> None:
+    """``[[namespace, name, [times]]]``: every event time at which the run mentioned each dataset."""
     when = iso(at)
-    table = {(e[0], e[1]): e[2] for e in (props.get(key) or []) if isinstance(e, list) and len(e) == 3}
+    table = mentions(props, key)
     changed = False
     for ns, name in seen:
-        old = table.get((ns, name))
-        if old is None or when < old:
-            table[(ns, name)] = when
+        times = table.setdefault((ns, name), [])
+        if when not in times:
+            times.append(when)
             changed = True
     if changed:
-        props[key] = [[ns, name, t] for (ns, name), t in sorted(table.items())]
+        props[key] = [[ns, name, sorted(times)] for (ns, name), times in sorted(table.items())]
 
 
-def first_seen(props: dict[str, Any], key: str) -> dict[tuple[str, str], str]:
-    return {(e[0], e[1]): e[2] for e in (props.get(key) or []) if isinstance(e, list) and len(e) == 3}
+def mentions(props: dict[str, Any], key: str) -> dict[tuple[str, str], list[str]]:
+    out: dict[tuple[str, str], list[str]] = {}
+    for entry in props.get(key) or []:
+        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], list):
+            out[(entry[0], entry[1])] = [str(t) for t in entry[2]]
+    return out
 
 
 def merge_run_event(
