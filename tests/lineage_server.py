@@ -62,8 +62,20 @@ def serve(store: str, log_dir: Path, *, workers: int = 1) -> Iterator[Served]:
     log_path = log_dir / f"serve-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--store", store, "--workers", str(workers),
-             "--log-level", "warning"],
+            [
+                *CLI,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--store",
+                store,
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=clean_env(),

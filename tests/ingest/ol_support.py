@@ -22,7 +22,9 @@ def at(minutes: float) -> str:
 def ds(namespace: str, name: str, **facets: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"namespace": namespace, "name": name}
     if facets:
-        out["facets"] = {k: {"_producer": PRODUCER, "_schemaURL": f"https://x/{k}.json", **v} for k, v in facets.items()}
+        out["facets"] = {
+            k: {"_producer": PRODUCER, "_schemaURL": f"https://x/{k}.json", **v} for k, v in facets.items()
+        }
     return out
 
 

@@ -54,8 +54,12 @@ def test_missing_event_type_means_other_and_case_is_ignored() -> None:
 def test_dataset_and_job_events_are_recognised_by_shape_and_schema_url() -> None:
     dataset = {"eventTime": "2026-03-01T00:00:00Z", "producer": "p", "dataset": {"namespace": "pg", "name": "t"}}
     assert isinstance(parse_event(dataset), DatasetEvent)
-    job = {"eventTime": "2026-03-01T00:00:00Z", "producer": "p", "job": {"namespace": "a", "name": "b"},
-           "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent"}
+    job = {
+        "eventTime": "2026-03-01T00:00:00Z",
+        "producer": "p",
+        "job": {"namespace": "a", "name": "b"},
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+    }
     assert isinstance(parse_event(job), JobEvent)
     with pytest.raises(ValidationError, match="not an OpenLineage event"):
         parse_event({"eventTime": "2026-03-01T00:00:00Z", "producer": "p"})

@@ -33,14 +33,25 @@ def test_run_event_becomes_run_with_versions_commit_owners_and_facets(store: Gra
         "START",
         0,
         inputs=[ds("postgres://db:5432", "raw.orders")],
-        outputs=[ds("postgres://db:5432", "clean.orders", schema=schema,
-                    ownership={"owners": [{"name": "team-orders", "type": "MAINTAINER"}]},
-                    dataSource={"name": "db", "uri": "postgres://etl:s3cret@db:5432/shop"})],
+        outputs=[
+            ds(
+                "postgres://db:5432",
+                "clean.orders",
+                schema=schema,
+                ownership={"owners": [{"name": "team-orders", "type": "MAINTAINER"}]},
+                dataSource={"name": "db", "uri": "postgres://etl:s3cret@db:5432/shop"},
+            )
+        ],
         run_facets={"nominalTime": {"nominalStartTime": "2026-03-01T06:00:00Z"}},
         job_facets={
-            "sourceCodeLocation": {"type": "git", "url": "https://github.com/acme/pipes/blob/abc/dags/orders.py",
-                                   "repoUrl": "git@github.com:acme/pipes.git", "path": "dags/orders.py",
-                                   "version": "4f2a9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b", "branch": "main"},
+            "sourceCodeLocation": {
+                "type": "git",
+                "url": "https://github.com/acme/pipes/blob/abc/dags/orders.py",
+                "repoUrl": "git@github.com:acme/pipes.git",
+                "path": "dags/orders.py",
+                "version": "4f2a9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b",
+                "branch": "main",
+            },
             "ownership": {"owners": [{"name": "team-data", "type": "MAINTAINER"}]},
             "jobType": {"processingType": "BATCH", "integration": "AIRFLOW", "jobType": "TASK"},
             "sql": {"query": "insert into clean.orders select * from raw.orders"},
@@ -89,8 +100,15 @@ def test_state_precedence_and_times_do_not_depend_on_arrival_order(store: GraphS
 
 
 def test_failure_records_the_error_and_the_latest_terminal_state_wins(store: GraphStore) -> None:
-    failed = run_event("job", RUN2, "FAIL", 3, run_facets={
-        "errorMessage": {"message": "Table not found", "programmingLanguage": "python", "stackTrace": "Traceback"}})
+    failed = run_event(
+        "job",
+        RUN2,
+        "FAIL",
+        3,
+        run_facets={
+            "errorMessage": {"message": "Table not found", "programmingLanguage": "python", "stackTrace": "Traceback"}
+        },
+    )
     ingest_all(store, [failed, run_event("job", RUN2, "START", 0)])
     props = store.get_node(f"run:pipelines/job@{RUN2}").properties
     assert props["status"] == "FAIL" and props["error_message"] == "Table not found"
@@ -99,8 +117,10 @@ def test_failure_records_the_error_and_the_latest_terminal_state_wins(store: Gra
 
 
 def test_duplicates_change_nothing(store: GraphStore) -> None:
-    events = [run_event("job", RUN1, "START", 0, inputs=[ds("wh", "a")], outputs=[ds("wh", "b")]),
-              run_event("job", RUN1, "COMPLETE", 4, inputs=[ds("wh", "a")], outputs=[ds("wh", "b")])]
+    events = [
+        run_event("job", RUN1, "START", 0, inputs=[ds("wh", "a")], outputs=[ds("wh", "b")]),
+        run_event("job", RUN1, "COMPLETE", 4, inputs=[ds("wh", "a")], outputs=[ds("wh", "b")]),
+    ]
     ingester = ingest_all(store, events)
     before = snapshot(store)
     audit = len(store.audit_entries(AuditFilter(limit=1000)))
@@ -113,17 +133,23 @@ def test_duplicates_change_nothing(store: GraphStore) -> None:
 
 
 def test_inputs_resolve_to_the_version_current_at_the_event_time(store: GraphStore) -> None:
-    ingest_all(store, [
-        run_event("produce", RUN1, "COMPLETE", 0, outputs=[ds("wh", "orders")]),
-        run_event("produce", RUN2, "COMPLETE", 60, outputs=[ds("wh", "orders")]),
-        run_event("consume", RUN3, "START", 30, inputs=[ds("wh", "orders")]),
-        run_event("consume", run_id(4), "START", 90, inputs=[ds("wh", "orders")]),
-        run_event("consume", run_id(5), "START", -10, inputs=[ds("wh", "orders")]),
-    ])
+    ingest_all(
+        store,
+        [
+            run_event("produce", RUN1, "COMPLETE", 0, outputs=[ds("wh", "orders")]),
+            run_event("produce", RUN2, "COMPLETE", 60, outputs=[ds("wh", "orders")]),
+            run_event("consume", RUN3, "START", 30, inputs=[ds("wh", "orders")]),
+            run_event("consume", run_id(4), "START", 90, inputs=[ds("wh", "orders")]),
+            run_event("consume", run_id(5), "START", -10, inputs=[ds("wh", "orders")]),
+        ],
+    )
     assert edges_of(store, f"run:pipelines/consume@{RUN3}", "INPUT_TO", into=True) == {f"dataset:wh/orders@run-{RUN1}"}
     assert edges_of(store, f"run:pipelines/consume@{run_id(4)}", "INPUT_TO", into=True) == {
-        f"dataset:wh/orders@run-{RUN2}"}
-    assert edges_of(store, f"run:pipelines/consume@{run_id(5)}", "INPUT_TO", into=True) == {"dataset:wh/orders@observed"}
+        f"dataset:wh/orders@run-{RUN2}"
+    }
+    assert edges_of(store, f"run:pipelines/consume@{run_id(5)}", "INPUT_TO", into=True) == {
+        "dataset:wh/orders@observed"
+    }
 
 
 def test_late_producer_relinks_readers_and_retracts_the_old_link_with_a_reason(store: GraphStore) -> None:
@@ -138,9 +164,17 @@ def test_late_producer_relinks_readers_and_retracts_the_old_link_with_a_reason(s
 
 
 def test_version_facet_pins_versions_and_folds_a_provisional_output(store: GraphStore) -> None:
-    start = run_event("merge", RUN1, "START", 0, inputs=[ds("s3", "events", version={"datasetVersion": "41"})],
-                      outputs=[ds("s3", "events_clean", schema={"fields": [{"name": "a"}]})])
-    complete = run_event("merge", RUN1, "COMPLETE", 5, outputs=[ds("s3", "events_clean", version={"datasetVersion": "7"})])
+    start = run_event(
+        "merge",
+        RUN1,
+        "START",
+        0,
+        inputs=[ds("s3", "events", version={"datasetVersion": "41"})],
+        outputs=[ds("s3", "events_clean", schema={"fields": [{"name": "a"}]})],
+    )
+    complete = run_event(
+        "merge", RUN1, "COMPLETE", 5, outputs=[ds("s3", "events_clean", version={"datasetVersion": "7"})]
+    )
     reader = run_event("report", RUN2, "START", 10, inputs=[ds("s3", "events_clean")])
     run = f"run:pipelines/merge@{RUN1}"
     pinned = "dataset:s3/events_clean@7"
@@ -168,16 +202,22 @@ def _scenario() -> list[dict[str, object]]:
     for i, (t0, t1) in enumerate(((0, 5), (40, 45))):
         rid = run_id(10 + i)
         o = [ds("wh", "orders", schema={"fields": [{"name": "id"}, {"name": f"v{i}"}]})]
-        out += [run_event("load", rid, "START", t0, outputs=o, run_facets=parent),
-                run_event("load", rid, "COMPLETE", t1, outputs=o, run_facets=parent)]
+        out += [
+            run_event("load", rid, "START", t0, outputs=o, run_facets=parent),
+            run_event("load", rid, "COMPLETE", t1, outputs=o, run_facets=parent),
+        ]
     for i, t in enumerate((3, 20, 50)):
         rid = run_id(20 + i)
         cl = {"fields": {"total": {"inputFields": [{"namespace": "wh", "name": "orders", "field": "id"}]}}}
         o = [ds("wh", "daily", columnLineage=cl)]
-        out += [run_event("aggregate", rid, "START", t, inputs=[ds("wh", "orders")], outputs=o),
-                run_event("aggregate", rid, "COMPLETE", t + 2, inputs=[ds("wh", "orders")], outputs=o)]
-    out += [run_event("report", run_id(30), "START", 60, inputs=[ds("wh", "daily")]),
-            run_event("dag", run_id(9), "COMPLETE", 70, namespace="airflow")]
+        out += [
+            run_event("aggregate", rid, "START", t, inputs=[ds("wh", "orders")], outputs=o),
+            run_event("aggregate", rid, "COMPLETE", t + 2, inputs=[ds("wh", "orders")], outputs=o),
+        ]
+    out += [
+        run_event("report", run_id(30), "START", 60, inputs=[ds("wh", "daily")]),
+        run_event("dag", run_id(9), "COMPLETE", 70, namespace="airflow"),
+    ]
     return out
 
 
@@ -239,15 +279,28 @@ def test_same_timestamp_cycle_is_broken_the_same_way_in_any_order(tmp_path: Path
 
 def test_dataset_and_job_events(store: GraphStore) -> None:
     ingester = OpenLineageIngester(store, principal="token:catalog")
-    ingester.ingest({"eventTime": "2026-03-01T00:00:00Z", "producer": "p",
-                     "dataset": {"namespace": "wh", "name": "customers", "facets": {
-                         "schema": {"fields": [{"name": "id"}]},
-                         "ownership": {"owners": [{"name": "team-crm"}]}}}})
+    ingester.ingest(
+        {
+            "eventTime": "2026-03-01T00:00:00Z",
+            "producer": "p",
+            "dataset": {
+                "namespace": "wh",
+                "name": "customers",
+                "facets": {"schema": {"fields": [{"name": "id"}]}, "ownership": {"owners": [{"name": "team-crm"}]}},
+            },
+        }
+    )
     node = store.get_node("dataset:wh/customers@observed")
     assert node.properties["schema"] == [{"name": "id"}] and node.owners == ("team-crm",)
-    ingester.ingest({"eventTime": "2026-03-01T00:00:00Z", "producer": "p", "job": {"namespace": "dbt", "name": "m"},
-                     "inputs": [{"namespace": "wh", "name": "customers"}],
-                     "outputs": [{"namespace": "wh", "name": "customer_360"}]})
+    ingester.ingest(
+        {
+            "eventTime": "2026-03-01T00:00:00Z",
+            "producer": "p",
+            "job": {"namespace": "dbt", "name": "m"},
+            "inputs": [{"namespace": "wh", "name": "customers"}],
+            "outputs": [{"namespace": "wh", "name": "customer_360"}],
+        }
+    )
     assert edges_of(store, "dataset:wh/customer_360@observed", "FEEDS", into=True) == {"dataset:wh/customers@observed"}
     assert store.get_node("dataset:wh/customer_360@observed").properties["declared_by_jobs"] == ["dbt/m"]
 
@@ -267,8 +320,9 @@ def test_cache_notices_writes_by_another_process(tmp_path: Path) -> None:
     with open_store(url) as mine, open_store(url) as theirs:
         ingester = OpenLineageIngester(mine, principal="token:a")
         ingester.ingest(run_event("consume", RUN1, "START", 0, inputs=[ds("wh", "t")]))
-        OpenLineageIngester(theirs, principal="token:b").ingest(run_event("produce", RUN2, "START", -5,
-                                                                          outputs=[ds("wh", "t")]))
+        OpenLineageIngester(theirs, principal="token:b").ingest(
+            run_event("produce", RUN2, "START", -5, outputs=[ds("wh", "t")])
+        )
         ingester.ingest(run_event("consume", RUN3, "START", 10, inputs=[ds("wh", "t")]))
         assert edges_of(mine, f"run:pipelines/consume@{RUN3}", "INPUT_TO", into=True) == {f"dataset:wh/t@run-{RUN2}"}
         assert edges_of(mine, f"run:pipelines/consume@{RUN1}", "INPUT_TO", into=True) == {f"dataset:wh/t@run-{RUN2}"}
