@@ -430,6 +430,8 @@ class SQLiteStore(GraphStore):
         for r in rows:
             props, event_time = revs.get(r[0], (r[5], r[6]))
             a = ann.get(r[0], {})
+            # As of a time before the retraction, the record reads as it did then: no trace of it.
+            retracted = r[9] is not None and (as_of is None or r[9] <= _t(as_of))
             out.append(
                 NodeRecord(
                     id=r[0],
@@ -443,9 +445,9 @@ class SQLiteStore(GraphStore):
                     event_time=from_us(event_time),
                     recorded_at=_req(r[7]),
                     recorded_by=r[8],
-                    retracted_at=from_us(r[9]) if as_of is None or (r[9] and r[9] <= _t(as_of)) else None,
-                    retracted_by=r[10],
-                    retract_reason=r[11],
+                    retracted_at=from_us(r[9]) if retracted else None,
+                    retracted_by=r[10] if retracted else None,
+                    retract_reason=r[11] if retracted else None,
                 )
             )
         return out
@@ -478,7 +480,9 @@ class SQLiteStore(GraphStore):
         rows = self._q(sql, {"f": _json(list(frontier)), "t": _t(as_of)})
         return [Hop(r[0], _EDGE[r[1]], r[2], _KIND[r[3]]) for r in rows]
 
-    def _edge(self, r: Any) -> EdgeRecord:
+    def _edge(self, r: Any, as_of: datetime | None = None) -> EdgeRecord:
+        # As of a time before the retraction, the edge reads as it did then (see _records).
+        retracted = r[7] is not None and (as_of is None or r[7] <= _t(as_of))
         return EdgeRecord(
             r[0],
             _EDGE[r[1]],
@@ -487,9 +491,9 @@ class SQLiteStore(GraphStore):
             from_us(r[4]),
             _req(r[5]),
             r[6],
-            from_us(r[7]),
-            r[8],
-            r[9],
+            from_us(r[7]) if retracted else None,
+            r[8] if retracted else None,
+            r[9] if retracted else None,
         )
 
     def node_edges(
@@ -502,7 +506,7 @@ class SQLiteStore(GraphStore):
             "ORDER BY 2, 1, 3",
             {"id": node_id, "t": _t(as_of)},
         )
-        return [self._edge(r) for r in rows]
+        return [self._edge(r, as_of) for r in rows]
 
     def get_edge_any(self, key: tuple[str, EdgeType, str]) -> EdgeRecord | None:
         rows = self._q(

@@ -196,3 +196,25 @@ def test_as_of_edges_and_owners(store: GraphStore) -> None:
     # edges as of a time
     assert {e.id for e in store.node_edges(nid(A_NODES[1]), as_of=a.recorded_at - US)} == set()
     assert {e.id for e in store.node_edges(nid(A_NODES[1]), as_of=a.recorded_at)} == {eid(e) for e in A_EDGES}
+
+
+def test_as_of_records_read_exactly_as_they_read_then(store: GraphStore) -> None:
+    """A record read as of T is the record that was current at T, whatever happened since: later
+    property revisions, owner changes and retractions leave no trace in it."""
+    first = reg(store, [{**A_NODES[0], "owners": ["team-a"]}, *A_NODES[1:]], A_EDGES)
+    t = first.recorded_at
+    assert t is not None
+    ids = [nid(n) for n in A_NODES]
+    then_nodes = {i: store.get_node(i).to_dict() for i in ids}
+    then_edges = {i: [e.to_dict() for e in store.node_edges(i)] for i in ids}
+    then_search = [n.to_dict() for n in store.search("", limit=100)]
+
+    reg(store, [ds("raw", rows=99)])
+    store.annotate(ROOT, "owner", replace=["team-b"], principal=PRINCIPAL)
+    store.annotate(ROOT, "tag", add=["pii"], principal=PRINCIPAL)
+    store.retract(eid(A_EDGES[1]), reason="wrong output", principal=PRINCIPAL)
+    store.retract(ROOT, reason="corrupt", principal=PRINCIPAL)
+
+    assert {i: store.get_node(i, as_of=t).to_dict() for i in ids} == then_nodes
+    assert {i: [e.to_dict() for e in store.node_edges(i, as_of=t)] for i in ids} == then_edges
+    assert [n.to_dict() for n in store.search("", limit=100, as_of=t)] == then_search
