@@ -9,15 +9,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from starlette.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
 from lineage.errors import LineageError
 
 log = logging.getLogger("lineage.api")
@@ -97,3 +99,23 @@ def error_response(code: str, message: str, status: int, details: dict[str, Any]
 
 def lineage_error_response(exc: LineageError) -> JSONResponse:
     return error_response(exc.code, exc.message, exc.http_status if exc.http_status >= 400 else 400, exc.details)
+
+
+@lru_cache(maxsize=512)
+def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
+    return parse(query, **dict(options))
+
+
+class CachedParse(SchemaExtension):
+    """Parse each distinct document once (clients repeat a handful of documents).
+
+    Unlike Strawberry's ``ParserCache``, a document that does not parse is left to Strawberry's own
+    parsing step, so its syntax error is reported like any other (coded, counted).
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.query is not None and ec.graphql_document is None:
+            with contextlib.suppress(GraphQLError):
+                ec.graphql_document = _parse(ec.query, tuple(sorted(ec.parse_options.items())))
+        yield

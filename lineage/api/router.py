@@ -13,10 +13,12 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from lineage.api.context import Context
-from lineage.api.errors import error_response
+from lineage.api.errors import coded, error_response
 
 _FRIENDLY = {
     "No GraphQL query found in the request": "no GraphQL query in the request; send {\"query\": \"...\"}",
@@ -45,6 +47,17 @@ class LineageRouter(GraphQLRouter[Context, None]):
             return await super().run(request, context=context, root_value=root_value)
         except HTTPException as exc:
             return self._http_error(request, exc)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """A last guard: an error that reached here without a code (a failure in Strawberry before
+        the operation's extensions ran) still leaves with one."""
+        if result.errors and any("code" not in (e.extensions or {}) for e in result.errors):
+            result.errors = [coded(e) for e in result.errors]
+            services = getattr(request.app.state, "services", None)
+            for error in result.errors:
+                if services is not None:
+                    services.metrics.error(str((error.extensions or {}).get("code")))
+        return await super().process_result(request, result)
 
     def _http_error(self, request: Request, exc: HTTPException) -> Response:
         code = "NOT_FOUND" if exc.status_code == 404 else "BAD_INPUT"

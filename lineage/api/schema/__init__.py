@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from graphql import GraphQLError
-from lineage.api.errors import ErrorCodes
+from graphql import ASTValidationRule, GraphQLError
+from lineage.api.errors import CachedParse, ErrorCodes
 from lineage.api.limits import MAX_ALIASES, MAX_TOKENS
 from lineage.api.metrics import OperationMetrics
 from lineage.api.schema.governance import GovernanceQuery
@@ -29,14 +31,26 @@ def _introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
 
 
+#: Distinct documents whose parse and validation results are kept (clients repeat a few documents).
+DOCUMENT_CACHE = 512
+
+
 def build_schema(max_query_depth: int = 12) -> LineageSchema:
-    """The schema with its document limits. Extensions run outermost first: metrics see coded errors."""
+    """The schema with its document limits. Extensions run outermost first: metrics see coded errors.
+
+    The depth and alias limits are Strawberry's own validation rules (what ``QueryDepthLimiter`` and
+    ``MaxAliasesLimiter`` install), created once here rather than once per request, so that
+    Strawberry's ``ValidationCache`` can key on them and a repeated document is parsed and
+    validated only once.
+    """
+    rules: list[type[ASTValidationRule]] = [aliases_rule(MAX_ALIASES), depth_rule(max_query_depth, _introspection)]
     extensions: list[Any] = [
         OperationMetrics,
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: QueryDepthLimiter(max_depth=max_query_depth, should_ignore=_introspection),
+        CachedParse,
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE),
     ]
     query = merge_types("Query", (Query, GovernanceQuery))
     return LineageSchema(query=query, mutation=Mutation, types=list(KIND_TYPES.values()), extensions=extensions)

@@ -1,0 +1,324 @@
+"""Benchmark the GraphQL API: impact and provenance queries from concurrent clients against a real
+``lineage serve`` process, on a generated ML-platform graph (bench/generate.py).
+
+    python bench/graphql_bench.py --nodes 100000 --clients 16 --seconds 20 [--backends sqlite,neo4j]
+
+For each backend: register the graph (SQLite: reused from --workdir when already built), create a
+reader token, start ``lineage serve`` on a free loopback port, then for each query keep --clients
+clients busy for --seconds, each sending its next request as soon as the last one is answered.
+Start nodes are picked so their closures hold about 10, 100 and 1,000 nodes, used in equal turns.
+Latency is measured by the clients (request sent to response read, HTTP included). Figures are
+printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import LineageGraph, pick_starts  # noqa: E402
+
+from lineage.governance.access import create_token  # noqa: E402
+from lineage.storage import GraphStore, open_store  # noqa: E402
+
+SIZES = (10, 100, 1_000)
+IMPACT = """
+query Impact($id: ID!) {
+  impact(id: $id, first: 50) {
+    total
+    counts { kind count }
+    productionDeployments { distance node { id } }
+    reached { edges { distance production path { length } node { id kind owners } } pageInfo { hasNextPage } }
+  }
+}
+"""
+PROVENANCE = """
+query Provenance($id: ID!) {
+  provenance(id: $id) {
+    total
+    counts { kind count }
+    groups { kind count items { distance node { id kind } } }
+  }
+}
+"""
+QUERIES = {"impact": (IMPACT, True), "provenance": (PROVENANCE, False)}
+CLI = [sys.executable, "-c", "from lineage.cli import main; main()"]
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+# -- the graph ------------------------------------------------------------------------------------
+
+
+def build(store: GraphStore, nodes: int, seed: int) -> dict[str, dict[str, list[list[Any]]]]:
+    """Register the generated graph; return start nodes per query and closure size."""
+    graph = LineageGraph(nodes, seed=seed)
+    t0 = time.perf_counter()
+    for batch in graph.batches():
+        store.register(batch, principal="bench", source="bench")
+    print(f"  registered {store.counts()['nodes']:,} nodes in {time.perf_counter() - t0:.0f} s", flush=True)
+    starts = {}
+    for name, (_, downstream) in QUERIES.items():
+        picks = pick_starts(graph, downstream=downstream, sizes=SIZES, per_size=3)
+        starts[name] = {str(size): [[i, n] for i, n in picks[size]] for size in SIZES}
+    return starts
+
+
+def open_bench_store(url: str, args: argparse.Namespace) -> GraphStore:
+    if url.startswith("sqlite"):
+        return open_store(url)
+    return open_store(url, user=args.neo4j_user, password=args.neo4j_password, database=args.neo4j_database)
+
+
+def prepare(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[str, dict[str, Any], str]:
+    """(store URL, start nodes, reader token secret) with the graph registered."""
+    if backend == "sqlite":
+        db = workdir / f"graphql-bench-{args.nodes}-{args.seed}.db"
+        url = f"sqlite:///{db}"
+        starts_file = db.with_suffix(".starts.json")
+        if not (db.exists() and starts_file.exists()):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            store = open_bench_store(url, args)
+            try:
+                starts_file.write_text(json.dumps(build(store, args.nodes, args.seed)))
+            finally:
+                store.close()
+        else:
+            print(f"  reusing {db}", flush=True)
+        starts = json.loads(starts_file.read_text())
+    else:
+        url = args.neo4j_uri
+        store = open_bench_store(url, args)
+        try:
+            if store.counts().get("nodes", 0):
+                wipe = getattr(store, "wipe", None)
+                if not args.neo4j_wipe or wipe is None:
+                    raise SystemExit(f"the Neo4j database at {url} is not empty; pass --neo4j-wipe")
+                wipe()
+            starts = build(store, args.nodes, args.seed)
+        finally:
+            store.close()
+    store = open_bench_store(url, args)
+    try:
+        secret, _ = create_token(store, f"bench-{time.time_ns()}", "reader", principal="bench")
+    finally:
+        store.close()
+    return url, starts, secret
+
+
+# -- the server -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+    if args.neo4j_password:
+        env["LINEAGE_NEO4J_PASSWORD"] = args.neo4j_password
+    env["LINEAGE_NEO4J_USER"] = args.neo4j_user
+    log_path = workdir / f"serve-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--store", url, "--mode", "production",
+             "--workers", str(args.workers), "--no-anonymous-read", "--log-level", "warning"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"lineage serve exited with {proc.returncode}:\n{log_path.read_text()}")
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("lineage serve did not become ready in 120 s")
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# -- the load -------------------------------------------------------------------------------------
+
+
+async def load(
+    base: str, secret: str, query: str, starts: dict[str, list[list[Any]]], clients: int, seconds: float
+) -> dict[str, Any]:
+    plan = [(size, start) for size, picks in starts.items() for start, _ in picks]
+    headers = {"Authorization": f"Bearer {secret}"}
+    samples: dict[str, list[float]] = {size: [] for size in starts}
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
+
+        async def ask(start: str) -> tuple[float, str | None]:
+            t0 = time.perf_counter()
+            response = await client.post("/graphql", json={"query": query, "variables": {"id": start}})
+            body = response.json()
+            elapsed = time.perf_counter() - t0
+            if response.status_code != 200 or body.get("errors"):
+                return elapsed, json.dumps(body.get("errors") or response.status_code)[:200]
+            return elapsed, None
+
+        for _, start in plan:  # warm-up: every start once
+            await ask(start)
+        stop = time.perf_counter() + seconds
+
+        async def one_client(seed: int) -> None:
+            rng = random.Random(seed)
+            order = plan[:]
+            while time.perf_counter() < stop:
+                rng.shuffle(order)
+                for size, start in order:
+                    if time.perf_counter() >= stop:
+                        return
+                    elapsed, error = await ask(start)
+                    samples[size].append(elapsed)
+                    if error:
+                        errors.append(error)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        wall = time.perf_counter() - t0
+    every = [s for per in samples.values() for s in per]
+    return {
+        "requests": len(every),
+        "seconds": wall,
+        "throughput": len(every) / wall,
+        "p50_ms": 1000 * pct(every, 0.5),
+        "p95_ms": 1000 * pct(every, 0.95),
+        "p99_ms": 1000 * pct(every, 0.99),
+        "mean_ms": 1000 * statistics.fmean(every),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "by_closure": {
+            size: {"requests": len(s), "p50_ms": 1000 * pct(s, 0.5), "p95_ms": 1000 * pct(s, 0.95)}
+            for size, s in samples.items()
+            if s
+        },
+    }
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+        git = rev.stdout.strip() or None
+    except OSError:
+        git = None
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "git": git,
+        "command": " ".join(["python", *sys.argv]),
+    }
+
+
+def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    info = machine()
+    print()
+    print(f"command : {info['command']}")
+    print(f"machine : {info['cores']} cores, {info['platform']}, Python {info['python']}, git {info['git']}")
+    print(f"load    : {args.clients} concurrent clients, {args.seconds:g} s per query, server with "
+          f"{args.workers} worker(s), reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes")
+    print()
+    head = f"{'backend':<8} {'query':<11} {'nodes':>8} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+    head += f"{'p99 ms':>7} {'errors':>6}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r['backend']:<8} {r['query']:<11} {r['nodes']:>8,} {r['requests']:>8,} {r['throughput']:>7.1f} "
+            f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6}"
+        )
+    print()
+    print("by closure size (p50 / p95 ms)")
+    for r in rows:
+        parts = [f"~{size}: {v['p50_ms']:.1f} / {v['p95_ms']:.1f}" for size, v in r["by_closure"].items()]
+        print(f"  {r['backend']:<8} {r['query']:<11} " + "   ".join(parts))
+    for r in rows:
+        if r["first_error"]:
+            print(f"  first error ({r['backend']} {r['query']}): {r['first_error']}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nodes", type=int, default=100_000)
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="lineage serve --workers")
+    p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, neo4j")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lineage-bench")
+    p.add_argument("--neo4j-uri", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
+    p.add_argument("--neo4j-user", default=os.environ.get("NEO4J_USER", "neo4j"))
+    p.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD"))
+    p.add_argument("--neo4j-database", default=os.environ.get("NEO4J_DATABASE"))
+    p.add_argument("--neo4j-wipe", action="store_true", help="empty the Neo4j database first")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        print(f"[{backend}] preparing a {args.nodes:,}-node graph", flush=True)
+        url, starts, secret = prepare(backend, args, args.workdir)
+        with server(url, args, args.workdir) as base:
+            for name, (query, _) in QUERIES.items():
+                print(f"[{backend}] {name}: {args.clients} clients for {args.seconds:g} s", flush=True)
+                result = asyncio.run(load(base, secret, query, starts[name], args.clients, args.seconds))
+                rows.append({"backend": backend, "query": name, "nodes": args.nodes, **result})
+    print_results(rows, args)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
