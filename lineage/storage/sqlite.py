@@ -61,6 +61,10 @@ def _req(value: int) -> datetime:
     return out
 
 
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -359,6 +363,8 @@ class SQLiteStore(GraphStore):
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")
                 conn.execute("PRAGMA temp_store=MEMORY")
+                # SQLite's lower() and LIKE fold ASCII only; search needs Unicode case folding.
+                conn.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
             except sqlite3.Error as exc:
                 raise BackendUnavailableError(f"cannot open store {self.url!r}: {exc}") from None
             self._local.conn = conn
@@ -536,10 +542,14 @@ class SQLiteStore(GraphStore):
     ) -> list[NodeRecord]:
         needle = text.strip().lower()
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # ASCII text: the built-in lower() and LIKE fold case correctly and fast. Other text (É, Ü,
+        # ...) needs the Unicode folding of unicode_lower on both sides.
+        low = "lower" if needle.isascii() else "unicode_lower"
         rows = self._q(
-            f"SELECT {_NODE_COLS} FROM nodes n WHERE (lower(n.name) LIKE :p ESCAPE '\\' OR n.id LIKE :p ESCAPE '\\') "
+            f"SELECT {_NODE_COLS} FROM nodes n WHERE ({low}(n.name) LIKE :p ESCAPE '\\' "
+            f"OR {low}(n.id) LIKE :p ESCAPE '\\') "
             f"AND {_VISIBLE} AND (:nk = 0 OR n.kind IN (SELECT value FROM json_each(:kinds))) "
-            "ORDER BY lower(n.name) != :exact, instr(lower(n.name), :exact) = 0, length(n.id), n.id LIMIT :limit",
+            f"ORDER BY {low}(n.name) != :exact, instr({low}(n.name), :exact) = 0, length(n.id), n.id LIMIT :limit",
             {
                 "p": pattern,
                 "t": _t(as_of),

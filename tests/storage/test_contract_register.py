@@ -221,3 +221,16 @@ def test_model_dump_of_a_stored_batch_round_trips(store: GraphStore) -> None:
     again = store.register(mk(payload["batch"].get("nodes"), payload["batch"].get("edges")),
                            principal=PRINCIPAL)
     assert not again.changed
+
+
+def test_search_folds_case_beyond_ascii(store: GraphStore) -> None:
+    reg(store, [ds("Émissions", ns="geo"), ds("café", ns="geo"), ds("STRASSE", ns="geo")])
+    for text, expected in [
+        ("Émissions", ["Émissions"]),
+        ("émissions", ["Émissions"]),
+        ("ÉMISSIONS", ["Émissions"]),
+        ("missions", ["Émissions"]),
+        ("CAFÉ", ["café"]),
+        ("strasse", ["STRASSE"]),
+    ]:
+        assert [n.name for n in store.search(text)] == expected, text
