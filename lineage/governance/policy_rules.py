@@ -43,6 +43,7 @@ from lineage.governance.policy import (
     new_report,
 )
 from lineage.model import NodeKind, NodeRecord
+from lineage.model.ids import parse_node_id
 from lineage.storage.base import Direction, GraphStore, NodeFilter
 
 MAX_LINES = 20
@@ -64,6 +65,7 @@ class _Context:
     checked_at: datetime
     target: str | None
     _reach: dict[str, ClassificationReach] = field(default_factory=dict)
+    _records: dict[str, NodeRecord] = field(default_factory=dict)
 
     @cached_property
     def scope(self) -> set[str] | None:
@@ -92,9 +94,12 @@ class _Context:
         ids = [d.id for d in self.deployments]
         return walk(self.store, ids, Direction.UPSTREAM, as_of=self.as_of, check_starts=False).digraph()
 
-    @cached_property
-    def records(self) -> dict[str, NodeRecord]:
-        return self.store.get_nodes(sorted(self.upstream.nodes), self.as_of)
+    def records_of(self, ids: list[str]) -> dict[str, NodeRecord]:
+        """Records of upstream nodes, fetched once each and only when a rule needs their fields."""
+        missing = [i for i in ids if i not in self._records]
+        if missing:
+            self._records.update(self.store.get_nodes(missing, self.as_of))
+        return self._records
 
     def applies(self, rule: RequireProvenance | ForbidFlow | MaxStaleness) -> list[NodeRecord]:
         envs = self.policy.environments(rule)
@@ -191,13 +196,14 @@ def _require_provenance(ctx: _Context, rule: RequireProvenance, outcome: RuleOut
                 context,
                 "register the datasets the model was trained on (Dataset -INPUT_TO-> Run)",
             )
-        unpinned = [d for d in datasets if (ctx.records[d].version or "").lower() in floating]
+        versions = {d: parse_node_id(d).version or "" for d in datasets}
+        unpinned = [d for d in datasets if versions[d].lower() in floating]
         if unpinned:
             _violation(
                 outcome,
                 dep.id,
                 f"{dep.id} traces to {len(unpinned)} dataset(s) without a pinned version "
-                f"({', '.join(sorted({ctx.records[d].version or '' for d in unpinned}))})",
+                f"({', '.join(sorted({versions[d] for d in unpinned}))})",
                 [ctx.path_text(d, dep.id) for d in unpinned],
                 "register datasets with a content hash, snapshot id or producing run as version",
             )
@@ -305,12 +311,12 @@ def _max_staleness(ctx: _Context, rule: MaxStaleness, outcome: RuleOutcome) -> N
         by_deployment = rule.relative_to == "deployment"
         reference = (dep.event_time or dep.recorded_at) if by_deployment else ctx.checked_at
         hops = nx.single_source_shortest_path_length(reverse, dep.id, cutoff=rule.depth)
+        candidates = sorted(n for n in hops if n != dep.id and ctx.upstream.nodes[n]["kind"] in kinds)
+        records = ctx.records_of(candidates)
         stale: list[tuple[float, str]] = []
         unknown: list[str] = []
-        for node_id in sorted(hops):
-            if node_id == dep.id or ctx.upstream.nodes[node_id]["kind"] not in kinds:
-                continue
-            event_time = ctx.records[node_id].event_time
+        for node_id in candidates:
+            event_time = records[node_id].event_time
             if event_time is None:
                 unknown.append(node_id)
                 continue
@@ -327,7 +333,7 @@ def _max_staleness(ctx: _Context, rule: MaxStaleness, outcome: RuleOutcome) -> N
                 f"{len(stale)} upstream {'/'.join(k.value for k in rule.kinds)} node(s) of {dep.id} are older "
                 f"than {rule.days:g} days {when}; oldest {oldest} ({oldest_age:.1f} days)",
                 [
-                    f"{node} is {age:.1f} days old (event time {iso(ctx.records[node].event_time)}): "  # type: ignore[arg-type]
+                    f"{node} is {age:.1f} days old (event time {iso(records[node].event_time)}): "  # type: ignore[arg-type]
                     f"{ctx.path_text(node, dep.id)}"
                     for age, node in stale
                 ],
