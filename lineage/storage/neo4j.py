@@ -70,6 +70,17 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
+def search_keys(node_id: str, name: str) -> dict[str, str]:
+    """Lowercased copies of id and name that search compares: ASCII-only always, full Unicode
+    lowercase too where it differs (names such as Émissions)."""
+    keys = {"id_lc": ascii_lower(node_id), "name_lc": ascii_lower(name)}
+    if not node_id.isascii() and node_id.lower() != keys["id_lc"]:
+        keys["id_fold"] = node_id.lower()
+    if not name.isascii() and name.lower() != keys["name_lc"]:
+        keys["name_fold"] = name.lower()
+    return keys
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -243,17 +254,16 @@ class _Tx:
             by_kind.setdefault(n.kind, []).append(
                 {
                     "id": n.id,
-                    "id_lc": ascii_lower(n.id),
                     "kind": n.kind.value,
                     "namespace": n.namespace,
                     "name": n.name,
-                    "name_lc": ascii_lower(n.name),
                     "version": n.version,
                     "properties": _json(n.properties),
                     "event_time": _us(n.event_time),
                     "recorded_at": t,
                     "recorded_by": by,
                 }
+                | search_keys(n.id, n.name)
             )
         for kind, rows in by_kind.items():
             for chunk in _chunks(rows):
@@ -395,7 +405,9 @@ def _token(t: dict[str, Any]) -> TokenRecord:
     )
 
 
-def _edge(src: str, edge_type: str, dst: str, e: dict[str, Any]) -> EdgeRecord:
+def _edge(src: str, edge_type: str, dst: str, e: dict[str, Any], as_of: datetime | None = None) -> EdgeRecord:
+    # As of a time before the retraction, the edge reads as it did then (see _hydrate).
+    retracted = e["retracted_at"] is not None and (as_of is None or e["retracted_at"] <= _t(as_of))
     return EdgeRecord(
         src,
         EdgeType(edge_type),
@@ -404,9 +416,9 @@ def _edge(src: str, edge_type: str, dst: str, e: dict[str, Any]) -> EdgeRecord:
         from_us(e["event_time"]),
         _at(e["recorded_at"]),
         e["recorded_by"],
-        from_us(e["retracted_at"]),
-        e["retracted_by"],
-        e["retract_reason"],
+        from_us(e["retracted_at"]) if retracted else None,
+        e["retracted_by"] if retracted else None,
+        e["retract_reason"] if retracted else None,
     )
 
 
@@ -448,6 +460,8 @@ def _hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: da
         props, event_time = revs.get(n["id"], (n["properties"], n.get("event_time")))
         a = ann.get(n["id"], {})
         retracted_at = n.get("retracted_at")
+        # As of a time before the retraction, the record reads as it did then: no trace of it.
+        retracted = retracted_at is not None and (as_of is None or retracted_at <= t)
         out.append(
             NodeRecord(
                 id=n["id"],
@@ -461,10 +475,9 @@ def _hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: da
                 event_time=from_us(event_time),
                 recorded_at=_at(n["recorded_at"]),
                 recorded_by=n["recorded_by"],
-                # As of a time, a retraction after it is not shown (the node was current then).
-                retracted_at=from_us(retracted_at) if as_of is None or (retracted_at and retracted_at <= t) else None,
-                retracted_by=n.get("retracted_by"),
-                retract_reason=n.get("retract_reason"),
+                retracted_at=from_us(retracted_at) if retracted else None,
+                retracted_by=n.get("retracted_by") if retracted else None,
+                retract_reason=n.get("retract_reason") if retracted else None,
             )
         )
     return out
@@ -740,7 +753,7 @@ class Neo4jStore(GraphStore):
         self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False
     ) -> list[EdgeRecord]:
         rows = self._read(q.NODE_EDGES, id=node_id, t=_t(as_of), all=include_retracted)
-        edges = [_edge(r["src"], r["type"], r["dst"], r["e"]) for r in rows]
+        edges = [_edge(r["src"], r["type"], r["dst"], r["e"], as_of) for r in rows]
         edges.sort(key=lambda e: (e.type.value, e.source, e.target))
         return edges
 
@@ -771,10 +784,11 @@ class Neo4jStore(GraphStore):
     def search(
         self, text: str, kinds: Sequence[NodeKind] = (), limit: int = 50, as_of: datetime | None = None
     ) -> list[NodeRecord]:
+        needle = text.strip().lower()
         return self._node_records(
-            q.SEARCH,
+            q.SEARCH[needle.isascii()],
             as_of,
-            needle=text.strip().lower(),
+            needle=needle,
             t=_t(as_of),
             kinds=[k.value for k in kinds],
             limit=limit,

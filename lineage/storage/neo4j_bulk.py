@@ -185,7 +185,7 @@ def _import_revisions(tx: neo4j.ManagedTransaction, records: Sequence[NodeRevisi
 
 
 def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[Any]) -> None:
-    from lineage.storage.neo4j import _audit_props, _token_props, ascii_lower
+    from lineage.storage.neo4j import _audit_props, _token_props, search_keys
 
     if section is Section.NODES:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
@@ -193,11 +193,9 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
             by_kind.setdefault(n.kind, []).append(
                 {
                     "id": n.id,
-                    "id_lc": ascii_lower(n.id),
                     "kind": n.kind.value,
                     "namespace": n.namespace,
                     "name": n.name,
-                    "name_lc": ascii_lower(n.name),
                     "version": n.version,
                     "properties": _json(n.properties),
                     "event_time": _us(n.event_time),
@@ -207,6 +205,7 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
                     "retracted_by": n.retracted_by,
                     "retract_reason": n.retract_reason,
                 }
+                | search_keys(n.id, n.name)
             )
         for kind, rows in by_kind.items():
             tx.run(q.IMPORT_NODES[kind], rows=rows).consume()

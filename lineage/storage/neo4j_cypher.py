@@ -255,12 +255,23 @@ ANNOTATIONS = (
     "MATCH (a:Annotation {node_id: $id}) WHERE a.key IS NOT NULL AND ($all OR a.retracted_at IS NULL) "
     "RETURN a {.*} AS a ORDER BY a.recorded_at, a.key, a.value"
 )
-SEARCH = (
-    "MATCH (n:Node) WHERE (n.name_lc CONTAINS $needle OR n.id_lc CONTAINS $needle) "
-    f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
-    "RETURN n {.*} AS n ORDER BY n.name_lc <> $needle, NOT n.name_lc CONTAINS $needle, size(n.id), n.id "
-    "LIMIT $limit"
-)
+#: Search by name or id, ignoring case: ASCII case for an ASCII needle (``name_lc``, ``id_lc``), full
+#: Unicode lowercase otherwise (``name_fold``/``id_fold``, stored only where they differ), as SQLite.
+SEARCH: dict[bool, LiteralString] = {
+    True: (
+        "MATCH (n:Node) WHERE (n.name_lc CONTAINS $needle OR n.id_lc CONTAINS $needle) "
+        f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
+        "RETURN n {.*} AS n ORDER BY n.name_lc <> $needle, NOT n.name_lc CONTAINS $needle, size(n.id), n.id "
+        "LIMIT $limit"
+    ),
+    False: (
+        "MATCH (n:Node) WITH n, coalesce(n.name_fold, n.name_lc) AS name, coalesce(n.id_fold, n.id_lc) AS id "
+        f"WHERE (name CONTAINS $needle OR id CONTAINS $needle) "
+        f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
+        "RETURN n {.*} AS n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id "
+        "LIMIT $limit"
+    ),
+}
 LIST_NODES = (
     f"MATCH (n:Node) WHERE n.id > $after AND {_VISIBLE} "
     "AND (size($kinds) = 0 OR n.kind IN $kinds) AND ($ns IS NULL OR n.namespace = $ns) "
