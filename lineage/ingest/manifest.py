@@ -49,7 +49,7 @@ from lineage.model import Batch, EdgeSpec, EdgeType, NodeKind, NodeSpec, parse_n
 from lineage.model.batch import RUN_STATES, describe_errors
 
 CONFIG_NAMES = ("lineage.yaml", "lineage.yml")
-_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -124,26 +124,45 @@ class JobManifest(_Strict):
 
 
 def interpolate(value: Any, env: Mapping[str, str], where: str = "") -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; an unset variable without a
-    default is an error naming it and where it was used."""
+    """Replace ``${VAR}`` / ``${VAR:-default}`` (defaults may nest) in every string; an unset
+    variable without a default is an error naming it and where it was used."""
     if isinstance(value, dict):
         return {k: interpolate(v, env, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [interpolate(v, env, f"{where}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    return _expand(value, env, where or "lineage.yaml")
 
-    def sub(match: re.Match[str]) -> str:
-        name, default = match["name"], match["default"]
-        if name in env and env[name] != "":
-            return env[name]
-        if default is not None:
-            return default
-        raise ValidationError(
-            f"{where or 'lineage.yaml'}: environment variable {name} is not set (use ${{{name}:-default}})"
-        )
 
-    return _VAR.sub(sub, value)
+def _expand(text: str, env: Mapping[str, str], where: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if not text.startswith("${", i):
+            out.append(text[i])
+            i += 1
+            continue
+        j, depth = i + 2, 1
+        while j < len(text) and depth:
+            if text.startswith("${", j):
+                depth, j = depth + 1, j + 2
+                continue
+            depth -= text[j] == "}"
+            j += 1
+        if depth:
+            raise ValidationError(f"{where}: unclosed '${{' in {text!r}")
+        name, sep, default = text[i + 2 : j - 1].partition(":-")
+        if not _NAME.match(name):
+            raise ValidationError(f"{where}: {name!r} is not a variable name in {text!r}")
+        if env.get(name):
+            out.append(env[name])
+        elif sep:
+            out.append(_expand(default, env, where))
+        else:
+            raise ValidationError(f"{where}: environment variable {name} is not set (use ${{{name}:-default}})")
+        i = j
+    return "".join(out)
 
 
 def parse_manifest(data: Any, env: Mapping[str, str], origin: str = "lineage.yaml") -> JobManifest:
@@ -295,6 +314,9 @@ def build_registration(
     declared = manifest or JobManifest(job=JobDecl(name=name))
     for i, ref in enumerate([*declared.inputs, *overrides.inputs]):
         edge(add(ref, NodeKind.DATASET, f"inputs[{i}]", must_exist=True), EdgeType.INPUT_TO, run.id)
+    if overrides.status in ("FAIL", "ABORT"):
+        # a failed run made nothing: record it with its inputs and commit only
+        return Registration(run_id, run.id, commit_id, Batch(nodes=list(nodes.values()), edges=edges))
     for i, ref in enumerate([*declared.outputs, *overrides.outputs]):
         edge(run.id, EdgeType.PRODUCED, add(ref, NodeKind.DATASET, f"outputs[{i}]", must_exist=False))
     models = [add(r, NodeKind.MODEL, f"model[{i}]", False) for i, r in enumerate([*declared.model, *overrides.models])]
