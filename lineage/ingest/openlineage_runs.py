@@ -200,6 +200,7 @@ class Planner:
             own = dataset_version(out.facets)
             versions = [own] if own else pinned.get((out.namespace, out.name)) or [output_version(ev.run.runId)]
             for version in versions:
+                before = self.versions(out.namespace, out.name).props(version) or {}
                 nid = self._dataset(
                     plan,
                     out.namespace,
@@ -212,7 +213,10 @@ class Planner:
                     produced_by=rid,
                 )
                 plan.edge(rid, EdgeType.PRODUCED, nid)
-                self._relink_readers(plan, out.namespace, out.name, version)
+                after = plan.nodes[nid].properties
+                moved = ("produced_at", "produced_by")
+                if any(before.get(k) != after.get(k) for k in moved):  # new, earlier, or a new producer
+                    self._relink_readers(plan, out.namespace, out.name, version)
         # A version facet seen now makes the run's provisional ``run-<id>`` version redundant: fold it.
         provisional = output_version(ev.run.runId)
         for (ns, name), versions in sorted(pinned.items()):

@@ -1,0 +1,478 @@
+"""Benchmark OpenLineage ingestion over HTTP with the real openlineage-python client, and the CI hook.
+
+    python bench/openlineage_bench.py --jobs 40 --days 25 --clients 8 [--backends sqlite,neo4j]
+
+For each backend: start ``lineage serve`` on an empty store with a writer token, then send a
+generated workload (a DAG of --jobs jobs running once a day for --days days, a START and a
+COMPLETE event per run, each with inputs, an output and a schema facet) through
+``OpenLineageClient`` with its HTTP transport, unchanged:
+
+- sequential: one client sends --sequential events one after another (latency-bound);
+- concurrent: --clients processes, each with its own client, send the rest; every run's events go
+  through one client, in order. Throughput is events acknowledged (HTTP 201) per wall-clock second.
+
+Then the CI hook: ``lineage register`` (the real command, process start included) in a git
+checkout with a lineage.yaml, --hook-runs times against the store file and through the server,
+each a new CI run, each followed by a retry (which registers nothing). Figures are printed, never
+asserted. Neo4j runs only when --backends names it; its database must be empty (or pass
+--neo4j-wipe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CLI = [sys.executable, "-c", "from lineage.cli import main; main()"]
+PRODUCER = "https://github.com/acme/bench/openlineage_bench.py"
+SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+
+# -- workload -------------------------------------------------------------------------------------
+
+
+def workload(jobs: int, days: int, seed: int) -> list[list[dict[str, Any]]]:
+    """Runs (each a list of its events, in order): job j reads up to 3 earlier jobs' tables."""
+    rng = random.Random(seed)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    deps = {j: sorted(rng.sample(range(j), min(j, rng.randint(1, 3)))) for j in range(jobs)}
+    runs = []
+    for day in range(days):
+        for j in range(jobs):
+            run_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            start = base + timedelta(days=day, minutes=3 * j)
+            inputs = [{"namespace": "postgres://warehouse:5432", "name": f"analytics.table_{i}"} for i in deps[j]]
+            if not deps[j]:
+                inputs = [{"namespace": "s3://acme-raw", "name": f"events/source_{j}"}]
+            fields = [{"name": f"col_{c}", "type": "BIGINT" if c % 2 else "VARCHAR"} for c in range(10)]
+            outputs = [
+                {
+                    "namespace": "postgres://warehouse:5432",
+                    "name": f"analytics.table_{j}",
+                    "facets": {
+                        "schema": {
+                            "_producer": PRODUCER,
+                            "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+                            "fields": fields,
+                        }
+                    },
+                }
+            ]
+            events = []
+            for kind, at in (("START", start), ("COMPLETE", start + timedelta(minutes=2))):
+                events.append(
+                    {
+                        "eventType": kind,
+                        "eventTime": at.isoformat(),
+                        "producer": PRODUCER,
+                        "schemaURL": SCHEMA_URL,
+                        "run": {"runId": run_id, "facets": {}},
+                        "job": {"namespace": "airflow-bench", "name": f"dag.task_{j}", "facets": {}},
+                        "inputs": inputs,
+                        "outputs": outputs,
+                    }
+                )
+            runs.append(events)
+    return runs
+
+
+# -- sending with the real client -----------------------------------------------------------------
+
+
+def client(url: str, token: str) -> Any:
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    config = HttpConfig.from_dict({"url": url, "timeout": 60, "auth": {"type": "api_key", "apiKey": token}})
+    return OpenLineageClient(transport=HttpTransport(config))
+
+
+def to_event(raw: dict[str, Any]) -> Any:
+    """A workload dict as the client's own RunEvent class, so ``OpenLineageClient.emit`` sends it."""
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+    from openlineage.client.facet_v2 import schema_dataset
+
+    def output(d: dict[str, Any]) -> Any:
+        fields = [
+            schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"])
+            for f in d["facets"]["schema"]["fields"]
+        ]
+        return OutputDataset(
+            d["namespace"], d["name"], facets={"schema": schema_dataset.SchemaDatasetFacet(fields=fields)}
+        )
+
+    return RunEvent(
+        eventType=RunState(raw["eventType"]),
+        eventTime=raw["eventTime"],
+        producer=raw["producer"],
+        run=Run(runId=raw["run"]["runId"]),
+        job=Job(namespace=raw["job"]["namespace"], name=raw["job"]["name"]),
+        inputs=[InputDataset(d["namespace"], d["name"]) for d in raw["inputs"]],
+        outputs=[output(d) for d in raw["outputs"]],
+    )
+
+
+def send(
+    url: str, token: str, runs: list[list[dict[str, Any]]], start_at: float
+) -> tuple[int, list[float], str, float]:
+    """Emit every event of ``runs`` from ``start_at`` (epoch s); (sent, latencies s, first error, end time)."""
+    ol = client(url, token)
+    events = [to_event(e) for run in runs for e in run]
+    while time.time() < start_at:
+        time.sleep(0.001)
+    latencies, error = [], ""
+    for event in events:
+        t0 = time.perf_counter()
+        try:
+            ol.emit(event)
+        except Exception as exc:  # a failed request is counted, not fatal
+            error = error or repr(exc)
+            continue
+        latencies.append(time.perf_counter() - t0)
+    return len(latencies), latencies, error, time.time()
+
+
+def _send_star(args: tuple[str, str, list[list[dict[str, Any]]], float]) -> tuple[int, list[float], str, float]:
+    return send(*args)
+
+
+def pct(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+# -- server and stores ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def env_for(args: argparse.Namespace) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGE_", "GITHUB_", "GITLAB_", "CI"))}
+    env["LINEAGE_NEO4J_USER"] = args.neo4j_user
+    if args.neo4j_password:
+        env["LINEAGE_NEO4J_PASSWORD"] = args.neo4j_password
+    return env
+
+
+def cli(
+    args: argparse.Namespace, *argv: str, cwd: Path | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *argv], capture_output=True, text=True, cwd=cwd, env={**env_for(args), **extra}, check=False, timeout=300
+    )
+
+
+def prepare_store(backend: str, args: argparse.Namespace) -> str:
+    if backend == "sqlite":
+        db = args.workdir / "openlineage-bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{db}"
+    from lineage.storage import open_store
+
+    store = open_store(args.neo4j_uri, user=args.neo4j_user, password=args.neo4j_password, database=args.neo4j_database)
+    try:
+        if store.counts().get("nodes", 0) or store.counts().get("raw_events", 0):
+            wipe = getattr(store, "wipe", None)
+            if not args.neo4j_wipe or wipe is None:
+                raise SystemExit(f"the Neo4j database at {args.neo4j_uri} is not empty; pass --neo4j-wipe")
+            wipe()
+    finally:
+        store.close()
+    return str(args.neo4j_uri)
+
+
+@contextmanager
+def server(url: str, args: argparse.Namespace) -> Iterator[str]:
+    port = free_port()
+    log_path = args.workdir / f"serve-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--store",
+                url,
+                "--mode",
+                "production",
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env_for(args),
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"lineage serve exited: {log_path.read_text()}")
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("lineage serve did not become ready")
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# -- phases ---------------------------------------------------------------------------------------
+
+
+def ingest(backend: str, url: str, base: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    runs = workload(args.jobs, args.days, args.seed)
+    total = sum(len(r) for r in runs)
+    split = max(1, min(len(runs) - 1, args.sequential // 2))
+    print(f"[{backend}] sequential: 1 client, {split * 2} events", flush=True)
+    t0 = time.perf_counter()
+    sent, latencies, error, _ = send(base, token, runs[:split], 0.0)
+    seq_s = time.perf_counter() - t0
+    rest = runs[split:]
+    shares: list[list[list[dict[str, Any]]]] = [[] for _ in range(args.clients)]
+    for i, run in enumerate(rest):
+        shares[i % args.clients].append(run)
+    print(
+        f"[{backend}] concurrent: {args.clients} client processes, {total - split * 2} events "
+        f"(load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(args.clients) as pool:
+        start_at = time.time() + 5.0  # every process has built its client and events by then
+        results = pool.map(_send_star, [(base, token, share, start_at) for share in shares])
+    conc_s = max(1e-9, max(r[3] for r in results) - start_at)
+    conc_sent = sum(r[0] for r in results)
+    conc_lat = [x for r in results for x in r[1]]
+    errors = [r[2] for r in results if r[2]] + ([error] if error else [])
+    from lineage.storage import open_store
+
+    options: dict[str, Any] = {}
+    if not url.startswith("sqlite"):
+        options = {"user": args.neo4j_user, "password": args.neo4j_password, "database": args.neo4j_database}
+    with open_store(url, **options) as st:
+        counts = st.counts()
+    return {
+        "backend": backend,
+        "events": total,
+        "runs": len(runs),
+        "sequential": {
+            "events": sent,
+            "seconds": seq_s,
+            "events_per_s": sent / seq_s,
+            "p50_ms": pct(latencies, 0.5) * 1e3,
+            "p95_ms": pct(latencies, 0.95) * 1e3,
+        },
+        "concurrent": {
+            "clients": args.clients,
+            "events": conc_sent,
+            "seconds": conc_s,
+            "events_per_s": conc_sent / conc_s,
+            "p50_ms": pct(conc_lat, 0.5) * 1e3,
+            "p95_ms": pct(conc_lat, 0.95) * 1e3,
+        },
+        "stored": counts,
+        "errors": errors[:3],
+    }
+
+
+HOOK_YAML = """\
+job: {name: train.bench-model, namespace: ml-bench, owners: [team-bench]}
+inputs:
+  - {kind: Dataset, namespace: warehouse, name: features, version: "${FEATURES_VERSION:-v1}"}
+model: {namespace: ml, name: bench-model, version: "${MODEL_VERSION}"}
+deployment: {namespace: staging, name: bench-api}
+"""
+
+
+def hook(backend: str, url: str, base: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    """`lineage register` latency: new CI runs and retries, against the store and through the server."""
+    repo = args.workdir / f"hook-repo-{backend}"
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    for argv in (
+        ["init", "-q"],
+        ["config", "user.email", "bench@acme.com"],
+        ["config", "user.name", "Bench"],
+        ["remote", "add", "origin", "https://github.com/acme/bench.git"],
+    ):
+        subprocess.run(["git", *argv], cwd=repo, check=True, capture_output=True)
+    (repo / "lineage.yaml").write_text(HOOK_YAML)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-q", "-m", "bench"], cwd=repo, check=True, capture_output=True)
+    out: dict[str, Any] = {"backend": backend}
+    extra_store = {"LINEAGE_NEO4J_USER": args.neo4j_user}
+    for target, argv, env in (
+        ("store", ["--store", url], extra_store),
+        ("server", ["--server", base], {"LINEAGE_TOKEN": token}),
+    ):
+        new, retry = [], []
+        for i in range(args.hook_runs):
+            ci = {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_RUN_ID": f"{time.time_ns()}{i}",
+                "GITHUB_ACTOR": "bench",
+                "GITHUB_REPOSITORY": "acme/bench",
+                "MODEL_VERSION": str(i),
+                **env,
+            }
+            for bucket in (new, retry):
+                t0 = time.perf_counter()
+                done = cli(args, "register", *argv, cwd=repo, **ci)
+                bucket.append(time.perf_counter() - t0)
+                if done.returncode != 0:
+                    raise SystemExit(f"lineage register failed: {done.stderr}")
+        out[target] = {
+            "new_p50_ms": pct(new, 0.5) * 1e3,
+            "new_p95_ms": pct(new, 0.95) * 1e3,
+            "retry_p50_ms": pct(retry, 0.5) * 1e3,
+            "retry_p95_ms": pct(retry, 0.95) * 1e3,
+        }
+    startup = []
+    for _ in range(max(3, args.hook_runs // 2)):
+        t0 = time.perf_counter()
+        cli(args, "--help")
+        startup.append(time.perf_counter() - t0)
+    out["cli_startup_p50_ms"] = statistics.median(startup) * 1e3
+    return out
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    try:
+        git = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        git = "?"
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "git": git,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "command": " ".join(["python", *sys.argv]),
+    }
+
+
+def report(ingests: list[dict[str, Any]], hooks: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    info = machine()
+    print()
+    print(f"command : {info['command']}")
+    print(f"machine : {info['cores']} cores, {info['platform']}, Python {info['python']}, git {info['git']}")
+    print(f"load    : 1/5/15-minute load average at the end {info['load_average']}")
+    print(
+        f"workload: {args.jobs} jobs x {args.days} days, START + COMPLETE per run; server with "
+        f"{args.workers} worker(s); openlineage-python HttpTransport (no compression)"
+    )
+    print()
+    head = f"{'backend':<8} {'mode':<11} {'clients':>7} {'events':>7} {'events/s':>9} {'p50 ms':>7} {'p95 ms':>7}"
+    print(head)
+    print("-" * len(head))
+    for r in ingests:
+        for mode in ("sequential", "concurrent"):
+            m = r[mode]
+            print(
+                f"{r['backend']:<8} {mode:<11} {m.get('clients', 1):>7} {m['events']:>7} {m['events_per_s']:>9.0f} "
+                f"{m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
+            )
+        print(
+            f"  stored: {r['stored'].get('raw_events')} raw events, {r['stored'].get('nodes')} nodes, "
+            f"{r['stored'].get('edges')} edges; errors: {r['errors'] or 'none'}"
+        )
+    print()
+    print("CI hook: `lineage register` wall time per call, process start included (p50 / p95 ms)")
+    for h in hooks:
+        for target in ("store", "server"):
+            t = h[target]
+            print(
+                f"  {h['backend']:<8} via {target:<6}  new run {t['new_p50_ms']:.0f} / {t['new_p95_ms']:.0f}   "
+                f"retry (nothing new) {t['retry_p50_ms']:.0f} / {t['retry_p95_ms']:.0f}"
+            )
+        print(f"  {h['backend']:<8} of which `lineage --help` alone: {h['cli_startup_p50_ms']:.0f} ms")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--jobs", type=int, default=40)
+    p.add_argument("--days", type=int, default=25)
+    p.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    p.add_argument("--sequential", type=int, default=400, help="events sent by the single client first")
+    p.add_argument("--workers", type=int, default=1, help="lineage serve --workers")
+    p.add_argument("--hook-runs", type=int, default=10)
+    p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, neo4j")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lineage-ol-bench")
+    p.add_argument("--neo4j-uri", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
+    p.add_argument("--neo4j-user", default=os.environ.get("NEO4J_USER", "neo4j"))
+    p.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD"))
+    p.add_argument("--neo4j-database", default=os.environ.get("NEO4J_DATABASE"))
+    p.add_argument("--neo4j-wipe", action="store_true", help="empty the Neo4j database first")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    ingests, hooks = [], []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        url = prepare_store(backend, args)
+        made = cli(args, "token", "create", f"bench-{time.time_ns()}", "--role", "writer", "--store", url)
+        if made.returncode != 0:
+            raise SystemExit(made.stderr)
+        token = made.stdout.strip()
+        with server(url, args) as base:
+            ingests.append(ingest(backend, url, base, token, args))
+            print(f"[{backend}] CI hook: {args.hook_runs} runs and retries", flush=True)
+            hooks.append(hook(backend, url, base, token, args))
+    report(ingests, hooks, args)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "ingest": ingests, "hook": hooks}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
