@@ -141,4 +141,6 @@ def parse_edge_id(text: str) -> tuple[str, EdgeType, str]:
 
 
 def is_edge_id(text: str) -> bool:
-    return "->" in text
+    """Whether the text is meant as an edge id: node ids hold no whitespace (it is escaped), so an
+    edge id is told apart by its spaced arrow; a node named ``a->b`` is still a node."""
+    return bool(_SPACE.search(text.strip())) and "->" in text

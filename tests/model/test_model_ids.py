@@ -140,3 +140,13 @@ def test_kind_and_edge_type_parsing() -> None:
     with pytest.raises(ValueError, match="expected one of INPUT_TO"):
         EdgeType.parse("DERIVES")
     assert [k.versioned for k in NodeKind] == [k is not NodeKind.DEPLOYMENT for k in NodeKind]
+
+
+def test_edge_ids_are_told_apart_from_node_ids() -> None:
+    from lineage.model.ids import is_edge_id
+
+    arrowy = node_id(NodeKind.DATASET, "w", "a->b", "1")
+    assert not is_edge_id(arrowy) and parse_node_id(arrowy).name == "a->b"
+    assert is_edge_id(edge_id(arrowy, EdgeType.FEEDS, "dataset:w/c@1"))
+    assert is_edge_id("  dataset:w/a@1 -FEEDS-> dataset:w/c@1 ")
+    assert not is_edge_id("dataset:w/a@1")

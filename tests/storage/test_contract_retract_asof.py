@@ -218,3 +218,10 @@ def test_as_of_records_read_exactly_as_they_read_then(store: GraphStore) -> None
     assert {i: store.get_node(i, as_of=t).to_dict() for i in ids} == then_nodes
     assert {i: [e.to_dict() for e in store.node_edges(i, as_of=t)] for i in ids} == then_edges
     assert [n.to_dict() for n in store.search("", limit=100, as_of=t)] == then_search
+
+
+def test_retract_a_node_whose_name_holds_an_arrow(store: GraphStore) -> None:
+    a, b = ds("a->b"), ds("c")
+    reg(store, [a, b], [edge(a, "FEEDS", b)])
+    store.retract(nid(a), reason="renamed", principal=PRINCIPAL)
+    assert store.get_nodes([nid(a), nid(b)]).keys() == {nid(b)}
