@@ -50,7 +50,7 @@ async def test_metrics_per_app(api: Api, seeded: Seeded) -> None:
     assert 'lineage_graphql_requests_total{operation="Lookup",type="query"} 1.0' in text
     assert 'lineage_errors_total{code="NOT_FOUND"} 1.0' in text
     assert 'lineage_graphql_request_duration_seconds_count{operation="Hit"} 1.0' in text
-    assert 'lineage_store_call_duration_seconds_count{call="reach"}' in text
+    assert 'lineage_store_call_duration_seconds_count{call="impact_page"}' in text
     async for other in open_api(app_settings(seeded.url), seeded.secrets):
         fresh = (await other.client.get("/metrics")).text
         assert 'operation="Lookup"' not in fresh

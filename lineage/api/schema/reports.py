@@ -9,6 +9,7 @@ materials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
@@ -22,7 +23,7 @@ from lineage.api.schema.fields import field
 from lineage.api.schema.types import Info, Node, PageInfo, Path, make_path, to_node
 from lineage.errors import BadInputError
 from lineage.model import NodeKind, NodeRecord
-from lineage.storage.base import Direction, Reach
+from lineage.storage.base import Direction, GraphStore, Reach
 from lineage.storage.base import Reached as ReachedHop
 
 
@@ -62,10 +63,13 @@ class OwnerToNotify:
     production: bool
 
 
+def _path(reach: Reach, node_id: str) -> Path:
+    steps = reach.path(node_id)
+    return make_path([reach.start, *(s.node for s in steps)], [s.edge_type for s in steps], reach.as_of)
+
+
 def _reached(reach: Reach, record: NodeRecord, distance: int) -> Reached:
-    steps = reach.path(record.id)
-    path = make_path([reach.start, *(s.node for s in steps)], [s.edge_type for s in steps], reach.as_of)
-    return Reached(node=to_node(record, reach.as_of), distance=distance, path=path)
+    return Reached(node=to_node(record, reach.as_of), distance=distance, path=_path(reach, record.id))
 
 
 def _counts(reach: Reach, order: Sequence[NodeKind]) -> list[KindCount]:
@@ -135,6 +139,43 @@ def _impact_order(hop: ReachedHop) -> tuple[int, int, str]:
     return IMPACT_ORDER.index(hop.kind), hop.distance, hop.id
 
 
+@dataclass(slots=True)
+class _ImpactPage:
+    reach: Reach
+    page: list[ReachedHop]
+    start: int
+    total: int
+    records: dict[str, NodeRecord]
+
+
+def impact_page(
+    store: GraphStore,
+    node_id: str,
+    *,
+    max_depth: int,
+    kinds: tuple[NodeKind, ...],
+    as_of: datetime | None,
+    max_nodes: int,
+    after: str | None,
+    size: int,
+) -> _ImpactPage:
+    """The traversal, the ordering and the page's records: blocking work, run in one worker thread."""
+    reach = store.reach(
+        node_id, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
+    )
+    ordered = sorted(reach.nodes, key=_impact_order)
+    start = 0
+    after_id = cursors.decode("reached", after)
+    if after_id is not None:
+        position = next((i for i, r in enumerate(ordered) if r.id == after_id), None)
+        if position is None:
+            raise BadInputError(f"cursor {after!r} does not point into this report (did the graph change?)")
+        start = position + 1
+    page = ordered[start : start + size]
+    records = store.get_nodes([node_id, *(r.id for r in page)], as_of)
+    return _ImpactPage(reach, page, start, len(ordered), records)
+
+
 async def build_impact(
     ctx: Context,
     node_id: str,
@@ -147,43 +188,37 @@ async def build_impact(
 ) -> ImpactReport:
     size = ctx.limits.page(first, default=100)
     max_depth = ctx.limits.depth(depth)
-    reach = await ctx.call(
-        ctx.store.reach,
+    found = await ctx.call(
+        impact_page,
+        ctx.store,
         node_id,
-        Direction.DOWNSTREAM,
         max_depth=max_depth,
         kinds=domain_kinds(kinds),
         as_of=as_of,
         max_nodes=ctx.limits.max_nodes,
+        after=after,
+        size=size,
     )
-    ordered = sorted(reach.nodes, key=_impact_order)
-    start = 0
-    after_id = cursors.decode("reached", after)
-    if after_id is not None:
-        position = next((i for i, r in enumerate(ordered) if r.id == after_id), None)
-        if position is None:
-            raise BadInputError(f"cursor {after!r} does not point into this report (did the graph change?)")
-        start = position + 1
-    page = ordered[start : start + size]
-    ctx.spend(len(page) + 1)
-    records = await _records(ctx, [node_id, *(r.id for r in page)], as_of)
+    reach, records = found.reach, found.records
+    ctx.spend(len(found.page) + 1)
+    ctx.loaders.prime(records, as_of)
     edges = [
         ReachedEdge(
             node=to_node(records[r.id], as_of),
             distance=r.distance,
-            path=_reached(reach, records[r.id], r.distance).path,
+            path=_path(reach, r.id),
             cursor=cursors.encode("reached", r.id),
         )
-        for r in page
+        for r in found.page
         if r.id in records
     ]
-    info = PageInfo(has_next_page=start + size < len(ordered), end_cursor=edges[-1].cursor if edges else None)
+    info = PageInfo(has_next_page=found.start + size < found.total, end_cursor=edges[-1].cursor if edges else None)
     return ImpactReport(
         reach=reach,
         root=to_node(records[node_id], as_of),
         depth=max_depth,
         kinds=list(kinds or []),
-        reached=ReachedConnection(edges=edges, page_info=info, total_count=len(ordered)),
+        reached=ReachedConnection(edges=edges, page_info=info, total_count=found.total),
     )
 
 
