@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from lineage.cli import build_app
 from lineage.demo import CORRUPTED, build_demo_batch
-from lineage.storage import AuditFilter, open_store
+from lineage.storage import AuditFilter, GraphStore, open_store
+from tests.api.conftest import neo4j_options
 
 CLI = [sys.executable, "-c", "from lineage.cli import main; main()"]
 
@@ -28,20 +29,36 @@ def free_port() -> int:
         return port
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli_env() -> dict[str, str]:
+    """The environment for CLI subprocesses: no stray LINEAGE_* settings, Neo4j credentials passed on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, env=env, check=False)
+    for key in ("USER", "PASSWORD", "DATABASE"):
+        if os.environ.get(f"NEO4J_{key}"):
+            env[f"LINEAGE_NEO4J_{key}"] = os.environ[f"NEO4J_{key}"]
+    return env
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, env=cli_env(), check=False)
+
+
+def open_url(url: str) -> GraphStore:
+    if url.startswith("sqlite"):
+        return open_store(url)
+    options = neo4j_options()
+    return open_store(url, user=options["neo4j_user"], password=options["neo4j_password"],
+                      database=options["neo4j_database"])
 
 
 @pytest.fixture
-def store_file(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'served.db'}"
-    store = open_store(url)
+def store_file(store_url: str) -> str:
+    """The demo graph in a fresh store of each backend."""
+    store = open_url(store_url)
     try:
         store.register(build_demo_batch(), principal="user:seed", source="test")
     finally:
         store.close()
-    return url
+    return store_url
 
 
 @pytest.fixture
@@ -52,7 +69,7 @@ def server(store_file: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     assert secret.startswith("lin_") and "\n" not in secret
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+    env = cli_env()
     proc = subprocess.Popen(
         [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--store", store_file, "--mode", "production",
          "--workers", "2", "--log-level", "warning"],
@@ -108,7 +125,7 @@ def test_served_process_end_to_end(server: tuple[str, str], store_file: str) -> 
         bad = client.post("/graphql", content=b"{nope", headers={"Content-Type": "application/json"})
         assert bad.status_code == 400 and bad.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"
         assert "lineage_graphql_requests_total" in client.get("/metrics").text
-    store = open_store(store_file)
+    store = open_url(store_file)
     try:
         entry = store.audit_entries(AuditFilter(after_seq=seq - 1, limit=1))[0]
         assert (entry.principal, entry.source) == ("token:ci-e2e", "api")
