@@ -14,6 +14,7 @@ store all give the same graph.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -114,19 +115,17 @@ class OpenLineageIngester:
         who = principal or self.principal
         avoid: set[EdgeKey] = set()
         for _attempt in range(_MAX_ATTEMPTS):
-            plan = Plan()
+            planned: list[Plan] = [Plan()]
             try:
-                with self._lock, self.store.write() as tx:
-                    self.cache.begin(tx.audit_head())
-                    plan = _plan(Planner(self.store, tx, self.cache, avoid), event)
-                    outcome = self._write(tx, plan, event, who)
-                    self.cache.end(tx.audit_head())
+                with self._lock:
+                    outcome = self._transact(functools.partial(self._apply_once, event, who, avoid, planned))
                 outcome.dropped_edges = [f"{s} -{t.value}-> {d}" for s, t, d in sorted(avoid)]
                 return outcome
             except CycleError as exc:
                 self.cache.invalidate()
                 cycle = set(exc.details.get("cycle") or [])
-                culprits = {k for k in plan.edges if k[1] in _DROPPABLE and k[0] in cycle and k[2] in cycle} - avoid
+                edges = planned[0].edges
+                culprits = {k for k in edges if k[1] in _DROPPABLE and k[0] in cycle and k[2] in cycle} - avoid
                 if not culprits:
                     raise
                 avoid.add(max(culprits))  # one at a time, the same one whatever the arrival order
@@ -165,6 +164,24 @@ class OpenLineageIngester:
             except LineageError as exc:
                 results.append(exc)
         return results
+
+    def _apply_once(self, event: Event, principal: str, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
+        """Plan and write one event in one transaction; the plan is left in ``planned[0]``."""
+        with self.store.write() as tx:
+            self.cache.begin(tx.audit_head())
+            planned[0] = _plan(Planner(self.store, tx, self.cache, avoid), event)
+            done = self._write(tx, planned[0], event, principal)
+            self.cache.end(tx.audit_head())
+        return done
+
+    def _transact(self, work: Callable[[], Outcome]) -> Outcome:
+        """Run ``work`` in the store's retried transaction when it has one (Neo4j: transient
+        failures such as deadlocks re-run the whole unit), else directly."""
+        transact = getattr(self.store, "transact", None)
+        if transact is None:
+            return work()
+        result: Outcome = transact(work)
+        return result
 
     def _write(self, tx: WriteTx, plan: Plan, event: Event, principal: str) -> Outcome:
         outcome = Outcome(type(event).__name__, plan.subject)
