@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -306,3 +307,26 @@ def _limited_token(served: Served) -> str:
     )
     assert made.returncode == 0, made.stderr
     return made.stdout.strip()
+
+
+def test_client_configured_only_by_environment(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Airflow and other integrations do: OPENLINEAGE_URL and OPENLINEAGE_API_KEY, nothing else."""
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+
+    for key in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OPENLINEAGE_URL", served.url)
+    monkeypatch.setenv("OPENLINEAGE_API_KEY", served.token)
+    rid = str(uuid.uuid4())
+    OpenLineageClient().emit(
+        RunEvent(
+            eventType=RunState.START,
+            eventTime=datetime.now(UTC).isoformat(),
+            run=Run(runId=rid),
+            job=Job(namespace="env", name="configured"),
+            producer="https://example.com/env",
+        )
+    )
+    with Client(served.url, token=served.token) as sdk:
+        assert sdk.get(f"run:env/configured@{rid}").status == "START"
