@@ -62,6 +62,7 @@ _FAR_FUTURE = 2**62
 _CHUNK = 10_000
 _PAGE = 5_000
 _KIND_BY_PREFIX = {k.prefix: k for k in NodeKind}
+_EDGE_BY_NAME = {e.value: e for e in EdgeType}
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -520,6 +521,17 @@ def _managed(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _one_read(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a generic read of the base class (many primitive reads) as one managed read transaction."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = cast("Neo4jStore", args[0])
+        return store.in_one_read(lambda: method(*args, **kwargs))
+
+    return wrapper
+
+
 # -- the store -----------------------------------------------------------------------------------
 
 
@@ -586,12 +598,46 @@ class Neo4jStore(GraphStore):
     def _session(self) -> neo4j.Session:
         return self._driver.session(database=self.database, bookmark_manager=self._bookmarks, fetch_size=10_000)
 
-    def _read(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
-        def work(tx: neo4j.ManagedTransaction) -> list[neo4j.Record]:
-            return list(tx.run(query, params))
+    def _active(self) -> neo4j.ManagedTransaction | None:
+        """The transaction this thread is inside (a write unit or a multi-read unit), if any."""
+        wtx: _Tx | None = getattr(self._local, "tx", None)
+        if wtx is not None:
+            return cast(neo4j.ManagedTransaction, wtx.tx)
+        rtx: neo4j.ManagedTransaction | None = getattr(self._local, "rtx", None)
+        return rtx
 
+    def _read_tx(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
+        """Run ``work`` as one managed read transaction (retried on transient errors).
+
+        Inside a transaction already (a write, or :meth:`in_one_read`), ``work`` joins it, and driver
+        errors are left for that transaction's retry to see.
+        """
+        active = self._active()
+        if active is not None:
+            return work(active)
         with self._errors(), self._session() as session:
             return session.execute_read(work)
+
+    def _read(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
+        return self._read_tx(lambda tx: list(tx.run(query, params)))
+
+    def in_one_read(self, work: Callable[[], R]) -> R:
+        """Run ``work``, which may read many times, as one managed read transaction.
+
+        A breadth-first reach then costs one transaction, not one per level.
+        """
+        if self._active() is not None:
+            return work()
+
+        def unit(tx: neo4j.ManagedTransaction) -> R:
+            self._local.rtx = tx
+            try:
+                return work()
+            finally:
+                self._local.rtx = None
+
+        with self._errors(), self._session() as session:
+            return session.execute_read(unit)
 
     def _write_tx(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
         """Run ``work`` as one managed write transaction, without the head lock (bulk import)."""
@@ -619,6 +665,10 @@ class Neo4jStore(GraphStore):
         with self._errors(), self._session() as session:
             return session.execute_write(unit)
 
+    reach = _one_read(GraphStore.reach)
+    history = _one_read(GraphStore.history)
+    verify_audit = _one_read(GraphStore.verify_audit)
+
     register = _managed(GraphStore.register)
     retract = _managed(GraphStore.retract)
     annotate = _managed(GraphStore.annotate)
@@ -635,11 +685,14 @@ class Neo4jStore(GraphStore):
         with self._errors(), self._session() as session, session.begin_transaction() as tx:
             wtx = _Tx(tx)
             wtx.lock()
+            self._local.tx = wtx
             try:
                 yield wtx
             except BaseException:
                 tx.rollback()
                 raise
+            finally:
+                self._local.tx = None
             tx.commit()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -711,11 +764,6 @@ class Neo4jStore(GraphStore):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _read_tx(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
-        """Run ``work`` as one managed read transaction (retried on transient errors)."""
-        with self._errors(), self._session() as session:
-            return session.execute_read(work)
-
     def _node_records(self, query: LiteralString, as_of: datetime | None, **params: Any) -> list[NodeRecord]:
         """Nodes a query returns as ``n``, with owners, tags and as-of properties, in one transaction."""
 
@@ -742,9 +790,12 @@ class Neo4jStore(GraphStore):
         def work(tx: neo4j.ManagedTransaction) -> list[Hop]:
             hops: list[Hop] = []
             for chunk in _chunks(frontier, 50_000):
-                for r in tx.run(query, ids=list(chunk), t=t):
-                    reached = r[2]
-                    hops.append(Hop(r[0], EdgeType(r[1]), reached, _KIND_BY_PREFIX[reached.split(":", 1)[0]]))
+                row = tx.run(query, ids=list(chunk), t=t).single(strict=True)
+                edge_type, kind = _EDGE_BY_NAME, _KIND_BY_PREFIX
+                hops.extend(
+                    Hop(o, edge_type[e], m, kind[m[: m.index(":")]])
+                    for o, e, m in zip(row[0], row[1], row[2], strict=True)
+                )
             return hops
 
         return self._read_tx(work)

@@ -220,14 +220,16 @@ REVISIONS_AS_OF = (
     "RETURN v ORDER BY v.recorded_at DESC LIMIT 1 } "
     "RETURN id, v.properties AS properties, v.event_time AS event_time"
 )
+#: One level of a breadth-first walk: every visible edge leaving (or entering) the frontier, as three
+#: parallel lists in a single record (one Bolt message instead of one per edge).
 EXPAND: dict[str, LiteralString] = {
     "downstream": (
         f"UNWIND $ids AS id MATCH (:Node {{id: id}})-[r:{EDGE_TYPES}]->(m) WHERE {_R_VISIBLE} "
-        "RETURN id, type(r) AS type, m.id AS reached"
+        "RETURN collect(id) AS origins, collect(type(r)) AS types, collect(m.id) AS reached"
     ),
     "upstream": (
         f"UNWIND $ids AS id MATCH (:Node {{id: id}})<-[r:{EDGE_TYPES}]-(m) WHERE {_R_VISIBLE} "
-        "RETURN id, type(r) AS type, m.id AS reached"
+        "RETURN collect(id) AS origins, collect(type(r)) AS types, collect(m.id) AS reached"
     ),
 }
 _EDGE_MAP: LiteralString = (
