@@ -218,6 +218,7 @@ def test_register_missing_file(tmp_path: Path, url: str) -> None:
 # -- queries ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_impact_and_provenance_json(loaded: str) -> None:
     g = batch_graph()
     check_listing(as_json("impact", ROOT, "--store", loaded), ROOT, g)
@@ -255,6 +256,7 @@ def test_show_and_search(loaded: str) -> None:
     assert SVC in ok("search", "churn-api", "--store", loaded).stdout
 
 
+@pytest.mark.slow
 def test_retract_then_as_of(loaded: str) -> None:
     before = as_json("impact", ROOT, "--store", loaded)
     run_id = "run:ci/train.churn@t-1"
@@ -282,6 +284,7 @@ def test_retract_then_as_of(loaded: str) -> None:
 # -- audit log -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_audit_log_filters(tmp_path: Path, loaded: str) -> None:
     second = tmp_path / "second.json"
     second.write_text(json.dumps({"nodes": [{"kind": "Dataset", "namespace": "w", "name": "other", "version": "1"}]}))

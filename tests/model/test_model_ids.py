@@ -21,7 +21,7 @@ part = (
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(kind=st.sampled_from(list(NodeKind)), namespace=part, name=part, version=part)
 def test_node_id_round_trips(kind: NodeKind, namespace: str, name: str, version: str) -> None:
     ver = version if kind.versioned else None

@@ -168,6 +168,7 @@ def test_concurrent_writer_processes(tmp_path: Path) -> None:
         assert by_seq[r["seq"]].source == "concurrency-test"
 
 
+@pytest.mark.slow
 def test_concurrent_cli_registrations_create_the_store_once(tmp_path: Path) -> None:
     """Four `lineage register` processes at once on a store file that does not exist yet."""
     db = tmp_path / "fresh.db"
