@@ -48,10 +48,11 @@ class _Version:
 class DatasetVersions:
     """The visible versions of one dataset, with this event's pending changes layered on top."""
 
-    def __init__(self, store: GraphStore, namespace: str, name: str) -> None:
+    def __init__(self, store: GraphStore, namespace: str, name: str, counter: list[int] | None = None) -> None:
         self.namespace = namespace
         self.name = name
         self._versions: dict[str, _Version] = {}
+        self._counter = counter if counter is not None else [0]
         after: str | None = None
         filt = NodeFilter(kinds=(NodeKind.DATASET,), namespace=namespace, name_prefix=name)
         while True:
@@ -62,6 +63,7 @@ class DatasetVersions:
             if len(page) < 500:
                 break
             after = page[-1].id
+        self._counter[0] += len(self._versions)
 
     def id(self, version: str) -> str:
         return dataset_id(self.namespace, self.name, version)
@@ -71,6 +73,8 @@ class DatasetVersions:
         return found.props if found else None
 
     def put(self, version: str, props: dict[str, Any]) -> None:
+        if version not in self._versions:
+            self._counter[0] += 1
         self._versions[version] = _Version(version, props)
 
     def drop(self, version: str) -> None:
@@ -108,18 +112,20 @@ class VersionCache:
 
     Every write to a store appends exactly one audit entry, so the audit head names the state of
     the graph: the cache is trusted only when the head is the one it recorded after its own last
-    write, and emptied otherwise (another process wrote) or when a write fails.
+    write, and emptied otherwise (another process wrote) or when a write fails. It is also emptied
+    when it holds more than ``max_versions`` versions, which bounds its memory.
     """
 
-    def __init__(self, max_datasets: int = 50_000) -> None:
-        self.max_datasets = max_datasets
+    def __init__(self, max_versions: int = 100_000) -> None:
+        self.max_versions = max_versions
         self._head: tuple[int, str] | None = None
         self._datasets: dict[tuple[str, str], DatasetVersions] = {}
+        self._size = [0]  # versions held, counted by the DatasetVersions themselves
 
     def begin(self, head: tuple[int, str]) -> None:
         """Start a write transaction whose audit head is ``head``."""
-        if head != self._head or len(self._datasets) > self.max_datasets:
-            self._datasets.clear()
+        if head != self._head or self._size[0] > self.max_versions:
+            self.invalidate()
         self._head = None  # untrusted until this transaction records its own head
 
     def end(self, head: tuple[int, str]) -> None:
@@ -129,10 +135,11 @@ class VersionCache:
     def invalidate(self) -> None:
         self._head = None
         self._datasets.clear()
+        self._size = [0]
 
     def get(self, store: GraphStore, namespace: str, name: str) -> DatasetVersions:
         key = (namespace, name)
         found = self._datasets.get(key)
         if found is None:
-            found = self._datasets[key] = DatasetVersions(store, namespace, name)
+            found = self._datasets[key] = DatasetVersions(store, namespace, name, self._size)
         return found

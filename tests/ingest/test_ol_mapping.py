@@ -326,3 +326,15 @@ def test_cache_notices_writes_by_another_process(tmp_path: Path) -> None:
         ingester.ingest(run_event("consume", RUN3, "START", 10, inputs=[ds("wh", "t")]))
         assert edges_of(mine, f"run:pipelines/consume@{RUN3}", "INPUT_TO", into=True) == {f"dataset:wh/t@run-{RUN2}"}
         assert edges_of(mine, f"run:pipelines/consume@{RUN1}", "INPUT_TO", into=True) == {f"dataset:wh/t@run-{RUN2}"}
+
+
+def test_a_tiny_version_cache_gives_the_same_graph(tmp_path: Path) -> None:
+    from lineage.ingest.openlineage_resolve import VersionCache
+
+    with open_store(f"sqlite:///{tmp_path / 'big.db'}") as big, open_store(f"sqlite:///{tmp_path / 'tiny.db'}") as tiny:
+        ingest_all(big, _scenario())
+        ingester = OpenLineageIngester(tiny, principal="token:airflow")
+        ingester.cache = VersionCache(max_versions=2)
+        for event in _scenario():
+            ingester.ingest(event)
+        assert snapshot(tiny) == snapshot(big)
