@@ -7,6 +7,7 @@ chain stays a single line. SQL is static text with ``?`` parameters only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -59,6 +60,20 @@ def _req(value: int) -> datetime:
     out = from_us(value)
     assert out is not None
     return out
+
+
+_DDL_DIGEST = hashlib.sha256(DDL.encode()).hexdigest()
+
+
+def _schema_applied(conn: sqlite3.Connection) -> bool:
+    """Whether the store already holds the schema of this version of the code (read, no lock)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_ddl'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return False  # a new, empty file
+        raise
+    return row is not None and row[0] == _DDL_DIGEST
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -338,14 +353,18 @@ class SQLiteStore(GraphStore):
             )
         conn = self._conn()
         try:
-            with self._immediate(conn):
-                for statement in DDL.split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+            # Creating the schema takes the write lock. Skip it when this very DDL was applied
+            # already, so that opening a store to read never waits for a long write to finish.
+            if not _schema_applied(conn):
+                with self._immediate(conn):
+                    for statement in DDL.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_ddl', ?)", (_DDL_DIGEST,))
         except sqlite3.DatabaseError as exc:
             raise BackendUnavailableError(f"cannot open store {url!r}: {exc}") from None
 

@@ -223,3 +223,29 @@ def test_two_stores_in_one_process_share_the_chain(tmp_path: Path, n: int) -> No
     finally:
         for st in stores:
             st.close()
+
+
+def test_readers_open_and_read_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
+    """WAL readers never wait for writers, and that includes opening the store."""
+    import sqlite3
+
+    from lineage.model import parse_batch
+    from lineage.storage.sqlite import SQLiteStore
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    with open_store(url) as st:
+        st.register(parse_batch({"nodes": [{"kind": "Dataset", "namespace": "w", "name": "a", "version": "1"}]}),
+                    principal="p")
+    writer = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a long registration in another process, as far as readers can tell
+        writer.execute("INSERT INTO meta (key, value) VALUES ('in-flight', 'x')")
+        reader = SQLiteStore(url, busy_timeout_s=0.2)  # would time out if opening needed the write lock
+        try:
+            assert [n.id for n in reader.search("a")] == ["dataset:w/a@1"]
+            assert reader.verify_audit().ok
+        finally:
+            reader.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
