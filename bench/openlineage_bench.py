@@ -378,6 +378,36 @@ def hook(backend: str, url: str, base: str, token: str, args: argparse.Namespace
     return out
 
 
+def in_process(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The same workload mapped without HTTP: one event per transaction, and groups of 200."""
+    from lineage.ingest.openlineage import OpenLineageIngester
+    from lineage.storage import open_store
+
+    events = [e for run in workload(args.jobs, args.days, args.seed) for e in run]
+    out: dict[str, Any] = {"backend": backend, "events": len(events)}
+    for mode, group in (("one by one", 1), ("groups of 200", 200)):
+        url = (
+            prepare_store(backend, args) if backend != "sqlite" else f"sqlite:///{args.workdir / f'inproc-{group}.db'}"
+        )
+        if backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{args.workdir / f'inproc-{group}.db'}{suffix}").unlink(missing_ok=True)
+        options: dict[str, Any] = {}
+        if backend != "sqlite":
+            options = {"user": args.neo4j_user, "password": args.neo4j_password, "database": args.neo4j_database}
+        with open_store(url, **options) as store:
+            ingester = OpenLineageIngester(store, principal="bench")
+            t0 = time.perf_counter()
+            if group == 1:
+                for event in events:
+                    ingester.ingest(event)
+            else:
+                for i in range(0, len(events), group):
+                    ingester.ingest_many(events[i : i + group])
+            out[mode] = len(events) / (time.perf_counter() - t0)
+    return out
+
+
 # -- report ---------------------------------------------------------------------------------------
 
 
@@ -398,7 +428,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def report(ingests: list[dict[str, Any]], hooks: list[dict[str, Any]], args: argparse.Namespace) -> None:
+def report(
+    ingests: list[dict[str, Any]], hooks: list[dict[str, Any]], inproc: list[dict[str, Any]], args: argparse.Namespace
+) -> None:
     info = machine()
     print()
     print(f"command : {info['command']}")
@@ -422,6 +454,11 @@ def report(ingests: list[dict[str, Any]], hooks: list[dict[str, Any]], args: arg
         print(
             f"  stored: {r['stored'].get('raw_events')} raw events, {r['stored'].get('nodes')} nodes, "
             f"{r['stored'].get('edges')} edges; errors: {r['errors'] or 'none'}"
+        )
+    for r in inproc:
+        print(
+            f"  {r['backend']:<8} in process, no HTTP: {r['one by one']:.0f} events/s one by one, "
+            f"{r['groups of 200']:.0f} events/s in groups of 200 ({r['events']} events)"
         )
     print()
     print("CI hook: `lineage register` wall time per call, process start included (p50 / p95 ms)")
@@ -458,7 +495,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    ingests, hooks = [], []
+    ingests, hooks, inproc = [], [], []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         url = prepare_store(backend, args)
         made = cli(args, "token", "create", f"bench-{time.time_ns()}", "--role", "writer", "--store", url)
@@ -469,9 +506,12 @@ def main(argv: list[str] | None = None) -> None:
             ingests.append(ingest(backend, url, base, token, args))
             print(f"[{backend}] CI hook: {args.hook_runs} runs and retries", flush=True)
             hooks.append(hook(backend, url, base, token, args))
-    report(ingests, hooks, args)
+        print(f"[{backend}] in process, without HTTP", flush=True)
+        inproc.append(in_process(backend, args))
+    report(ingests, hooks, inproc, args)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "ingest": ingests, "hook": hooks}, indent=2))
+        payload = {"machine": machine(), "ingest": ingests, "hook": hooks, "in_process": inproc}
+        args.json.write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":

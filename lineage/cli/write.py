@@ -110,8 +110,9 @@ def register_cmd(
 ) -> None:
     """Register lineage, all or nothing; repeating it changes nothing.
 
-    With --file, a batch of nodes and edges. Otherwise the CI hook: the job declared in
-    lineage.yaml (and flags), the commit detected with git and the CI run from the environment.
+    With --file: a batch of nodes and edges (see `lineage schema batch`).
+
+    Otherwise the CI hook: the job in lineage.yaml and flags, the commit from git, the CI run from the environment.
     """
     from lineage.cli import cihook
     from lineage.errors import BackendUnavailableError
