@@ -55,7 +55,7 @@ def log_cmd(
         after_seq=after,
         limit=limit,
     )
-    with opened(settings_for(store)) as st:
+    with opened(settings_for(store), existing=True) as st:
         entries = st.audit_entries(filt)
     if fmt is Format.json:
         print_json([e.to_dict(with_payload=payload) for e in entries])
@@ -88,7 +88,7 @@ def verify_cmd(
     store: StoreOpt = None,
 ) -> None:
     """Recompute the hash chain. Exit 0 when intact, 1 naming the first bad entry."""
-    with opened(settings_for(store)) as st:
+    with opened(settings_for(store), existing=True) as st:
         result = st.verify_audit(expect_head)
     if fmt is Format.json:
         print_json(result.to_dict())
@@ -104,6 +104,6 @@ def verify_cmd(
 @handle_errors
 def head_cmd(store: StoreOpt = None) -> None:
     """Print the sequence number and hash of the last entry, to anchor outside the store."""
-    with opened(settings_for(store)) as st:
+    with opened(settings_for(store), existing=True) as st:
         result = st.verify_audit()
     out().print(f"{result.entries} {result.head}")

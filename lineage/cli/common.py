@@ -19,7 +19,7 @@ from lineage.errors import BackendUnavailableError, LineageError, ValidationErro
 from lineage.ingest.ci import resolve_principal
 from lineage.model import NodeKind
 from lineage.settings import Settings, load_settings, store_options
-from lineage.storage import GraphStore, open_store
+from lineage.storage import NEO4J_SCHEMES, GraphStore, open_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -89,8 +89,16 @@ def settings_for(store: str | None, actor: str | None = None) -> Settings:
 
 
 @contextmanager
-def opened(settings: Settings) -> Iterator[GraphStore]:
-    store = open_store(settings.store, **store_options(settings))
+def opened(settings: Settings, *, existing: bool = False) -> Iterator[GraphStore]:
+    """Open the store of the settings and close it afterwards.
+
+    ``existing``: for commands that only read, a SQLite file that is not there is an error (exit 3)
+    instead of a new, empty store, so a mistyped path never answers "nothing found" or "intact".
+    """
+    options = store_options(settings)
+    if existing and not settings.store.startswith(NEO4J_SCHEMES):
+        options["create"] = False
+    store = open_store(settings.store, **options)
     try:
         yield store
     finally:

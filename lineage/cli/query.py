@@ -43,7 +43,7 @@ def impact_cmd(
 ) -> None:
     """Downstream impact: everything derived from ID, with distance, one path and owners."""
     settings = settings_for(store)
-    with opened(settings) as st:
+    with opened(settings, existing=True) as st:
         emit_report(st, settings, node_id, Direction.DOWNSTREAM, fmt=fmt, output=output, depth=depth,
                     kinds=parse_kinds(kind), as_of=parse_time(as_of))
 
@@ -60,7 +60,7 @@ def provenance_cmd(
 ) -> None:
     """Upstream provenance: the bill of materials of ID (data, features, commits, runs)."""
     settings = settings_for(store)
-    with opened(settings) as st:
+    with opened(settings, existing=True) as st:
         emit_report(st, settings, node_id, Direction.UPSTREAM, fmt=fmt, output=output, depth=depth,
                     kinds=parse_kinds(kind), as_of=parse_time(as_of))
 
@@ -73,7 +73,7 @@ def show_cmd(
     store: StoreOpt = None,
 ) -> None:
     """A node with its properties, neighbours and history."""
-    with opened(settings_for(store)) as st:
+    with opened(settings_for(store), existing=True) as st:
         when = parse_time(as_of)
         node = st.get_node(node_id, when)
         edges = st.node_edges(node_id, when)
@@ -125,7 +125,7 @@ def search_cmd(
     store: StoreOpt = None,
 ) -> None:
     """Find nodes by name or id."""
-    with opened(settings_for(store)) as st:
+    with opened(settings_for(store), existing=True) as st:
         found = st.search(text, parse_kinds(kind), limit, parse_time(as_of))
         if fmt is Format.json:
             print_json([n.to_dict() for n in found])

@@ -353,6 +353,10 @@ def test_store_unavailable_exits_3(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}"
     err = fails(3, "impact", ROOT, "--store", missing)
     assert "error [BACKEND_UNAVAILABLE]" in err and "does not exist" in err
+    # a read on a store file that is not there does not create an empty one to answer from
+    typo = tmp_path / "typo.db"
+    assert "no store file" in fails(3, "audit", "verify", "--store", f"sqlite:///{typo}")
+    assert not typo.exists()
     not_a_db = tmp_path / "garbage.db"
     not_a_db.write_bytes(b"this is not a database" * 100)
     assert "BACKEND_UNAVAILABLE" in fails(3, "search", "x", "--store", f"sqlite:///{not_a_db}")
