@@ -126,34 +126,34 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
         else:
             unchanged += 1
 
-    keys: list[EdgeKey] = []
+    first: dict[EdgeKey, int] = {}  # each distinct edge and where it first occurs in the batch
     for i, edge in enumerate(batch.edges):
-        for end, label in ((edge.source, "from"), (edge.target, "to")):
-            if end not in batch_nodes and end not in stored:
-                raise UnknownReferenceError(
-                    f"edges[{i}] ({edge.id}): '{label}' node {end} is neither in the store nor in this "
-                    "batch; register it first or add it to the batch",
-                    details={"element": f"edges[{i}]", "rule": "reference", "missing": end},
-                )
-        keys.append((edge.source, edge.type, edge.target))
-    existing_edges = tx.edges(list(dict.fromkeys(keys)))
+        src, dst = edge.source, edge.target
+        if (src not in batch_nodes and src not in stored) or (dst not in batch_nodes and dst not in stored):
+            end, label = (src, "from") if src not in batch_nodes and src not in stored else (dst, "to")
+            raise UnknownReferenceError(
+                f"edges[{i}] ({edge.id}): '{label}' node {end} is neither in the store nor in this "
+                "batch; register it first or add it to the batch",
+                details={"element": f"edges[{i}]", "rule": "reference", "missing": end},
+            )
+        first.setdefault((src, edge.type, dst), i)
+    existing_edges = tx.edges(list(first))
+    if existing_edges:
+        for i, edge in enumerate(batch.edges):
+            found = existing_edges.get((edge.source, edge.type, edge.target))
+            if found is not None:
+                if found.retracted_at is not None:
+                    raise ConflictError(
+                        f"edges[{i}] ({edge.id}): this edge was retracted at {found.retracted_at.isoformat()}; "
+                        "retracted lineage cannot be registered again",
+                        details={"element": f"edges[{i}]", "rule": "retracted"},
+                    )
+                unchanged += 1
     new_edges: list[NewEdge] = []
-    added: set[EdgeKey] = set()
-    for i, edge in enumerate(batch.edges):
-        key = (edge.source, edge.type, edge.target)
-        found = existing_edges.get(key)
-        if found is not None:
-            if found.retracted_at is not None:
-                raise ConflictError(
-                    f"edges[{i}] ({edge.id}): this edge was retracted at {found.retracted_at.isoformat()}; "
-                    "retracted lineage cannot be registered again",
-                    details={"element": f"edges[{i}]", "rule": "retracted"},
-                )
-            unchanged += 1
+    for key, i in first.items():
+        if key in existing_edges:
             continue
-        if key in added:
-            continue
-        added.add(key)
+        edge = batch.edges[i]
         # Both ends are batch nodes or stored nodes (checked above); their kind is the id's.
         src_node, dst_node = batch_nodes.get(edge.source), batch_nodes.get(edge.target)
         new_edges.append(
