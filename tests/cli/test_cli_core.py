@@ -352,6 +352,10 @@ def test_default_store_is_a_file_in_the_working_directory(tmp_path: Path) -> Non
 def test_store_unavailable_exits_3(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}"
     err = fails(3, "impact", ROOT, "--store", missing)
+    assert "error [BACKEND_UNAVAILABLE]" in err and "x.db" in err
+    batch = tmp_path / "b.json"
+    batch.write_text(json.dumps(BATCH))
+    err = fails(3, "register", "--file", str(batch), "--store", missing)  # a write may create a file, not a folder
     assert "error [BACKEND_UNAVAILABLE]" in err and "does not exist" in err
     # a read on a store file that is not there does not create an empty one to answer from
     typo = tmp_path / "typo.db"
