@@ -3,6 +3,8 @@ traversal is linear in the reached graph, never in the number of paths."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import pytest
 from contract_support import check_paths, commit, dep, ds, edge, feat, model, nid, reg, run
@@ -158,7 +160,9 @@ def diamond_chain(n: int) -> tuple[list[dict], list[dict]]:
     return nodes, edges
 
 
-def test_chain_of_60_diamonds_is_traversed_without_enumerating_paths(store: GraphStore) -> None:
+def test_chain_of_60_diamonds_is_traversed_without_enumerating_paths(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     n = 60
     nodes, edges = diamond_chain(n)
     reg(store, nodes, edges)
@@ -166,7 +170,22 @@ def test_chain_of_60_diamonds_is_traversed_without_enumerating_paths(store: Grap
     g.add_edges_from((e["from"], e["to"], {"type": e["type"]}) for e in edges)
     first, last = nid(nodes[0]), nid(ds(f"d{n}"))
 
+    # count the work: each reached node is expanded once and each edge met once (2**n paths or not)
+    calls: list[tuple[int, int]] = []
+    expand = store.expand
+
+    def counting(frontier: Any, direction: Any, as_of: Any = None) -> Any:
+        hops = expand(frontier, direction, as_of)
+        calls.append((len(frontier), len(hops)))
+        return hops
+
+    monkeypatch.setattr(store, "expand", counting)
     down = store.reach(first, Direction.DOWNSTREAM)
+    if calls:  # a backend may answer reach in one query of its own instead
+        assert sum(f for f, _ in calls) == g.number_of_nodes()
+        assert sum(h for _, h in calls) == g.number_of_edges()
+        assert len(calls) == 2 * n + 1  # one round trip per level
+    monkeypatch.undo()
     assert len(down.nodes) == g.number_of_nodes() - 1 == 3 * n  # 2n runs + n datasets after d0
     assert {r.id for r in down.nodes} == nx.descendants(g, first)
     assert {r.id: r.distance for r in down.nodes}[last] == 2 * n
