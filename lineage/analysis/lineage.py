@@ -9,7 +9,7 @@ from typing import Any
 
 from lineage.errors import LimitExceededError
 from lineage.model import NodeKind, NodeRecord
-from lineage.storage.base import Direction, GraphStore, Reach
+from lineage.storage.base import Direction, GraphStore, Reach, gc_paused
 
 PRODUCTION_ENVS = frozenset({"prod", "production", "live"})
 
@@ -134,21 +134,16 @@ def _report(
 ) -> LineageReport:
     if max_depth is not None and (max_depth < 1 or max_depth > depth_limit):
         raise LimitExceededError(f"depth must be between 1 and {depth_limit}, got {max_depth}")
-    reach: Reach = store.reach(
-        start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
-    )
-    records = store.get_nodes([r.id for r in reach.nodes] + [start], as_of)
-    nodes = []
-    for r in reach.nodes:
-        steps = reach.path(r.id)
-        nodes.append(
-            ReachedNode(
-                records[r.id],
-                r.distance,
-                [start, *(s.node for s in steps)],
-                [s.edge_type.value for s in steps],
-            )
+    with gc_paused():
+        reach: Reach = store.reach(
+            start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
         )
+        records = store.get_nodes([r.id for r in reach.nodes] + [start], as_of)
+        paths = reach.paths()
+        nodes = []
+        for r in reach.nodes:
+            ids, types = paths[r.id]
+            nodes.append(ReachedNode(records[r.id], r.distance, ids, [str(t) for t in types]))
     return LineageReport(direction, records[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated)
 
 

@@ -11,8 +11,10 @@ The contract tests in ``tests/storage/`` run unchanged against every backend.
 from __future__ import annotations
 
 import abc
+import gc
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -42,6 +44,36 @@ class Hop:
 
 #: Hops in (origin, edge type, reached) order; an EdgeType compares as its string value.
 _HOP_ORDER = attrgetter("origin", "edge_type", "reached")
+
+#: Reached nodes by distance, then id.
+_REACHED_ORDER = attrgetter("distance", "id")
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = 0
+_GC_WAS_ENABLED = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a registration or a traversal builds its many objects.
+
+    They hold no reference cycles, yet each collection would walk all of them again: a third of
+    the CPU time of a 50k-element batch or a 10k-node closure. Concurrent users are counted, so
+    collection resumes (if it was on) when the last one leaves; nothing else changes.
+    """
+    global _GC_PAUSES, _GC_WAS_ENABLED
+    with _GC_LOCK:
+        if _GC_PAUSES == 0:
+            _GC_WAS_ENABLED = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES -= 1
+            if _GC_PAUSES == 0 and _GC_WAS_ENABLED:
+                gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +109,18 @@ class Reach:
 
     def path_ids(self, node: str) -> list[str]:
         return [self.start, *(s.node for s in self.path(node))]
+
+    def paths(self) -> dict[str, tuple[list[str], list[EdgeType]]]:
+        """For every reached node at once: the ids along :meth:`path` (start first) and its edge types.
+
+        Each node extends its parent's path, so this costs one short list per node instead of a
+        walk to the start for each.
+        """
+        table: dict[str, tuple[list[str], list[EdgeType]]] = {self.start: ([self.start], [])}
+        for node, hop in self._parents.items():  # discovery order: a parent comes before its children
+            ids, types = table[hop.via]
+            table[node] = ([*ids, node], [*types, hop.edge_type])
+        return table
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -488,26 +532,27 @@ class GraphStore(abc.ABC):
         frontier = [start]
         depth = 0
         truncated = False
-        while frontier and (max_depth is None or depth < max_depth):
-            depth += 1
-            hops = self.expand(frontier, direction, as_of)
-            hops.sort(key=_HOP_ORDER)
-            nxt: list[str] = []
-            for hop in hops:
-                if hop.reached in seen:
-                    continue
-                seen.add(hop.reached)
-                parents[hop.reached] = Reached(
-                    hop.reached, hop.reached_kind, depth, hop.origin, hop.edge_type
-                )
-                nxt.append(hop.reached)
-            if max_nodes is not None and len(parents) > max_nodes:
-                truncated = True
-                break
-            frontier = sorted(nxt)
-        wanted = set(kinds)
-        nodes = [r for r in parents.values() if not wanted or r.kind in wanted]
-        nodes.sort(key=lambda r: (r.distance, r.id))
+        with gc_paused():
+            while frontier and (max_depth is None or depth < max_depth):
+                depth += 1
+                hops = self.expand(frontier, direction, as_of)
+                hops.sort(key=_HOP_ORDER)
+                nxt: list[str] = []
+                for hop in hops:
+                    reached = hop.reached
+                    if reached in seen:
+                        continue
+                    seen.add(reached)
+                    parents[reached] = Reached(reached, hop.reached_kind, depth, hop.origin, hop.edge_type)
+                    nxt.append(reached)
+                if max_nodes is not None and len(parents) > max_nodes:
+                    truncated = True
+                    break
+                nxt.sort()
+                frontier = nxt
+            wanted = set(kinds)
+            nodes = [r for r in parents.values() if not wanted or r.kind in wanted]
+            nodes.sort(key=_REACHED_ORDER)
         return Reach(start, root.kind, direction, as_of, nodes, truncated, parents)
 
     def history(self, node_id: str) -> dict[str, Any]:

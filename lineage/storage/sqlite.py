@@ -452,27 +452,32 @@ class SQLiteStore(GraphStore):
             ):
                 revs[node_id] = (props, event_time)
         out = []
+        recorded: dict[int, datetime] = {}  # a batch's nodes share their recording time
+        no_ann: dict[str, list[str]] = {}
         for r in rows:
-            props, event_time = revs.get(r[0], (r[5], r[6]))
-            a = ann.get(r[0], {})
+            props, event_time = revs.get(r[0], (r[5], r[6])) if revs else (r[5], r[6])
+            a = ann.get(r[0], no_ann)
             # As of a time before the retraction, the record reads as it did then: no trace of it.
             retracted = r[9] is not None and (as_of is None or r[9] <= _t(as_of))
+            recorded_at = recorded.get(r[7])
+            if recorded_at is None:
+                recorded_at = recorded[r[7]] = _req(r[7])
             out.append(
                 NodeRecord(
-                    id=r[0],
-                    kind=_KIND[r[1]],
-                    namespace=r[2],
-                    name=r[3],
-                    version=r[4],
-                    properties=json.loads(props),
-                    owners=tuple(a.get("owner", ())),
-                    tags=tuple(a.get("tag", ())),
-                    event_time=from_us(event_time),
-                    recorded_at=_req(r[7]),
-                    recorded_by=r[8],
-                    retracted_at=from_us(r[9]) if retracted else None,
-                    retracted_by=r[10] if retracted else None,
-                    retract_reason=r[11] if retracted else None,
+                    r[0],
+                    _KIND[r[1]],
+                    r[2],
+                    r[3],
+                    r[4],
+                    json.loads(props),
+                    tuple(a.get("owner", ())),
+                    tuple(a.get("tag", ())),
+                    from_us(event_time),
+                    recorded_at,
+                    r[8],
+                    from_us(r[9]) if retracted else None,
+                    r[10] if retracted else None,
+                    r[11] if retracted else None,
                 )
             )
         return out

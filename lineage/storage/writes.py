@@ -24,7 +24,7 @@ from lineage.errors import (
 from lineage.model import Batch, EdgeType, NodeKind, WriteResult
 from lineage.model.ids import edge_id, is_edge_id, parse_edge_id, parse_node_id
 from lineage.model.kinds import ANNOTATION_KEYS, allowed_targets, edge_allowed
-from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx
+from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx, gc_paused
 
 if TYPE_CHECKING:
     from lineage.storage.base import GraphStore
@@ -264,9 +264,10 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
 
 
 def register(store: GraphStore, batch: Batch, *, principal: str, source: str) -> WriteResult:
-    _static_checks(batch)
-    with store.write() as tx:
-        return register_in(tx, batch, principal=principal, source=source, checked=True)
+    with gc_paused():
+        _static_checks(batch)
+        with store.write() as tx:
+            return register_in(tx, batch, principal=principal, source=source, checked=True)
 
 
 def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, checked: bool = False) -> WriteResult:
