@@ -125,6 +125,13 @@ def test_served_process_end_to_end(server: tuple[str, str], store_file: str) -> 
         bad = client.post("/graphql", content=b"{nope", headers={"Content-Type": "application/json"})
         assert bad.status_code == 400 and bad.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"
         assert "lineage_graphql_requests_total" in client.get("/metrics").text
+        # keep-alive responses are not held back by Nagle's algorithm (TCP_NODELAY with several workers)
+        timings = []
+        for _ in range(11):
+            t0 = time.perf_counter()
+            client.get("/healthz")
+            timings.append(time.perf_counter() - t0)
+        assert sorted(timings)[5] < 0.035, timings
     store = open_url(store_file)
     try:
         entry = store.audit_entries(AuditFilter(after_seq=seq - 1, limit=1))[0]
