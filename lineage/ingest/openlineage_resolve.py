@@ -11,6 +11,8 @@ not, so the set of nodes does not depend on which event arrived first.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ def output_version(run_id: str) -> str:
     return f"run-{run_id}"
 
 
+@functools.lru_cache(maxsize=65_536)
 def dataset_id(namespace: str, name: str, version: str) -> str:
     return node_id(NodeKind.DATASET, namespace, name, version)
 
@@ -46,12 +49,17 @@ class _Version:
 
 
 class DatasetVersions:
-    """The visible versions of one dataset, with this event's pending changes layered on top."""
+    """The visible versions of one dataset, with this event's pending changes layered on top.
+
+    Produced versions are also kept ordered by (produced_at, version), so resolving a time is a
+    binary search, not a scan of the dataset's history.
+    """
 
     def __init__(self, store: GraphStore, namespace: str, name: str, counter: list[int] | None = None) -> None:
         self.namespace = namespace
         self.name = name
         self._versions: dict[str, _Version] = {}
+        self._order: list[tuple[str, str]] = []  # (produced_at, version), sorted
         self._counter = counter if counter is not None else [0]
         after: str | None = None
         filt = NodeFilter(kinds=(NodeKind.DATASET,), namespace=namespace, name_prefix=name)
@@ -63,6 +71,7 @@ class DatasetVersions:
             if len(page) < 500:
                 break
             after = page[-1].id
+        self._order = sorted(k for v in self._versions.values() if (k := v.produced()) is not None)
         self._counter[0] += len(self._versions)
 
     def id(self, version: str) -> str:
@@ -73,23 +82,41 @@ class DatasetVersions:
         return found.props if found else None
 
     def put(self, version: str, props: dict[str, Any]) -> None:
-        if version not in self._versions:
+        old = self._versions.get(version)
+        if old is None:
             self._counter[0] += 1
-        self._versions[version] = _Version(version, props)
+        else:
+            self._unorder(old)
+        new = self._versions[version] = _Version(version, props)
+        key = new.produced()
+        if key is not None:
+            bisect.insort(self._order, key)
 
     def drop(self, version: str) -> None:
-        self._versions.pop(version, None)
+        old = self._versions.pop(version, None)
+        if old is not None:
+            self._unorder(old)
+
+    def _unorder(self, old: _Version) -> None:
+        key = old.produced()
+        if key is not None:
+            i = bisect.bisect_left(self._order, key)
+            if i < len(self._order) and self._order[i] == key:
+                del self._order[i]
+
+    def _latest_before(self, bound: tuple[str, ...], reader: str | None) -> str:
+        """The greatest produced version ordered below ``bound`` not written by ``reader``."""
+        i = bisect.bisect_right(self._order, bound)
+        while i > 0:
+            i -= 1
+            version = self._order[i][1]
+            if reader is None or not self._versions[version].produced_by(reader):
+                return version
+        return PLACEHOLDER
 
     def resolve(self, at: str, reader: str) -> str:
         """The version current at ``at`` for ``reader`` (a run id), or the placeholder."""
-        best: tuple[str, str] | None = None
-        for v in self._versions.values():
-            key = v.produced()
-            if key is None or key[0] > at or v.produced_by(reader):
-                continue
-            if best is None or key > best:
-                best = key
-        return best[1] if best else PLACEHOLDER
+        return self._latest_before((at, "\U0010ffff"), reader)
 
     def predecessor(self, version: str) -> str:
         """The version readers saw just before ``version`` was produced (placeholder when none)."""
@@ -97,14 +124,8 @@ class DatasetVersions:
         mark = own.produced() if own else None
         if mark is None:
             return PLACEHOLDER
-        best: tuple[str, str] | None = None
-        for v in self._versions.values():
-            key = v.produced()
-            if key is None or v.version == version or key >= mark:
-                continue
-            if best is None or key > best:
-                best = key
-        return best[1] if best else PLACEHOLDER
+        i = bisect.bisect_left(self._order, mark)
+        return self._order[i - 1][1] if i > 0 else PLACEHOLDER
 
 
 class VersionCache:

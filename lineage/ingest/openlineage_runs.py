@@ -74,7 +74,10 @@ class Plan:
         self.nodes[spec.id] = spec
 
     def edge(self, src: str, kind: EdgeType, dst: str) -> None:
-        self.edges[(src, kind, dst)] = EdgeSpec.model_validate({"from": src, "type": kind, "to": dst})
+        # ids made by node_id() are well formed; registration checks them again with the schema
+        self.edges[(src, kind, dst)] = EdgeSpec.model_construct(
+            source=src, type=kind, target=dst, event_time=None, properties={}
+        )
 
 
 @dataclass(slots=True)
@@ -267,10 +270,18 @@ class Planner:
         """A version produced (or known to be produced) earlier than before changes what readers of
         the version before it, and of itself, read at their mention times."""
         versions = self.versions(ns, name)
-        for target in dict.fromkeys([versions.predecessor(version), version]):
+        before = versions.predecessor(version)
+        for target in dict.fromkeys([before, version]):
             for reader, reader_props in self._readers_of(versions.id(target)):
-                if reader != plan.subject:
-                    self._reconcile(plan, ns, name, reader, reader_props)
+                if reader == plan.subject:
+                    continue
+                if target == before and target != version:
+                    # Links match what readers resolve to after every event; this one only moved
+                    # ``version``, so a reader still resolving every mention to ``before`` is unchanged.
+                    times = mentions(reader_props, "inputs").get((ns, name)) or []
+                    if {versions.resolve(t, reader) for t in times} == {before}:
+                        continue
+                self._reconcile(plan, ns, name, reader, reader_props)
 
     def _reconcile(self, plan: Plan, ns: str, name: str, reader: str, reader_props: dict[str, Any]) -> None:
         """Link ``reader`` to the versions of the dataset current at each time it mentioned it; retract
@@ -286,7 +297,9 @@ class Planner:
         for earlier in self._planned.pop((reader, ns, name), set()) - set(links.values()):
             plan.edges.pop(earlier, None)  # planned by an earlier step of this event, now superseded
         self._planned[(reader, ns, name)] = set(links.values())
-        blocked = {v for v, link in links.items() if link in self.avoid or self._retracted_edge(link)}
+        blocked = {
+            v for v, link in links.items() if link in self.avoid or (v not in current and self._retracted_edge(link))
+        }
         if blocked:
             # A link this run once had and lost (only concurrent writers of one dataset whose events
             # arrive out of order cause it): keep what is linked rather than lose the input.
@@ -319,7 +332,10 @@ class Planner:
                 if (nid, EdgeType.INPUT_TO, rid) not in self.avoid:
                     plan.edge(nid, EdgeType.INPUT_TO, rid)
                 continue
-            self._dataset(plan, ns, name, PLACEHOLDER, claims=claims, rank=RANK_INPUT, at=ev.eventTime, owners=owners)
+            if claims or owners or self.versions(ns, name).props(PLACEHOLDER) is None:
+                self._dataset(
+                    plan, ns, name, PLACEHOLDER, claims=claims, rank=RANK_INPUT, at=ev.eventTime, owners=owners
+                )
             self._reconcile(plan, ns, name, rid, run_props)
 
     def _linked_inputs(self, rid: str) -> dict[tuple[str, str], set[str]]:

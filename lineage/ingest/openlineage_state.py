@@ -14,7 +14,6 @@ event wins (at equal times FAIL beats COMPLETE beats ABORT, by name, so the choi
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -79,12 +78,19 @@ def merge_claims(props: dict[str, Any], claims: dict[str, Any], rank: int, at: d
             current is not _MISSING
             and isinstance(mark, list)
             and len(mark) == 2
-            and (rank, when, canonical(value)) <= (mark[0], mark[1], canonical(current))
+            and not _wins(rank, when, value, mark, current)
         ):
             continue
         _set(props, key, value)
         book[key] = [rank, when]
     props[BOOK] = dict(sorted(book.items()))
+
+
+def _wins(rank: int, when: str, value: Any, mark: list[Any], current: Any) -> bool:
+    """Whether the claim (rank, when, value) is greater than the stored one; JSON only on a tie."""
+    if (rank, when) != (mark[0], mark[1]):
+        return bool((rank, when) > (mark[0], mark[1]))
+    return canonical(value) > canonical(current)
 
 
 def merge_min(props: dict[str, Any], key: str, at: datetime) -> None:
@@ -148,7 +154,7 @@ def merge_run_event(
     claims: dict[str, Any],
 ) -> dict[str, Any]:
     """A run's properties after one more event (``stored`` is not modified)."""
-    props = copy.deepcopy(stored) if stored else {}
+    props = dict(stored) if stored else {}  # values are replaced, never changed in place
     props["job"] = name
     props["job_namespace"] = namespace
     props["run_id"] = run_id
@@ -174,7 +180,7 @@ def merge_dataset_mention(
     placeholder: bool = False,
 ) -> dict[str, Any]:
     """A dataset version's properties after one more mention (as output, input or dataset event)."""
-    props = copy.deepcopy(stored) if stored else {}
+    props = dict(stored) if stored else {}  # values are replaced, never changed in place
     if placeholder:
         props["placeholder"] = True
     merge_claims(props, claims, rank, at)
@@ -186,7 +192,7 @@ def merge_dataset_mention(
 
 def merge_props(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """Join two property sets built by these rules (used when a run's output turns out pinned)."""
-    props = copy.deepcopy(into)
+    props = dict(into)
     book = other.get(BOOK) or {}
     for key, mark in book.items():
         value = _get(other, key)
