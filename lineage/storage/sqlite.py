@@ -332,6 +332,20 @@ class _Tx:
         )
         return cur.rowcount > 0
 
+    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
+        """Land raw events in this transaction (optional; ingestion then commits once per group)."""
+        at = to_us(datetime.now(UTC))
+        return [
+            int(
+                self.c.execute(
+                    "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)",
+                    (at, source, json.dumps(p, ensure_ascii=False)),
+                ).lastrowid
+                or 0
+            )
+            for p in payloads
+        ]
+
 
 class SQLiteStore(GraphStore):
     """Graph store in one SQLite file (WAL)."""
