@@ -66,6 +66,10 @@ class Outcome:
         return out
 
 
+class _LandSeparately(Exception):
+    """The store's transactions cannot hold raw events: land them on their own first."""
+
+
 class OpenLineageIngester:
     """Maps OpenLineage events into a store, recording writes under ``principal``.
 
@@ -85,29 +89,22 @@ class OpenLineageIngester:
     def ingest(self, payload: Any, *, land: bool = True) -> Outcome:
         """Validate, keep the raw event (unless ``land`` is false), map. ValidationError stores nothing."""
         event = parse_event(payload)
-        raw_seq = self.store.append_raw_event(self.source, payload) if land else None
-        outcome = self.apply(event)
-        outcome.raw_seq = raw_seq
-        return outcome
+        result = self.apply_many([event], payloads=[payload] if land else None)[0]
+        if isinstance(result, LineageError):
+            raise result
+        return result
 
     def ingest_many(
         self, payloads: Sequence[Any], *, land: bool = True, principal: str | None = None
     ) -> list[Outcome | LineageError]:
         """Validate every event first (one invalid event stores nothing), then keep and map them.
 
-        Events are landed in one write and mapped together in one transaction where the store
-        allows it. A mapping error (e.g. a retracted run) does not stop the others: it is
-        returned in place of that event's outcome.
+        Events are landed and mapped in one transaction where the store allows it. A mapping error
+        (e.g. a retracted run) does not stop the others: it is returned in place of that event's
+        outcome.
         """
         events = [parse_event(p, where=f"[{i}]") for i, p in enumerate(payloads)]
-        seqs: list[int | None] = (
-            list(self.store.append_raw_events(self.source, list(payloads))) if land else [None] * len(events)
-        )
-        results = self.apply_many(events, principal=principal)
-        for result, seq in zip(results, seqs, strict=True):
-            if isinstance(result, Outcome):
-                result.raw_seq = seq
-        return results
+        return self.apply_many(events, principal=principal, payloads=list(payloads) if land else None)
 
     def apply(self, event: Event, *, principal: str | None = None) -> Outcome:
         """Map one validated event in one write transaction, retrying without any edge that would
@@ -135,32 +132,49 @@ class OpenLineageIngester:
         raise CycleError(f"could not map the event without a cycle after {_MAX_ATTEMPTS} attempts")
 
     def apply_many(
-        self, events: Sequence[Event], *, principal: str | None = None, principals: Sequence[str] | None = None
+        self,
+        events: Sequence[Event],
+        *,
+        principal: str | None = None,
+        principals: Sequence[str] | None = None,
+        payloads: Sequence[Any] | None = None,
     ) -> list[Outcome | LineageError]:
         """Map events in order; in one transaction where possible, else (or on any error) one by one.
 
-        ``principals`` gives each event its own author (events of several requests mapped together).
+        ``principals`` gives each event its own author (events of several requests mapped together);
+        ``payloads``, when given, are the raw events to land first (in the same transaction when
+        the store's transactions can hold them).
         """
         who = list(principals) if principals is not None else [principal or self.principal] * len(events)
-        if self.groups and len(events) > 1:
+        if self.groups and (len(events) > 1 or payloads is not None):
             try:
                 with self._lock, self.store.write() as tx:
                     self.cache.begin(tx.audit_head())
+                    land = getattr(tx, "append_raw_events", None) if payloads is not None else None
+                    seqs: list[int | None] = list(land(self.source, payloads)) if land else []
+                    if payloads is not None and land is None:
+                        raise _LandSeparately
                     done: list[Outcome | LineageError] = []
                     for event, author in zip(events, who, strict=True):
                         plan = _plan(Planner(self.store, tx, self.cache), event)
                         done.append(self._write(tx, plan, event, author))
                     self.cache.end(tx.audit_head())
+                for outcome, seq in zip(done, seqs, strict=False):
+                    if isinstance(outcome, Outcome):
+                        outcome.raw_seq = seq
                 return done
-            except LineageError:
+            except (LineageError, _LandSeparately):
                 self.cache.invalidate()  # the group rolled back: redo it event by event
             except BaseException:
                 self.cache.invalidate()
                 raise
+        seqs = list(self.store.append_raw_events(self.source, list(payloads))) if payloads is not None else []
         results: list[Outcome | LineageError] = []
-        for event, author in zip(events, who, strict=True):
+        for i, (event, author) in enumerate(zip(events, who, strict=True)):
             try:
-                results.append(self.apply(event, principal=author))
+                outcome = self.apply(event, principal=author)
+                outcome.raw_seq = seqs[i] if seqs else None
+                results.append(outcome)
             except LineageError as exc:
                 results.append(exc)
         return results

@@ -63,14 +63,10 @@ class GroupCommitter:
             payloads = [p for item in group for p in item.payloads]
             events = [e for item in group for e in item.events]
             principals = [item.principal for item in group for _ in item.events]
-            seqs = self.ingester.store.append_raw_events(self.ingester.source, payloads)
-            results = self.ingester.apply_many(events, principals=principals)
+            results = self.ingester.apply_many(events, principals=principals, payloads=payloads)
             at = 0
             for item in group:
                 item.results = results[at : at + len(item.events)]
-                for result, seq in zip(item.results, seqs[at : at + len(item.events)], strict=True):
-                    if isinstance(result, Outcome):
-                        result.raw_seq = seq
                 at += len(item.events)
         except BaseException as exc:  # handed to every waiting request
             for item in group:
