@@ -37,7 +37,11 @@ class KindCount:
 class Reached:
     node: Node
     distance: int
-    path: Path
+    reach: strawberry.Private[Reach]
+
+    @field("One shortest path from the report's root to this node (computed when asked for).")
+    def path(self) -> Path:
+        return _path(self.reach, self.node.record.id)
 
     @field("Whether this is a deployment in a production environment.")
     def production(self) -> bool:
@@ -69,7 +73,7 @@ def _path(reach: Reach, node_id: str) -> Path:
 
 
 def _reached(reach: Reach, record: NodeRecord, distance: int) -> Reached:
-    return Reached(node=to_node(record, reach.as_of), distance=distance, path=_path(reach, record.id))
+    return Reached(node=to_node(record, reach.as_of), distance=distance, reach=reach)
 
 
 def _counts(reach: Reach, order: Sequence[NodeKind]) -> list[KindCount]:
@@ -206,7 +210,7 @@ async def build_impact(
         ReachedEdge(
             node=to_node(records[r.id], as_of),
             distance=r.distance,
-            path=_path(reach, r.id),
+            reach=reach,
             cursor=cursors.encode("reached", r.id),
         )
         for r in found.page
