@@ -107,10 +107,14 @@ async def _json_body(request: Request) -> Any:
     if not body.strip():
         raise ValidationError("the request body is empty; send an OpenLineage event as JSON")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
+
+
+def _not_json(name: str) -> Any:
+    raise MalformedRequestError(f"{name} is not valid JSON; send null or a string instead")
 
 
 def namespaces_of(event: Event) -> list[str]:

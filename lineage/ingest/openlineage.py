@@ -20,11 +20,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from lineage.errors import CycleError, LineageError, ValidationError
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_resolve import VersionCache
 from lineage.ingest.openlineage_runs import EdgeKey, Plan, Planner
 from lineage.model import Batch, EdgeType
+from lineage.model.batch import describe_errors
 from lineage.storage.base import GraphStore, WriteTx
 from lineage.storage.sqlite import SQLiteStore
 from lineage.storage.writes import register_in, retract_in
@@ -220,12 +223,15 @@ class OpenLineageIngester:
 
 
 def _plan(planner: Planner, event: Event) -> Plan:
-    if isinstance(event, RunEvent):
-        return planner.run_event(event)
-    if isinstance(event, DatasetEvent):
-        return planner.dataset_event(event)
-    if isinstance(event, JobEvent):
-        return planner.job_event(event)
+    try:
+        if isinstance(event, RunEvent):
+            return planner.run_event(event)
+        if isinstance(event, DatasetEvent):
+            return planner.dataset_event(event)
+        if isinstance(event, JobEvent):
+            return planner.job_event(event)
+    except PydanticValidationError as exc:  # e.g. NaN in a facet: not storable as JSON
+        raise ValidationError(f"the event cannot be mapped: {describe_errors(exc)}") from None
     raise ValidationError(f"unsupported event type {type(event).__name__}")
 
 

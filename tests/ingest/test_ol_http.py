@@ -85,6 +85,7 @@ def test_one_event_is_stored_and_answered_201(http: TestClient, app_store: Graph
             "run: field required",
         ),
         (b"not gzip", {"Content-Encoding": "gzip"}, "not valid gzip"),
+        (b'{"eventType": "START", "x": NaN}', {}, "NaN is not valid JSON"),
         (b"{}", {"Content-Encoding": "br"}, "unsupported Content-Encoding"),
     ],
 )
