@@ -109,5 +109,5 @@ def run_uvicorn(config: uvicorn.Config) -> None:
         Multiprocess(config, sockets=[sock]).run()
         return
     server.run()
-    if not server.started:
-        raise typer.Exit(3)
+    if not server.started:  # the address was in use or unusable (the store was checked before)
+        raise typer.Exit(2)
