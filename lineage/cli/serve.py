@@ -108,6 +108,9 @@ def run_uvicorn(config: uvicorn.Config) -> None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         Multiprocess(config, sockets=[sock]).run()
         return
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind the address
+        server.started = False
     if not server.started:  # the address was in use or unusable (the store was checked before)
         raise typer.Exit(2)

@@ -173,3 +173,13 @@ def test_serve_refuses_an_unreachable_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_app(), ["serve", "--store", f"sqlite:///{tmp_path / 'missing' / 'x.db'}"])
     assert result.exit_code == 3
     assert "BACKEND_UNAVAILABLE" in result.output
+
+
+def test_serve_reports_an_address_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 'x.db'}")
+    assert done.returncode == 2, done.stderr
+    assert "address already in use" in done.stderr
