@@ -203,7 +203,9 @@ class LineageGraph:
             domains.append(_Domain(name, rng.sample(TABLES, 6)))
 
         # ---- ETL: raw -> clean -> domain hubs -> global hub, day by day
-        etl_commits = [self._commit(START - timedelta(days=40 - 10 * k), f"etl: release {k}", "etl-bot") for k in range(4)]
+        etl_commits = [
+            self._commit(START - timedelta(days=40 - 10 * k), f"etl: release {k}", "etl-bot") for k in range(4)
+        ]
         global_hubs: list[int] = []
         for day in range(self.days):
             when = START + timedelta(days=day)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib.util
 import json
 import os
@@ -96,7 +97,9 @@ def table(title: str, head: list[str], rows: list[list[Any]]) -> str:
     line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True)))
     out = [title, line, "-" * len(line)]
     for r in cells:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        out.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
     return "\n".join(out)
 
 
@@ -194,19 +197,24 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
     graph = LineageGraph(size, seed=args.seed, chunk=args.chunk)
     with fresh_store(backend, args, workdir, f"bench-{size}") as store:
         # ingest through the public registration path
-        t_build = t_reg = 0.0
+        t_build = t_reg = cpu_reg = 0.0
         n_batches = elements = 0
         largest = 0.0
         batches = graph.batches()
+        result["load_before"] = os.getloadavg()
         while True:
             t0 = time.perf_counter()
+            gc.disable()  # building specs is the caller's cost; keep the collector out of it
             batch = next(batches, None)
+            gc.enable()
             t1 = time.perf_counter()
             t_build += t1 - t0
             if batch is None:
                 break
+            c1 = time.process_time()
             store.register(batch, principal=PRINCIPAL, source="bench")
             t2 = time.perf_counter()
+            cpu_reg += time.process_time() - c1
             t_reg += t2 - t1
             largest = max(largest, t2 - t1)
             n_batches += 1
@@ -219,6 +227,8 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
             "batches": n_batches,
             "chunk": args.chunk,
             "register_s": t_reg,
+            "register_cpu_s": cpu_reg,
+            "register_per_cpu_s": elements / cpu_reg,
             "build_s": t_build,
             "slowest_batch_s": largest,
             "register_per_s": elements / t_reg,
@@ -232,7 +242,12 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
         t0 = time.perf_counter()
         res = store.register(first, principal=PRINCIPAL, source="bench")
         dt = time.perf_counter() - t0
-        result["repeat_batch"] = {"elements": len(first), "seconds": dt, "per_s": len(first) / dt, "changed": res.changed}
+        result["repeat_batch"] = {
+            "elements": len(first),
+            "seconds": dt,
+            "per_s": len(first) / dt,
+            "changed": res.changed,
+        }
         del again, first
 
         # the isolated node
@@ -291,6 +306,7 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
             tracemalloc.stop()
         result["store_bytes"] = store_size(store)
         result["max_rss_mib"] = max_rss_mib()
+        result["load_after"] = os.getloadavg()
     return result
 
 
@@ -315,7 +331,7 @@ WITH RECURSIVE walk(node) AS (
 SELECT count(*), count(DISTINCT node) FROM walk
 """
 
-NAIVE_CYPHER = "MATCH (s) WHERE s.id = $id MATCH p = (s)-[*]->(x) RETURN count(p) AS paths"
+NAIVE_CYPHER = "MATCH p = (s:Node {id: $id})-[*]->(x) RETURN count(p) AS paths"
 
 
 def sqlite_query(path: Path, sql: str, start: str, timeout: float) -> tuple[float | None, Any]:
@@ -354,7 +370,7 @@ def lattice(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
     naive_dead = distinct_dead = False
     with fresh_store(backend, args, workdir, "bench-lattice") as store:
         for n in args.lattice:
-            batch, first, last = diamond_lattice(n)
+            batch, first, _last = diamond_lattice(n)
             store.register(batch, principal=PRINCIPAL, source="bench")
             reach = store.reach(first, Direction.DOWNSTREAM)
             assert len(reach.nodes) == 3 * n
@@ -398,11 +414,14 @@ def print_scenarios(results: list[dict[str, Any]]) -> None:
                 i["batches"],
                 f"{i['register_s']:.1f}",
                 f"{i['register_per_s']:,.0f}",
+                f"{i['register_cpu_s']:.1f}",
+                f"{i['register_per_cpu_s']:,.0f}",
                 f"{i['build_s']:.1f}",
                 f"{i['end_to_end_per_s']:,.0f}",
                 f"{r['repeat_batch']['per_s']:,.0f}",
                 f"{r['max_rss_mib']:,.0f}",
                 human_bytes(r["store_bytes"]) if r["store_bytes"] else "-",
+                "{:.1f} / {:.1f}".format(r["load_before"][0], r["load_after"][0]),
             ]
         )
     print(
@@ -415,11 +434,14 @@ def print_scenarios(results: list[dict[str, Any]]) -> None:
                 "batches",
                 "register s",
                 "register el/s",
+                "CPU s",
+                "el/CPU-s",
                 "build s",
                 "end-to-end el/s",
                 "repeat el/s",
                 "max RSS MiB",
                 "store size",
+                "load before/after",
             ],
             rows,
         )
@@ -517,7 +539,9 @@ def print_lattice(res: dict[str, Any]) -> None:
         if res["backend"] == "sqlite":
             line.append(cell(row, "distinct_s"))
         rows.append(line)
-    print(table(f"Diamond lattice on {res['backend']}: chain of n diamonds, downstream of the first dataset", head, rows))
+    print(
+        table(f"Diamond lattice on {res['backend']}: chain of n diamonds, downstream of the first dataset", head, rows)
+    )
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -584,13 +608,15 @@ def main(argv: list[str] | None = None) -> None:
     print("How produced")
     print(f"  command : {info['command']}")
     print(f"  machine : {info['cores']} cores, {info['cpu']}, {info['memory']} RAM, {info['platform']}")
-    print(f"  software: Python {info['python']}, SQLite {info['sqlite']}, pydantic {info['pydantic']}, git {info['git']}")
+    print(
+        f"  software: Python {info['python']}, SQLite {info['sqlite']}, pydantic {info['pydantic']}, git {info['git']}"
+    )
     print(
         f"  settings: seed {args.seed}, batches of {args.chunk:,} nodes+edges, {args.reps} timed repetitions per "
         f"start node ({max(5, args.reps // 4)} for ~10k closures), {args.starts} start nodes per closure size, "
         f"isolated node x{args.reps * 10}; each scenario in its own process; warm caches"
     )
-    print(f"  date    : {info['date']}")
+    print(f"  date    : {info['date']}, load average {os.getloadavg()[0]:.1f} (1 min) at start")
     print()
     backends = []
     for b in args.backend_list:

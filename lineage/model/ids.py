@@ -20,6 +20,7 @@ from lineage.model.kinds import EdgeType, NodeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACE = re.compile(r"\s")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _EDGE_ID = re.compile(r"^(?P<src>\S+) -(?P<type>[A-Z_]+)-> (?P<dst>\S+)$")
 MAX_PART = 512
 _BY_PREFIX = {kind.prefix: kind for kind in NodeKind}
@@ -81,7 +82,7 @@ def parse_node_id(text: str) -> NodeKey:
         except ValueError as exc:
             raise ValueError(f"malformed node id {text!r}: {exc}") from None
         raise ValueError(f"malformed node id {text!r}: {shape}")  # a kind, but not its canonical prefix
-    if _SPACE.search(rest) or _CONTROL.search(rest) or "/" not in rest:
+    if _SPACE_OR_CONTROL.search(rest) or "/" not in rest:
         raise ValueError(f"malformed node id {text!r}: {shape}")
     if "%" not in rest:
         return _parse_plain(text, kind, rest, shape)
