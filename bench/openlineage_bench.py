@@ -436,7 +436,11 @@ def in_process(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     try:
         git = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parent,
         ).stdout.strip()
     except OSError:
         git = "?"
