@@ -256,32 +256,64 @@ def replay(
     principal: str,
     after_seq: int = 0,
     progress: Callable[[int], None] | None = None,
+    group: int = 200,
 ) -> ReplaySummary:
     """Re-map every raw event kept in ``source`` into ``target`` with the current mapping.
 
     Raw events are copied into the target's landing zone too, unless target and source are the
-    same store (then they are only re-mapped). OpenLineage events and dbt manifests are replayed;
-    other raw sources are counted as skipped. Events that no longer validate are reported, not fatal.
+    same store (then they are only re-mapped). OpenLineage events (mapped in groups) and dbt
+    manifests are replayed in their order; other raw sources are counted as skipped. Events that no
+    longer validate are reported, not fatal.
     """
     from lineage.ingest.dbt import DBT_SOURCE, import_manifest
 
     same = source is target or source.url == target.url
     summary = ReplaySummary()
+    ingesters: dict[str, OpenLineageIngester] = {}
+    pending: list[tuple[int, str, Any]] = []  # (seq, source label, payload) of OpenLineage events
+
+    def flush() -> None:
+        by_label: dict[str, list[tuple[int, Any]]] = {}
+        for seq, label, payload in pending:
+            by_label.setdefault(label, []).append((seq, payload))
+        for label, items in by_label.items():
+            ingester = ingesters.setdefault(label, OpenLineageIngester(target, principal=principal, source=label))
+            valid = []
+            for seq, payload in items:
+                try:
+                    parse_event(payload)
+                except LineageError as exc:
+                    summary.errors.append(f"raw event #{seq} ({label}): {exc.message}")
+                    continue
+                valid.append((seq, payload))
+            results = ingester.ingest_many([p for _, p in valid], land=not same) if valid else []
+            for (seq, _), result in zip(valid, results, strict=True):
+                if isinstance(result, LineageError):
+                    summary.errors.append(f"raw event #{seq} ({label}): {result.message}")
+                else:
+                    summary.mapped += 1
+        pending.clear()
+
     for raw in source.iter_raw_events(after_seq):
         summary.events += 1
-        try:
-            if raw.source.startswith(SOURCE):
-                OpenLineageIngester(target, principal=principal, source=raw.source).ingest(raw.payload, land=not same)
-            elif raw.source.startswith(DBT_SOURCE):
+        if raw.source.startswith(SOURCE):
+            pending.append((raw.seq, raw.source, raw.payload))
+            if len(pending) >= group:
+                flush()
+        elif raw.source.startswith(DBT_SOURCE):
+            flush()
+            try:
                 import_manifest(target, raw.payload, principal=principal, land=not same, source=raw.source)
-            else:
-                summary.skipped += 1
-                continue
-            summary.mapped += 1
-        except LineageError as exc:
-            summary.errors.append(f"raw event #{raw.seq} ({raw.source}): {exc.message}")
-        if progress is not None:
+                summary.mapped += 1
+            except LineageError as exc:
+                summary.errors.append(f"raw event #{raw.seq} ({raw.source}): {exc.message}")
+        else:
+            summary.skipped += 1
+        if progress is not None and not pending:
             progress(summary.events)
+    flush()
+    if progress is not None:
+        progress(summary.events)
     return summary
 
 

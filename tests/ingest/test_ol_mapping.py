@@ -249,7 +249,8 @@ def test_final_graph_does_not_depend_on_order_or_repeats(tmp_path: Path, seed: i
 
 
 def test_replay_into_a_fresh_store_gives_the_same_graph(tmp_path: Path) -> None:
-    with open_store(f"sqlite:///{tmp_path / 'a.db'}") as a, open_store(f"sqlite:///{tmp_path / 'b.db'}") as b:
+    b = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    with open_store(f"sqlite:///{tmp_path / 'a.db'}") as a:
         ingest_all(a, _scenario())
         summary = replay(a, b, principal="user:replayer")
         assert summary.events == summary.mapped == len(_scenario()) and not summary.errors
@@ -258,6 +259,15 @@ def test_replay_into_a_fresh_store_gives_the_same_graph(tmp_path: Path) -> None:
         again = replay(b, b, principal="user:replayer")  # re-mapping in place changes nothing
         assert again.mapped == len(_scenario()) and snapshot(b) == snapshot(a)
         assert b.counts()["raw_events"] == a.counts()["raw_events"]
+        # a raw event that no longer validates is reported; the others are still mapped
+        a.append_raw_event("openlineage", {"eventType": "COMPLETE", "job": {"namespace": "x", "name": "y"}})
+        a.append_raw_event("something-else", {"kept": True})
+    with open_store(f"sqlite:///{tmp_path / 'a.db'}") as a, open_store(f"sqlite:///{tmp_path / 'c.db'}") as c:
+        summary = replay(a, c, principal="user:replayer", group=3)
+        assert summary.mapped == len(_scenario()) and summary.skipped == 1
+        assert len(summary.errors) == 1 and "field required" in summary.errors[0]
+        assert snapshot(c) == snapshot(b)
+    b.close()
 
 
 @pytest.mark.parametrize("reverse", [False, True])
