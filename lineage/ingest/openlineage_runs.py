@@ -58,6 +58,9 @@ from lineage.storage.base import GraphStore, WriteTx
 
 EdgeKey = tuple[str, EdgeType, str]
 
+#: Run properties the mapping keeps for itself: when each input was mentioned, pinned versions.
+MENTIONS, INPUTS_PINNED, OUTPUTS_PINNED = "_ol_inputs", "_ol_inputs_pinned", "_ol_outputs_pinned"
+
 #: Ranks of dataset claims: what a producing run says beats a dataset event, which beats readers.
 RANK_OUTPUT, RANK_DATASET_EVENT, RANK_INPUT = 2, 1, 0
 
@@ -174,10 +177,10 @@ class Planner:
             producer=ev.producer,
             claims=run_claims(ev.run.facets, ev.job.facets),
         )
-        merge_mentions(props, "inputs", mentioned, at)
-        merge_union(props, "inputs_pinned", [[ns, name, v] for (ns, name), v in sorted(pinned_in.items())])
+        merge_mentions(props, MENTIONS, mentioned, at)
+        merge_union(props, INPUTS_PINNED, [[ns, name, v] for (ns, name), v in sorted(pinned_in.items())])
         pinned_out = [[o.namespace, o.name, v] for o in ev.outputs if (v := dataset_version(o.facets))]
-        merge_union(props, "outputs_pinned", pinned_out)
+        merge_union(props, OUTPUTS_PINNED, pinned_out)
         plan.node(
             NodeSpec(
                 kind=NodeKind.RUN,
@@ -197,7 +200,7 @@ class Planner:
 
     def _outputs(self, plan: Plan, ev: RunEvent, rid: str, run_props: dict[str, Any]) -> None:
         pinned: dict[tuple[str, str], list[str]] = {}
-        for ns, name, version in run_props.get("outputs_pinned") or []:
+        for ns, name, version in run_props.get(OUTPUTS_PINNED) or []:
             pinned.setdefault((ns, name), []).append(version)
         for out in ev.outputs:
             own = dataset_version(out.facets)
@@ -278,7 +281,7 @@ class Planner:
                 if target == before and target != version:
                     # Links match what readers resolve to after every event; this one only moved
                     # ``version``, so a reader still resolving every mention to ``before`` is unchanged.
-                    times = mentions(reader_props, "inputs").get((ns, name)) or []
+                    times = mentions(reader_props, MENTIONS).get((ns, name)) or []
                     if {versions.resolve(t, reader) for t in times} == {before}:
                         continue
                 self._reconcile(plan, ns, name, reader, reader_props)
@@ -286,11 +289,11 @@ class Planner:
     def _reconcile(self, plan: Plan, ns: str, name: str, reader: str, reader_props: dict[str, Any]) -> None:
         """Link ``reader`` to the versions of the dataset current at each time it mentioned it; retract
         links that no longer hold. Versions the reader pinned with a version facet are left alone."""
-        times = mentions(reader_props, "inputs").get((ns, name))
+        times = mentions(reader_props, MENTIONS).get((ns, name))
         if not times:
             return
         versions = self.versions(ns, name)
-        pinned = {v for pns, pname, v in reader_props.get("inputs_pinned") or [] if (pns, pname) == (ns, name)}
+        pinned = {v for pns, pname, v in reader_props.get(INPUTS_PINNED) or [] if (pns, pname) == (ns, name)}
         current = {v for v in self._linked_inputs(reader).get((ns, name), set()) if v not in pinned}
         wanted = {versions.resolve(t, reader) for t in times}
         links = {v: (versions.id(v), EdgeType.INPUT_TO, reader) for v in wanted}
