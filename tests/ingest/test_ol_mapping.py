@@ -163,7 +163,7 @@ def test_late_producer_relinks_readers_and_retracts_the_old_link_with_a_reason(s
     assert "re-linked by OpenLineage" in (old[0].retract_reason or "")
 
 
-def test_version_facet_pins_versions_and_folds_a_provisional_output(store: GraphStore) -> None:
+def test_version_facet_pins_versions_and_folds_a_provisional_output(tmp_path: Path) -> None:
     start = run_event(
         "merge",
         RUN1,
@@ -180,7 +180,7 @@ def test_version_facet_pins_versions_and_folds_a_provisional_output(store: Graph
     pinned = "dataset:s3/events_clean@7"
     graphs = []
     for order in ([start, reader, complete], [complete, start, reader], [reader, complete, start]):
-        with open_store(f"sqlite:///{store_dir(store)}/fold-{len(graphs)}.db") as st:
+        with open_store(f"sqlite:///{tmp_path}/fold-{len(graphs)}.db") as st:
             ingest_all(st, order)
             assert edges_of(st, run, "PRODUCED", into=False) == {pinned}
             assert edges_of(st, run, "INPUT_TO", into=True) == {"dataset:s3/events@41"}
@@ -188,11 +188,6 @@ def test_version_facet_pins_versions_and_folds_a_provisional_output(store: Graph
             assert st.get_node(pinned).properties["schema"] == [{"name": "a"}]
             graphs.append(snapshot(st))
     assert graphs[0] == graphs[1] == graphs[2]
-
-
-def store_dir(store: GraphStore) -> Path:
-    path = getattr(store, "path", None)
-    return Path(path).parent if path is not None else Path.cwd()
 
 
 def _scenario() -> list[dict[str, object]]:
