@@ -299,7 +299,7 @@ class _Tx:
                     "src": e.source,
                     "dst": e.target,
                     "props": {
-                        "properties": _json(e.properties),
+                        "properties": _json(e.properties) if e.properties else None,
                         "event_time": _us(e.event_time),
                         "recorded_at": t,
                         "recorded_by": by,
@@ -307,6 +307,7 @@ class _Tx:
                 }
             )
         for edge_type, rows in by_type.items():
+            rows.sort(key=lambda r: r["src"])  # neighbouring rows touch the same nodes
             for chunk in _chunks(rows):
                 self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk).consume()
 

@@ -220,7 +220,7 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
                     "src": e.source,
                     "dst": e.target,
                     "props": {
-                        "properties": _json(e.properties),
+                        "properties": _json(e.properties) if e.properties else None,
                         "event_time": _us(e.event_time),
                         "recorded_at": to_us(e.recorded_at),
                         "recorded_by": e.recorded_by,

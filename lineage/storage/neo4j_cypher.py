@@ -9,7 +9,8 @@ Graph layout:
 - ``(:Node:<Kind>)`` per node version, unique ``id``. ``properties`` is canonical JSON text (Neo4j
   properties cannot hold maps), times are integer microseconds since the epoch (UTC), like SQLite,
   so as-of comparisons are exact. ``name_lc``/``id_lc`` are ASCII-lowercased copies for search.
-- ``(:Node)-[:<EDGE_TYPE>]->(:Node)`` per provenance edge, with the same bookkeeping properties.
+- ``(:Node)-[:<EDGE_TYPE>]->(:Node)`` per provenance edge, with the same bookkeeping properties
+  (``properties`` left out when empty: most edges have none).
 - ``(:Revision {node_id, recorded_at})``: the recorded states of a node's properties, written from
   its first change on (the node's ``revised`` flag); until then the node itself is its only state.
 - ``(:Annotation {node_id, key, value})``: owners, tags, approvals, with retraction.
@@ -110,9 +111,13 @@ TX_NODES = (
     "RETURN n.id AS id, n.kind AS kind, n.properties AS properties, n.event_time AS event_time, "
     "n.retracted_at AS retracted_at"
 )
+#: Both ends are looked up by id, then the edge between them, in a subquery with both ends bound (so
+#: Expand(Into), which walks the smaller side). A plan that expanded from one end instead, as one made
+#: on a nearly empty database may, would walk every edge of a hub for every key.
 TX_EDGES = (
-    "UNWIND $keys AS k MATCH (s:Node {id: k[0]}) MATCH (t:Node {id: k[2]}) "
-    f"MATCH (s)-[r:{EDGE_TYPES}]->(t) WHERE type(r) = k[1] "
+    "UNWIND $keys AS k MATCH (s:Node {id: k[0]}) USING INDEX s:Node(id) "
+    "MATCH (t:Node {id: k[2]}) USING INDEX t:Node(id) "
+    f"CALL (s, t, k) {{ MATCH (s)-[r:{EDGE_TYPES}]->(t) WHERE type(r) = k[1] RETURN r }} "
     "RETURN s.id AS src, type(r) AS type, t.id AS dst, r.retracted_at AS retracted_at"
 )
 TX_SUCCESSORS = (
@@ -181,7 +186,8 @@ RETRACT_NODE = (
     "RETURN count(r) AS edges"
 )
 RETRACT_EDGE = (
-    f"MATCH (s:Node {{id: $src}}) MATCH (t:Node {{id: $dst}}) MATCH (s)-[r:{EDGE_TYPES}]->(t) "
+    "MATCH (s:Node {id: $src}) USING INDEX s:Node(id) MATCH (t:Node {id: $dst}) USING INDEX t:Node(id) "
+    f"MATCH (s)-[r:{EDGE_TYPES}]->(t) "
     "WHERE type(r) = $type SET r.retracted_at = $at, r.retracted_by = $by, r.retract_reason = $reason"
 )
 APPEND_AUDIT = (
@@ -233,7 +239,7 @@ EXPAND: dict[str, LiteralString] = {
     ),
 }
 _EDGE_MAP: LiteralString = (
-    "{properties: r.properties, event_time: r.event_time, recorded_at: r.recorded_at, "
+    "{properties: coalesce(r.properties, '{}'), event_time: r.event_time, recorded_at: r.recorded_at, "
     "recorded_by: r.recorded_by, retracted_at: r.retracted_at, retracted_by: r.retracted_by, "
     "retract_reason: r.retract_reason}"
 )
@@ -245,7 +251,8 @@ NODE_EDGES = (
     f"RETURN m.id AS src, type(r) AS type, n.id AS dst, {_EDGE_MAP} AS e"
 )
 EDGE_ANY = (
-    f"MATCH (s:Node {{id: $src}}) MATCH (t:Node {{id: $dst}}) MATCH (s)-[r:{EDGE_TYPES}]->(t) "
+    "MATCH (s:Node {id: $src}) USING INDEX s:Node(id) MATCH (t:Node {id: $dst}) USING INDEX t:Node(id) "
+    f"MATCH (s)-[r:{EDGE_TYPES}]->(t) "
     f"WHERE type(r) = $type RETURN s.id AS src, type(r) AS type, t.id AS dst, {_EDGE_MAP} AS e"
 )
 REVISIONS = (
