@@ -149,8 +149,23 @@ def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
     log_path = workdir / f"serve-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--store", url, "--mode", "production",
-             "--workers", str(args.workers), "--no-anonymous-read", "--log-level", "warning"],
+            [
+                *CLI,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--store",
+                url,
+                "--mode",
+                "production",
+                "--workers",
+                str(args.workers),
+                "--no-anonymous-read",
+                "--log-level",
+                "warning",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -265,8 +280,10 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"command : {info['command']}")
     print(f"machine : {info['cores']} cores, {info['platform']}, Python {info['python']}, git {info['git']}")
     print(f"load    : 1/5/15-minute load average at the end {info['load_average']} (other work on the machine)")
-    print(f"clients : {args.clients} concurrent clients, {args.seconds:g} s per query, server with "
-          f"{args.workers} worker(s), reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes")
+    print(
+        f"clients : {args.clients} concurrent clients, {args.seconds:g} s per query, server with "
+        f"{args.workers} worker(s), reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes"
+    )
     print()
     head = f"{'backend':<8} {'query':<11} {'nodes':>8} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
     head += f"{'p99 ms':>7} {'errors':>6}"
@@ -314,8 +331,11 @@ def main(argv: list[str] | None = None) -> None:
         url, starts, secret = prepare(backend, args, args.workdir)
         with server(url, args, args.workdir) as base:
             for name, (query, _) in QUERIES.items():
-                print(f"[{backend}] {name}: {args.clients} clients for {args.seconds:g} s "
-                      f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                print(
+                    f"[{backend}] {name}: {args.clients} clients for {args.seconds:g} s "
+                    f"(load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
                 result = asyncio.run(load(base, secret, query, starts[name], args.clients, args.seconds))
                 rows.append({"backend": backend, "query": name, "nodes": args.nodes, **result})
     print_results(rows, args)
