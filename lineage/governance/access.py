@@ -98,6 +98,7 @@ def create_token(
     namespaces: Sequence[str] = (),
     *,
     principal: str,
+    source: str = "cli",
     now: datetime | None = None,
 ) -> tuple[str, TokenRecord]:
     """Create a token; return its secret (to show once) and the stored record (hash only).
@@ -123,13 +124,13 @@ def create_token(
         created_at=now or datetime.now(UTC),
         created_by=principal,
     )
-    store.record_token(record, principal=principal)
+    store.record_token(record, principal=principal, source=source)
     return secret, record
 
 
-def revoke_token(store: GraphStore, name: str, *, principal: str) -> None:
+def revoke_token(store: GraphStore, name: str, *, principal: str, source: str = "cli") -> None:
     """Revoke the active token of that name. Raises NotFoundError."""
-    store.revoke_token(name, principal=principal)
+    store.revoke_token(name, principal=principal, source=source)
 
 
 def active_tokens(store: GraphStore, include_revoked: bool = False) -> list[TokenRecord]:

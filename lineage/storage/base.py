@@ -486,15 +486,15 @@ class GraphStore(abc.ABC):
             payload=payload,
         )
 
-    def record_token(self, token: TokenRecord, *, principal: str) -> WriteResult:
+    def record_token(self, token: TokenRecord, *, principal: str, source: str = "cli") -> WriteResult:
         from lineage.storage.writes import record_token
 
-        return record_token(self, token, principal=principal)
+        return record_token(self, token, principal=principal, source=source)
 
-    def revoke_token(self, name: str, *, principal: str) -> WriteResult:
+    def revoke_token(self, name: str, *, principal: str, source: str = "cli") -> WriteResult:
         from lineage.storage.writes import revoke_token
 
-        return revoke_token(self, name, principal=principal)
+        return revoke_token(self, name, principal=principal, source=source)
 
     # -- reads built on the primitives -------------------------------------------------------
 

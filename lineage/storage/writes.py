@@ -464,7 +464,7 @@ def annotate(
     return result
 
 
-def record_token(store: GraphStore, token: TokenRecord, *, principal: str) -> WriteResult:
+def record_token(store: GraphStore, token: TokenRecord, *, principal: str, source: str = "cli") -> WriteResult:
     result = WriteResult()
     with store.write() as tx:
         if any(t.name == token.name and t.revoked_at is None for t in store.tokens()):
@@ -477,7 +477,7 @@ def record_token(store: GraphStore, token: TokenRecord, *, principal: str) -> Wr
             tx,
             at,
             principal,
-            "cli",
+            source,
             "token.create",
             [],
             {"name": token.name, "role": token.role, "namespaces": list(token.namespaces)},
@@ -486,11 +486,11 @@ def record_token(store: GraphStore, token: TokenRecord, *, principal: str) -> Wr
     return result
 
 
-def revoke_token(store: GraphStore, name: str, *, principal: str) -> WriteResult:
+def revoke_token(store: GraphStore, name: str, *, principal: str, source: str = "cli") -> WriteResult:
     result = WriteResult()
     with store.write() as tx:
         at = tx.now()
         if not tx.revoke_token(name, at):
             raise NotFoundError(f"no active token named {name!r}")
-        _audit(tx, at, principal, "cli", "token.revoke", [], {"name": name}, result)
+        _audit(tx, at, principal, source, "token.revoke", [], {"name": name}, result)
     return result

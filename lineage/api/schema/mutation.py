@@ -151,7 +151,7 @@ class Mutation:
         ctx = info.context
         who = ctx.admin("creating tokens")
         secret, record = await ctx.call(
-            create_token, ctx.store, name, role.domain, namespaces or [], principal=who.id
+            create_token, ctx.store, name, role.domain, namespaces or [], principal=who.id, source="api"
         )
         return CreatedToken(token=TokenInfo.of(record), secret=secret)
 
@@ -159,7 +159,7 @@ class Mutation:
     async def revoke_token(self, info: Info, name: str) -> TokenInfo:
         ctx = info.context
         who = ctx.admin("revoking tokens")
-        await ctx.call(revoke_token, ctx.store, name, principal=who.id)
+        await ctx.call(revoke_token, ctx.store, name, principal=who.id, source="api")
         tokens = await ctx.call(ctx.store.tokens)
         revoked = [t for t in tokens if t.name == name and t.revoked_at is not None]
         if not revoked:
