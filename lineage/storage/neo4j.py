@@ -1,9 +1,10 @@
 """The Neo4j store: the production backend, for one server, a cluster or Aura.
 
-It implements the primitives of :class:`~lineage.storage.base.GraphStore` in parameterised Cypher
-(the statement text lives in :mod:`lineage.storage.neo4j_cypher`); every rule (validation,
-idempotence, cycles, audit chaining, breadth-first reach) stays generic in ``base.py`` and
-``writes.py``, so both backends answer alike.
+It implements the primitives of :class:`~lineage.storage.base.GraphStore` in parameterised Cypher;
+every rule (validation, idempotence, cycles, audit chaining, breadth-first reach) stays generic in
+``base.py`` and ``writes.py``, so both backends answer alike. Around this module: the statement
+text in ``neo4j_cypher``, the write transaction in ``neo4j_tx``, record conversion in
+``neo4j_records``, URLs and driver errors in ``neo4j_connect``, bulk copy in ``neo4j_bulk``.
 
 - **Writes** run as managed transactions (``session.execute_write``): the driver retries the whole
   unit of work on transient failures (deadlocks, leader changes). Each begins by locking the audit
@@ -21,19 +22,17 @@ import functools
 import json
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, LiteralString, ParamSpec, TypeVar, cast
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import neo4j
 import neo4j.exceptions as nex
 
 from lineage.audit import GENESIS, AuditEntry
-from lineage.errors import BackendUnavailableError, ConflictError, LineageError, ValidationError
+from lineage.errors import ValidationError
 from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
 from lineage.storage import neo4j_cypher as q
 from lineage.storage.base import (
@@ -42,447 +41,36 @@ from lineage.storage.base import (
     Direction,
     GraphStore,
     Hop,
-    NewEdge,
-    NewNode,
     NodeFilter,
     RawEvent,
     Revision,
     Section,
-    StoredEdge,
-    StoredNode,
     TokenRecord,
 )
+from lineage.storage.neo4j_connect import map_exceptions, redact, split_url
+from lineage.storage.neo4j_records import (
+    EDGE_BY_NAME,
+    KIND_BY_PREFIX,
+    annotation_of,
+    as_of_us,
+    ascii_lower,
+    at_us,
+    chunks,
+    edge_of,
+    entry_of,
+    hydrate,
+    token_of,
+    us,
+)
+from lineage.storage.neo4j_tx import Neo4jWriteTx
 from lineage.storage.sqlite import from_us, to_us
+
+__all__ = ["Neo4jStore", "SchemaChange", "map_exceptions", "redact", "split_url"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_FAR_FUTURE = 2**62
-#: Rows per UNWIND statement; a batch is several statements in one transaction, so still atomic.
-_CHUNK = 10_000
 _PAGE = 5_000
-_KIND_BY_PREFIX = {k.prefix: k for k in NodeKind}
-_EDGE_BY_NAME = {e.value: e for e in EdgeType}
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def ascii_lower(text: str) -> str:
-    """Lowercase ASCII letters only, as SQLite's ``lower()`` and ``LIKE`` do, so search agrees."""
-    return text.translate(_ASCII_LOWER)
-
-
-def search_keys(node_id: str, name: str) -> dict[str, str]:
-    """Lowercased copies of id and name that search compares: ASCII-only always, full Unicode
-    lowercase too where it differs (names such as Émissions)."""
-    keys = {"id_lc": ascii_lower(node_id), "name_lc": ascii_lower(name)}
-    if not node_id.isascii() and node_id.lower() != keys["id_lc"]:
-        keys["id_fold"] = node_id.lower()
-    if not name.isascii() and name.lower() != keys["name_lc"]:
-        keys["name_fold"] = name.lower()
-    return keys
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _us(value: datetime | None) -> int | None:
-    return to_us(value) if value is not None else None
-
-
-def _at(value: int) -> datetime:
-    out = from_us(value)
-    assert out is not None
-    return out
-
-
-def _t(as_of: datetime | None) -> int:
-    return _FAR_FUTURE if as_of is None else to_us(as_of)
-
-
-def _chunks(rows: Sequence[R], size: int = _CHUNK) -> Iterator[Sequence[R]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
-
-
-# -- URLs and errors -----------------------------------------------------------------------------
-
-
-def split_url(url: str) -> tuple[str, str | None, str | None]:
-    """(URL for the driver, user, password): credentials may ride in the URL as ``user:pw@host``."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url, None, None
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return clean, user, password
-
-
-def redact(url: str) -> str:
-    """The URL as it may be shown: any password in it replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}" if "@" in rest else url
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, parts.query, parts.fragment))
-
-
-@contextmanager
-def map_exceptions(url: str, secrets: Sequence[str] = ()) -> Iterator[None]:
-    """Translate Neo4j driver errors into the engine's errors; the one place that knows them.
-
-    Messages name the URL (already redacted) and never a password: any secret that a driver
-    message might echo is masked too.
-    """
-
-    def clean(text: str) -> str:
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
-    try:
-        yield
-    except LineageError:
-        raise
-    except nex.AuthError as exc:
-        raise BackendUnavailableError(
-            f"Neo4j at {url} refused the credentials: {clean(exc.message or str(exc))}. "
-            "Check LINEAGE_NEO4J_USER and LINEAGE_NEO4J_PASSWORD.",
-            details={"url": url},
-        ) from None
-    except nex.ConstraintError as exc:
-        raise ConflictError(f"Neo4j at {url} refused a write: {clean(exc.message or str(exc))}") from None
-    except (nex.ServiceUnavailable, nex.SessionExpired, nex.ConnectionPoolError) as exc:
-        raise BackendUnavailableError(
-            f"Neo4j at {url} is unavailable: {clean(str(exc))}", details={"url": url}
-        ) from None
-    except nex.TransientError as exc:
-        raise BackendUnavailableError(
-            f"Neo4j at {url} is busy or unavailable, retries exhausted: {clean(exc.message or str(exc))}",
-            details={"url": url},
-        ) from None
-    except nex.ClientError as exc:
-        if exc.code and exc.code.startswith(("Neo.ClientError.Database.", "Neo.ClientError.Security.")):
-            raise BackendUnavailableError(
-                f"Neo4j at {url}: {clean(exc.message or str(exc))}", details={"url": url}
-            ) from None
-        raise
-    except nex.DatabaseError as exc:
-        raise BackendUnavailableError(
-            f"Neo4j at {url} failed: {clean(exc.message or str(exc))}", details={"url": url}
-        ) from None
-    except nex.ConfigurationError as exc:
-        raise ValidationError(f"cannot use Neo4j URL {url}: {clean(str(exc))}") from None
-
-
-# -- write transaction ---------------------------------------------------------------------------
-
-
-class _Tx:
-    """:class:`~lineage.storage.base.WriteTx` over one Neo4j transaction holding the head lock."""
-
-    def __init__(self, tx: neo4j.ManagedTransaction | neo4j.Transaction) -> None:
-        self.tx = tx
-        self.head = (0, GENESIS)
-        self.last_at: int | None = None
-
-    def run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
-        return list(self.tx.run(query, params))
-
-    def lock(self) -> None:
-        """Take the writers' lock, then read the head it protects."""
-        self.tx.run(q.LOCK_HEAD, genesis=GENESIS, nonce=uuid.uuid4().hex).consume()
-        row = self.run(q.READ_HEAD)[0]
-        self.head = (int(row["seq"]), str(row["hash"]))
-        self.last_at = row["at"]
-
-    def now(self) -> datetime:
-        now = to_us(datetime.now(UTC))
-        return _at(max(now, self.last_at + 1) if self.last_at is not None else now)
-
-    def audit_head(self) -> tuple[int, str]:
-        return self.head
-
-    def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
-        out: dict[str, StoredNode] = {}
-        for chunk in _chunks(ids):
-            for r in self.run(q.TX_NODES, ids=list(chunk)):
-                out[r["id"]] = StoredNode(
-                    r["id"],
-                    NodeKind(r["kind"]),
-                    json.loads(r["properties"]),
-                    from_us(r["event_time"]),
-                    from_us(r["retracted_at"]),
-                )
-        return out
-
-    def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
-        out: dict[tuple[str, EdgeType, str], StoredEdge] = {}
-        for chunk in _chunks(keys):
-            for r in self.run(q.TX_EDGES, keys=[[s, t.value, d] for s, t, d in chunk]):
-                key = (r["src"], EdgeType(r["type"]), r["dst"])
-                out[key] = StoredEdge(key[0], key[1], key[2], from_us(r["retracted_at"]))
-        return out
-
-    def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
-        for chunk in _chunks(ids):
-            out.extend((r["src"], r["dst"]) for r in self.run(q.TX_SUCCESSORS, ids=list(chunk)))
-        return out
-
-    def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for chunk in _chunks(ids):
-            for r in self.run(q.TX_ANNOTATIONS, ids=list(chunk), key=key):
-                out.setdefault(r["node_id"], set()).add(r["value"])
-        return out
-
-    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
-        t = to_us(at)
-        by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
-        for n in nodes:
-            by_kind.setdefault(n.kind, []).append(
-                {
-                    "id": n.id,
-                    "kind": n.kind.value,
-                    "namespace": n.namespace,
-                    "name": n.name,
-                    "version": n.version,
-                    "properties": _json(n.properties),
-                    "event_time": _us(n.event_time),
-                    "recorded_at": t,
-                    "recorded_by": by,
-                }
-                | search_keys(n.id, n.name)
-            )
-        for kind, rows in by_kind.items():
-            for chunk in _chunks(rows):
-                self.tx.run(q.INSERT_NODES[kind], rows=chunk).consume()
-
-    def update_nodes(
-        self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
-    ) -> None:
-        t = to_us(at)
-        rows = [{"id": i, "properties": _json(p), "event_time": _us(e)} for i, p, e in updates]
-        for chunk in _chunks(rows):
-            self.tx.run(q.KEEP_FIRST_REVISION, ids=[r["id"] for r in chunk]).consume()
-            self.tx.run(q.UPDATE_NODES, rows=chunk).consume()
-            revisions = [
-                {
-                    "node_id": r["id"],
-                    "recorded_at": t,
-                    "recorded_by": by,
-                    "properties": r["properties"],
-                    "event_time": r["event_time"],
-                }
-                for r in chunk
-            ]
-            self.tx.run(q.INSERT_REVISIONS, rows=revisions).consume()
-
-    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
-        t = to_us(at)
-        by_type: dict[EdgeType, list[dict[str, Any]]] = {}
-        for e in edges:
-            by_type.setdefault(e.type, []).append(
-                {
-                    "src": e.source,
-                    "dst": e.target,
-                    "props": {
-                        "properties": _json(e.properties) if e.properties else None,
-                        "event_time": _us(e.event_time),
-                        "recorded_at": t,
-                        "recorded_by": by,
-                    },
-                }
-            )
-        for edge_type, rows in by_type.items():
-            rows.sort(key=lambda r: r["src"])  # neighbouring rows touch the same nodes
-            for chunk in _chunks(rows):
-                self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk).consume()
-
-    def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
-        t = to_us(at)
-        data = [{"node_id": n, "key": k, "value": v, "recorded_at": t, "recorded_by": by} for n, k, v in rows]
-        for chunk in _chunks(data):
-            self.tx.run(q.INSERT_ANNOTATIONS, rows=chunk).consume()
-
-    def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
-        data = [{"node_id": n, "key": k, "value": v} for n, k, v in rows]
-        for chunk in _chunks(data):
-            self.tx.run(q.RETRACT_ANNOTATIONS, rows=chunk, at=to_us(at), by=by).consume()
-
-    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
-        rows = self.run(
-            q.RETRACT_NODE,
-            id=node_id,
-            at=to_us(at),
-            by=by,
-            reason=reason,
-            edge_reason=f"node {node_id} retracted: {reason}",
-        )
-        return int(rows[0]["edges"]) if rows else 0
-
-    def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
-        self.tx.run(
-            q.RETRACT_EDGE, src=key[0], type=key[1].value, dst=key[2], at=to_us(at), by=by, reason=reason
-        ).consume()
-
-    def append_audit(self, entry: AuditEntry) -> None:
-        self.tx.run(q.APPEND_AUDIT, entry=_audit_props(entry)).consume()
-        for chunk in _chunks(list(dict.fromkeys(entry.subjects))):
-            self.tx.run(q.INSERT_AUDIT_SUBJECTS, subjects=chunk, seq=entry.seq).consume()
-        self.head = (entry.seq, entry.hash)
-        self.last_at = to_us(entry.at)
-
-    def put_token(self, token: TokenRecord) -> None:
-        self.tx.run(q.PUT_TOKEN, token=_token_props(token)).consume()
-
-    def revoke_token(self, name: str, at: datetime) -> bool:
-        rows = self.run(q.REVOKE_TOKEN, name=name, at=to_us(at))
-        return bool(rows and rows[0]["n"])
-
-
-def _audit_props(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "at": to_us(entry.at),
-        "principal": entry.principal,
-        "source": entry.source,
-        "action": entry.action,
-        "subjects": _json(list(entry.subjects)),
-        "payload": _json(entry.payload),
-        "payload_digest": entry.payload_digest,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
-def _token_props(token: TokenRecord) -> dict[str, Any]:
-    return {
-        "name": token.name,
-        "role": token.role,
-        "namespaces": _json(list(token.namespaces)),
-        "secret_hash": token.secret_hash,
-        "created_at": to_us(token.created_at),
-        "created_by": token.created_by,
-        "revoked_at": _us(token.revoked_at),
-    }
-
-
-def _entry(a: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(
-        a["seq"],
-        _at(a["at"]),
-        a["principal"],
-        a["source"],
-        a["action"],
-        tuple(json.loads(a["subjects"])),
-        json.loads(a["payload"]),
-        a["payload_digest"],
-        a["prev_hash"],
-        a["hash"],
-    )
-
-
-def _token(t: dict[str, Any]) -> TokenRecord:
-    return TokenRecord(
-        t["name"],
-        t["role"],
-        tuple(json.loads(t["namespaces"])),
-        t["secret_hash"],
-        _at(t["created_at"]),
-        t["created_by"],
-        from_us(t.get("revoked_at")),
-    )
-
-
-def _edge(src: str, edge_type: str, dst: str, e: dict[str, Any], as_of: datetime | None = None) -> EdgeRecord:
-    # As of a time before the retraction, the edge reads as it did then (see _hydrate).
-    retracted = e["retracted_at"] is not None and (as_of is None or e["retracted_at"] <= _t(as_of))
-    return EdgeRecord(
-        src,
-        EdgeType(edge_type),
-        dst,
-        json.loads(e["properties"]),
-        from_us(e["event_time"]),
-        _at(e["recorded_at"]),
-        e["recorded_by"],
-        from_us(e["retracted_at"]) if retracted else None,
-        e["retracted_by"] if retracted else None,
-        e["retract_reason"] if retracted else None,
-    )
-
-
-def _annotation(a: dict[str, Any]) -> Annotation:
-    return Annotation(
-        a["node_id"],
-        a["key"],
-        a["value"],
-        _at(a["recorded_at"]),
-        a["recorded_by"],
-        from_us(a.get("retracted_at")),
-        a.get("retracted_by"),
-    )
-
-
-def _hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: datetime | None) -> list[NodeRecord]:
-    """Node records from stored node maps: owners and tags as of the time, and the properties
-    of the revision current then (only nodes that ever changed have revisions to look up)."""
-    if not rows:
-        return []
-    t = _t(as_of)
-    ann: dict[str, dict[str, list[str]]] = {}
-    ids = [n["id"] for n in rows]
-    for chunk in _chunks(ids):
-        for r in tx.run(q.NODE_ANNOTATIONS, ids=list(chunk), t=t):
-            ann.setdefault(r["node_id"], {}).setdefault(r["key"], []).append(r["value"])
-    for by_key in ann.values():
-        for values in by_key.values():
-            values.sort()
-    revs: dict[str, tuple[str, int | None]] = {}
-    revised = [n["id"] for n in rows if n.get("revised")]
-    if as_of is not None and revised:
-        for chunk in _chunks(revised):
-            for r in tx.run(q.REVISIONS_AS_OF, ids=list(chunk), t=t):
-                if r["properties"] is not None:
-                    revs[r["id"]] = (r["properties"], r["event_time"])
-    out = []
-    for n in rows:
-        props, event_time = revs.get(n["id"], (n["properties"], n.get("event_time")))
-        a = ann.get(n["id"], {})
-        retracted_at = n.get("retracted_at")
-        # As of a time before the retraction, the record reads as it did then: no trace of it.
-        retracted = retracted_at is not None and (as_of is None or retracted_at <= t)
-        out.append(
-            NodeRecord(
-                id=n["id"],
-                kind=NodeKind(n["kind"]),
-                namespace=n["namespace"],
-                name=n["name"],
-                version=n.get("version"),
-                properties=json.loads(props),
-                owners=tuple(a.get("owner", ())),
-                tags=tuple(a.get("tag", ())),
-                event_time=from_us(event_time),
-                recorded_at=_at(n["recorded_at"]),
-                recorded_by=n["recorded_by"],
-                retracted_at=from_us(retracted_at) if retracted else None,
-                retracted_by=n.get("retracted_by") if retracted else None,
-                retract_reason=n.get("retract_reason") if retracted else None,
-            )
-        )
-    return out
 
 
 @dataclass(slots=True)
@@ -601,7 +189,7 @@ class Neo4jStore(GraphStore):
 
     def _active(self) -> neo4j.ManagedTransaction | None:
         """The transaction this thread is inside (a write unit or a multi-read unit), if any."""
-        wtx: _Tx | None = getattr(self._local, "tx", None)
+        wtx: Neo4jWriteTx | None = getattr(self._local, "tx", None)
         if wtx is not None:
             return cast(neo4j.ManagedTransaction, wtx.tx)
         rtx: neo4j.ManagedTransaction | None = getattr(self._local, "rtx", None)
@@ -655,7 +243,7 @@ class Neo4jStore(GraphStore):
             return work()
 
         def unit(tx: neo4j.ManagedTransaction) -> R:
-            wtx = _Tx(tx)
+            wtx = Neo4jWriteTx(tx)
             wtx.lock()
             self._local.tx = wtx
             try:
@@ -677,14 +265,14 @@ class Neo4jStore(GraphStore):
     revoke_token = _managed(GraphStore.revoke_token)
 
     @contextmanager
-    def write(self) -> Iterator[_Tx]:
-        active: _Tx | None = getattr(self._local, "tx", None)
+    def write(self) -> Iterator[Neo4jWriteTx]:
+        active: Neo4jWriteTx | None = getattr(self._local, "tx", None)
         if active is not None:
             yield active
             return
         # Called directly, outside transact(): one explicit transaction, not retried.
         with self._errors(), self._session() as session, session.begin_transaction() as tx:
-            wtx = _Tx(tx)
+            wtx = Neo4jWriteTx(tx)
             wtx.lock()
             self._local.tx = wtx
             try:
@@ -769,14 +357,14 @@ class Neo4jStore(GraphStore):
         """Nodes a query returns as ``n``, with owners, tags and as-of properties, in one transaction."""
 
         def work(tx: neo4j.ManagedTransaction) -> list[NodeRecord]:
-            return _hydrate(tx, [r["n"] for r in tx.run(query, params)], as_of)
+            return hydrate(tx, [r["n"] for r in tx.run(query, params)], as_of)
 
         return self._read_tx(work)
 
     def get_nodes(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, NodeRecord]:
         out: dict[str, NodeRecord] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids))):
-            for rec in self._node_records(q.NODES_VISIBLE, as_of, ids=list(chunk), t=_t(as_of)):
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            for rec in self._node_records(q.NODES_VISIBLE, as_of, ids=list(chunk), t=as_of_us(as_of)):
                 out[rec.id] = rec
         return out
 
@@ -786,13 +374,13 @@ class Neo4jStore(GraphStore):
 
     def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
         query = q.EXPAND[Direction(direction).value]
-        t = _t(as_of)
+        t = as_of_us(as_of)
 
         def work(tx: neo4j.ManagedTransaction) -> list[Hop]:
             hops: list[Hop] = []
-            for chunk in _chunks(frontier, 50_000):
+            for chunk in chunks(frontier, 50_000):
                 row = tx.run(query, ids=list(chunk), t=t).single(strict=True)
-                edge_type, kind = _EDGE_BY_NAME, _KIND_BY_PREFIX
+                edge_type, kind = EDGE_BY_NAME, KIND_BY_PREFIX
                 hops.extend(
                     Hop(o, edge_type[e], m, kind[m[: m.index(":")]])
                     for o, e, m in zip(row[0], row[1], row[2], strict=True)
@@ -804,14 +392,14 @@ class Neo4jStore(GraphStore):
     def node_edges(
         self, node_id: str, as_of: datetime | None = None, include_retracted: bool = False
     ) -> list[EdgeRecord]:
-        rows = self._read(q.NODE_EDGES, id=node_id, t=_t(as_of), all=include_retracted)
-        edges = [_edge(r["src"], r["type"], r["dst"], r["e"], as_of) for r in rows]
+        rows = self._read(q.NODE_EDGES, id=node_id, t=as_of_us(as_of), all=include_retracted)
+        edges = [edge_of(r["src"], r["type"], r["dst"], r["e"], as_of) for r in rows]
         edges.sort(key=lambda e: (e.type.value, e.source, e.target))
         return edges
 
     def get_edge_any(self, key: tuple[str, EdgeType, str]) -> EdgeRecord | None:
         rows = self._read(q.EDGE_ANY, src=key[0], type=key[1].value, dst=key[2])
-        return _edge(rows[0]["src"], rows[0]["type"], rows[0]["dst"], rows[0]["e"]) if rows else None
+        return edge_of(rows[0]["src"], rows[0]["type"], rows[0]["dst"], rows[0]["e"]) if rows else None
 
     def revisions(self, node_id: str) -> list[Revision]:
         def work(tx: neo4j.ManagedTransaction) -> list[Revision]:
@@ -821,17 +409,19 @@ class Neo4jStore(GraphStore):
             n = found["n"]
             if not n.get("revised"):
                 # Never changed: the node holds its one and only state.
-                first = (_at(n["recorded_at"]), n["recorded_by"], json.loads(n["properties"]))
+                first = (at_us(n["recorded_at"]), n["recorded_by"], json.loads(n["properties"]))
                 return [Revision(*first, from_us(n.get("event_time")))]
             return [
-                Revision(_at(r["recorded_at"]), r["recorded_by"], json.loads(r["properties"]), from_us(r["event_time"]))
+                Revision(
+                    at_us(r["recorded_at"]), r["recorded_by"], json.loads(r["properties"]), from_us(r["event_time"])
+                )
                 for r in tx.run(q.REVISIONS, id=node_id)
             ]
 
         return self._read_tx(work)
 
     def annotations(self, node_id: str, include_retracted: bool = True) -> list[Annotation]:
-        return [_annotation(r["a"]) for r in self._read(q.ANNOTATIONS, id=node_id, all=include_retracted)]
+        return [annotation_of(r["a"]) for r in self._read(q.ANNOTATIONS, id=node_id, all=include_retracted)]
 
     def search(
         self, text: str, kinds: Sequence[NodeKind] = (), limit: int = 50, as_of: datetime | None = None
@@ -841,7 +431,7 @@ class Neo4jStore(GraphStore):
             q.SEARCH[needle.isascii()],
             as_of,
             needle=needle,
-            t=_t(as_of),
+            t=as_of_us(as_of),
             kinds=[k.value for k in kinds],
             limit=limit,
         )
@@ -852,20 +442,20 @@ class Neo4jStore(GraphStore):
         return self._node_records(
             q.LIST_NODES,
             as_of,
-            t=_t(as_of),
+            t=as_of_us(as_of),
             after=after or "",
             kinds=[k.value for k in filt.kinds],
             ns=filt.namespace,
             prefix=ascii_lower(filt.name_prefix or ""),
-            since=_us(filt.recorded_since),
-            until=_us(filt.recorded_until),
+            since=us(filt.recorded_since),
+            until=us(filt.recorded_until),
             tag=filt.tag,
             owner=filt.owner,
             limit=limit,
         )
 
     def nodes_with_annotation(self, key: str, value: str, as_of: datetime | None = None) -> list[str]:
-        return [r["id"] for r in self._read(q.NODES_WITH_ANNOTATION, key=key, value=value, t=_t(as_of))]
+        return [r["id"] for r in self._read(q.NODES_WITH_ANNOTATION, key=key, value=value, t=as_of_us(as_of))]
 
     def audit_entries(self, filt: AuditFilter | None = None) -> list[AuditEntry]:
         filt = filt or AuditFilter()
@@ -873,22 +463,22 @@ class Neo4jStore(GraphStore):
             "after": filt.after_seq,
             "p": filt.principal,
             "action": filt.action,
-            "since": _us(filt.since),
-            "until": _us(filt.until),
+            "since": us(filt.since),
+            "until": us(filt.until),
             "limit": filt.limit,
         }
         if filt.subject is not None:
             rows = self._read(q.AUDIT_ENTRIES_BY_SUBJECT, subject=filt.subject, **params)
         else:
             rows = self._read(q.AUDIT_ENTRIES, **params)
-        return [_entry(r["a"]) for r in rows]
+        return [entry_of(r["a"]) for r in rows]
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         after = 0
         while True:
             rows = self._read(q.AUDIT_PAGE, after=after, limit=_PAGE)
             for r in rows:
-                entry = _entry(r["a"])
+                entry = entry_of(r["a"])
                 after = entry.seq
                 yield entry
             if len(rows) < _PAGE:
@@ -906,11 +496,11 @@ class Neo4jStore(GraphStore):
         }
 
     def tokens(self) -> list[TokenRecord]:
-        return [_token(r["t"]) for r in self._read(q.TOKENS)]
+        return [token_of(r["t"]) for r in self._read(q.TOKENS)]
 
     def find_token(self, secret_hash: str) -> TokenRecord | None:
         rows = self._read(q.FIND_TOKEN, hash=secret_hash)
-        return _token(rows[0]["t"]) if rows else None
+        return token_of(rows[0]["t"]) if rows else None
 
     def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
         def work(tx: neo4j.ManagedTransaction) -> int:
@@ -954,6 +544,6 @@ class Neo4jStore(GraphStore):
             for r in rows:
                 e = r["e"]
                 after = e["seq"]
-                yield RawEvent(e["seq"], _at(e["received_at"]), e["source"], json.loads(e["payload"]))
+                yield RawEvent(e["seq"], at_us(e["received_at"]), e["source"], json.loads(e["payload"]))
             if len(rows) < _PAGE:
                 return

@@ -18,22 +18,21 @@ from lineage.audit import AuditEntry
 from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
 from lineage.storage import neo4j_cypher as q
 from lineage.storage.base import Annotation, NodeRevision, RawEvent, Revision, Section, TokenRecord
+from lineage.storage.neo4j_records import (
+    annotation_of,
+    at_us,
+    audit_props,
+    edge_of,
+    entry_of,
+    search_keys,
+    to_json,
+    token_props,
+    us,
+)
 from lineage.storage.sqlite import from_us, to_us
 
 if TYPE_CHECKING:
     from lineage.storage.neo4j import Neo4jStore
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _us(value: Any) -> int | None:
-    return to_us(value) if value is not None else None
-
-
-def _at(value: int) -> Any:
-    return from_us(value)
 
 
 def _node(n: dict[str, Any]) -> NodeRecord:
@@ -47,7 +46,7 @@ def _node(n: dict[str, Any]) -> NodeRecord:
         (),
         (),
         from_us(n.get("event_time")),
-        _at(n["recorded_at"]),
+        at_us(n["recorded_at"]),
         n["recorded_by"],
         from_us(n.get("retracted_at")),
         n.get("retracted_by"),
@@ -68,8 +67,6 @@ def _node_pages(store: Neo4jStore, batch_size: int) -> Iterator[list[dict[str, A
 
 def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iterator[list[Any]]:
     section = Section(section)
-    from lineage.storage.neo4j import _annotation, _edge, _entry
-
     if section is Section.NODES:
         for page in _node_pages(store, batch_size):
             yield [_node(n) for n in page]
@@ -82,7 +79,7 @@ def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iter
                     v = r["v"]
                     stored.setdefault(v["node_id"], []).append(
                         Revision(
-                            _at(v["recorded_at"]),
+                            at_us(v["recorded_at"]),
                             v["recorded_by"],
                             json.loads(v["properties"]),
                             from_us(v.get("event_time")),
@@ -94,7 +91,7 @@ def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iter
                     out.extend(NodeRevision(n["id"], rev) for rev in stored.get(n["id"], []))
                 else:
                     first = Revision(
-                        _at(n["recorded_at"]),
+                        at_us(n["recorded_at"]),
                         n["recorded_by"],
                         json.loads(n["properties"]),
                         from_us(n.get("event_time")),
@@ -107,7 +104,7 @@ def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iter
             rows = store._read(q.EXPORT_EDGES, after=after, limit=batch_size)
             if not rows:
                 return
-            edges = [_edge(r["src"], r["type"], r["dst"], r["e"]) for r in rows if r["type"] is not None]
+            edges = [edge_of(r["src"], r["type"], r["dst"], r["e"]) for r in rows if r["type"] is not None]
             edges.sort(key=lambda e: (e.source, e.type.value, e.target))
             if edges:
                 yield edges
@@ -118,7 +115,7 @@ def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iter
         for page in _node_pages(store, batch_size):
             rows = store._read(q.EXPORT_ANNOTATIONS, ids=[n["id"] for n in page])
             if rows:
-                yield [_annotation(r["a"]) for r in rows]
+                yield [annotation_of(r["a"]) for r in rows]
     elif section is Section.TOKENS:
         tokens = store.tokens()
         for i in range(0, len(tokens), batch_size):
@@ -135,7 +132,7 @@ def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iter
     else:
         after_seq = 0
         while True:
-            entries = [_entry(r["a"]) for r in store._read(q.AUDIT_PAGE, after=after_seq, limit=batch_size)]
+            entries = [entry_of(r["a"]) for r in store._read(q.AUDIT_PAGE, after=after_seq, limit=batch_size)]
             if entries:
                 yield entries
                 after_seq = entries[-1].seq
@@ -157,8 +154,8 @@ def _import_revisions(tx: neo4j.ManagedTransaction, records: Sequence[NodeRevisi
             "node_id": rec.node_id,
             "recorded_at": to_us(rev.recorded_at),
             "recorded_by": rev.recorded_by,
-            "properties": _json(rev.properties),
-            "event_time": _us(rev.event_time),
+            "properties": to_json(rev.properties),
+            "event_time": us(rev.event_time),
         }
         if not n.get("revised"):
             is_first = row["recorded_at"] == n["recorded_at"]
@@ -185,8 +182,6 @@ def _import_revisions(tx: neo4j.ManagedTransaction, records: Sequence[NodeRevisi
 
 
 def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[Any]) -> None:
-    from lineage.storage.neo4j import _audit_props, _token_props, search_keys
-
     if section is Section.NODES:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
         for n in records:
@@ -197,11 +192,11 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
                     "namespace": n.namespace,
                     "name": n.name,
                     "version": n.version,
-                    "properties": _json(n.properties),
-                    "event_time": _us(n.event_time),
+                    "properties": to_json(n.properties),
+                    "event_time": us(n.event_time),
                     "recorded_at": to_us(n.recorded_at),
                     "recorded_by": n.recorded_by,
-                    "retracted_at": _us(n.retracted_at),
+                    "retracted_at": us(n.retracted_at),
                     "retracted_by": n.retracted_by,
                     "retract_reason": n.retract_reason,
                 }
@@ -220,11 +215,11 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
                     "src": e.source,
                     "dst": e.target,
                     "props": {
-                        "properties": _json(e.properties) if e.properties else None,
-                        "event_time": _us(e.event_time),
+                        "properties": to_json(e.properties) if e.properties else None,
+                        "event_time": us(e.event_time),
                         "recorded_at": to_us(e.recorded_at),
                         "recorded_by": e.recorded_by,
-                        "retracted_at": _us(e.retracted_at),
+                        "retracted_at": us(e.retracted_at),
                         "retracted_by": e.retracted_by,
                         "retract_reason": e.retract_reason,
                     },
@@ -240,7 +235,7 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
                 "value": a.value,
                 "recorded_at": to_us(a.recorded_at),
                 "recorded_by": a.recorded_by,
-                "retracted_at": _us(a.retracted_at),
+                "retracted_at": us(a.retracted_at),
                 "retracted_by": a.retracted_by,
             }
             for a in records
@@ -248,7 +243,7 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
         ]
         tx.run(q.IMPORT_ANNOTATIONS, rows=rows).consume()
     elif section is Section.TOKENS:
-        tx.run(q.IMPORT_TOKENS, rows=[_token_props(t) for t in records if isinstance(t, TokenRecord)]).consume()
+        tx.run(q.IMPORT_TOKENS, rows=[token_props(t) for t in records if isinstance(t, TokenRecord)]).consume()
     elif section is Section.RAW_EVENTS:
         rows = [
             {
@@ -263,7 +258,7 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
         tx.run(q.IMPORT_RAW_EVENTS, rows=rows).consume()
     else:
         entries = [e for e in records if isinstance(e, AuditEntry)]
-        tx.run(q.IMPORT_AUDIT, rows=[_audit_props(e) for e in entries]).consume()
+        tx.run(q.IMPORT_AUDIT, rows=[audit_props(e) for e in entries]).consume()
         subjects = [[s, e.seq] for e in entries for s in dict.fromkeys(e.subjects)]
         for i in range(0, len(subjects), 10_000):
             tx.run(q.IMPORT_AUDIT_SUBJECTS, rows=subjects[i : i + 10_000]).consume()

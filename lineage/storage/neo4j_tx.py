@@ -1,0 +1,187 @@
+"""The write transaction of the Neo4j store: the primitives of :class:`~lineage.storage.base.WriteTx`.
+
+It runs inside one managed transaction that first locks the audit head node, so writers from every
+process queue there and the audit chain cannot fork. Statements are UNWIND batches; label and
+relationship-type variants come from dicts keyed by the closed enums (see :mod:`neo4j_cypher`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, LiteralString
+
+import neo4j
+
+from lineage.audit import GENESIS, AuditEntry
+from lineage.model import EdgeType, NodeKind
+from lineage.storage import neo4j_cypher as q
+from lineage.storage.base import NewEdge, NewNode, StoredEdge, StoredNode, TokenRecord
+from lineage.storage.neo4j_records import at_us, audit_props, chunks, search_keys, to_json, token_props, us
+from lineage.storage.sqlite import from_us, to_us
+
+
+class Neo4jWriteTx:
+    """:class:`~lineage.storage.base.WriteTx` over one Neo4j transaction holding the head lock."""
+
+    def __init__(self, tx: neo4j.ManagedTransaction | neo4j.Transaction) -> None:
+        self.tx = tx
+        self.head = (0, GENESIS)
+        self.last_at: int | None = None
+
+    def run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
+        return list(self.tx.run(query, params))
+
+    def lock(self) -> None:
+        """Take the writers' lock, then read the head it protects."""
+        self.tx.run(q.LOCK_HEAD, genesis=GENESIS, nonce=uuid.uuid4().hex).consume()
+        row = self.run(q.READ_HEAD)[0]
+        self.head = (int(row["seq"]), str(row["hash"]))
+        self.last_at = row["at"]
+
+    def now(self) -> datetime:
+        now = to_us(datetime.now(UTC))
+        return at_us(max(now, self.last_at + 1) if self.last_at is not None else now)
+
+    def audit_head(self) -> tuple[int, str]:
+        return self.head
+
+    def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
+        out: dict[str, StoredNode] = {}
+        for chunk in chunks(ids):
+            for r in self.run(q.TX_NODES, ids=list(chunk)):
+                out[r["id"]] = StoredNode(
+                    r["id"],
+                    NodeKind(r["kind"]),
+                    json.loads(r["properties"]),
+                    from_us(r["event_time"]),
+                    from_us(r["retracted_at"]),
+                )
+        return out
+
+    def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
+        out: dict[tuple[str, EdgeType, str], StoredEdge] = {}
+        for chunk in chunks(keys):
+            for r in self.run(q.TX_EDGES, keys=[[s, t.value, d] for s, t, d in chunk]):
+                key = (r["src"], EdgeType(r["type"]), r["dst"])
+                out[key] = StoredEdge(key[0], key[1], key[2], from_us(r["retracted_at"]))
+        return out
+
+    def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for chunk in chunks(ids):
+            out.extend((r["src"], r["dst"]) for r in self.run(q.TX_SUCCESSORS, ids=list(chunk)))
+        return out
+
+    def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for chunk in chunks(ids):
+            for r in self.run(q.TX_ANNOTATIONS, ids=list(chunk), key=key):
+                out.setdefault(r["node_id"], set()).add(r["value"])
+        return out
+
+    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
+        t = to_us(at)
+        by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
+        for n in nodes:
+            by_kind.setdefault(n.kind, []).append(
+                {
+                    "id": n.id,
+                    "kind": n.kind.value,
+                    "namespace": n.namespace,
+                    "name": n.name,
+                    "version": n.version,
+                    "properties": to_json(n.properties),
+                    "event_time": us(n.event_time),
+                    "recorded_at": t,
+                    "recorded_by": by,
+                }
+                | search_keys(n.id, n.name)
+            )
+        for kind, rows in by_kind.items():
+            for chunk in chunks(rows):
+                self.tx.run(q.INSERT_NODES[kind], rows=chunk).consume()
+
+    def update_nodes(
+        self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
+    ) -> None:
+        t = to_us(at)
+        rows = [{"id": i, "properties": to_json(p), "event_time": us(e)} for i, p, e in updates]
+        for chunk in chunks(rows):
+            self.tx.run(q.KEEP_FIRST_REVISION, ids=[r["id"] for r in chunk]).consume()
+            self.tx.run(q.UPDATE_NODES, rows=chunk).consume()
+            revisions = [
+                {
+                    "node_id": r["id"],
+                    "recorded_at": t,
+                    "recorded_by": by,
+                    "properties": r["properties"],
+                    "event_time": r["event_time"],
+                }
+                for r in chunk
+            ]
+            self.tx.run(q.INSERT_REVISIONS, rows=revisions).consume()
+
+    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
+        t = to_us(at)
+        by_type: dict[EdgeType, list[dict[str, Any]]] = {}
+        for e in edges:
+            by_type.setdefault(e.type, []).append(
+                {
+                    "src": e.source,
+                    "dst": e.target,
+                    "props": {
+                        "properties": to_json(e.properties) if e.properties else None,
+                        "event_time": us(e.event_time),
+                        "recorded_at": t,
+                        "recorded_by": by,
+                    },
+                }
+            )
+        for edge_type, rows in by_type.items():
+            rows.sort(key=lambda r: r["src"])  # neighbouring rows touch the same nodes
+            for chunk in chunks(rows):
+                self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk).consume()
+
+    def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        t = to_us(at)
+        data = [{"node_id": n, "key": k, "value": v, "recorded_at": t, "recorded_by": by} for n, k, v in rows]
+        for chunk in chunks(data):
+            self.tx.run(q.INSERT_ANNOTATIONS, rows=chunk).consume()
+
+    def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        data = [{"node_id": n, "key": k, "value": v} for n, k, v in rows]
+        for chunk in chunks(data):
+            self.tx.run(q.RETRACT_ANNOTATIONS, rows=chunk, at=to_us(at), by=by).consume()
+
+    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
+        rows = self.run(
+            q.RETRACT_NODE,
+            id=node_id,
+            at=to_us(at),
+            by=by,
+            reason=reason,
+            edge_reason=f"node {node_id} retracted: {reason}",
+        )
+        return int(rows[0]["edges"]) if rows else 0
+
+    def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
+        self.tx.run(
+            q.RETRACT_EDGE, src=key[0], type=key[1].value, dst=key[2], at=to_us(at), by=by, reason=reason
+        ).consume()
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        self.tx.run(q.APPEND_AUDIT, entry=audit_props(entry)).consume()
+        for chunk in chunks(list(dict.fromkeys(entry.subjects))):
+            self.tx.run(q.INSERT_AUDIT_SUBJECTS, subjects=chunk, seq=entry.seq).consume()
+        self.head = (entry.seq, entry.hash)
+        self.last_at = to_us(entry.at)
+
+    def put_token(self, token: TokenRecord) -> None:
+        self.tx.run(q.PUT_TOKEN, token=token_props(token)).consume()
+
+    def revoke_token(self, name: str, at: datetime) -> bool:
+        rows = self.run(q.REVOKE_TOKEN, name=name, at=to_us(at))
+        return bool(rows and rows[0]["n"])
