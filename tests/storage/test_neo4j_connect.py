@@ -164,3 +164,28 @@ def test_read_after_write_across_stores_and_sessions(store: GraphStore, store_ur
             assert other.get_node(f"dataset:w/n{i}@1").name == f"n{i}"
     finally:
         other.close()
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("backend", ["neo4j"])
+def test_transient_failure_is_retried_by_the_managed_transaction(store: GraphStore) -> None:
+    """A transient error mid-write rolls the attempt back; the driver runs the unit again."""
+    from lineage.model import parse_batch
+
+    assert isinstance(store, Neo4jStore)
+    batch = parse_batch({"nodes": [{"kind": "Dataset", "namespace": "w", "name": "retried", "version": "1"}]})
+    attempts = 0
+
+    def work() -> object:
+        nonlocal attempts
+        attempts += 1
+        result = store.register(batch, principal="p")  # joins the unit's transaction
+        if attempts == 1:
+            raise nex.TransientError("simulated deadlock")
+        return result
+
+    store.transact(work)
+    assert attempts == 2
+    assert [e.seq for e in store.iter_audit()] == [1]  # the first attempt left nothing
+    assert store.get_node("dataset:w/retried@1").recorded_by == "p"
+    assert store.verify_audit().ok
