@@ -8,7 +8,8 @@ Graph layout:
 
 - ``(:Node:<Kind>)`` per node version, unique ``id``. ``properties`` is canonical JSON text (Neo4j
   properties cannot hold maps), times are integer microseconds since the epoch (UTC), like SQLite,
-  so as-of comparisons are exact. ``name_lc``/``id_lc`` are ASCII-lowercased copies for search.
+  so as-of comparisons are exact. ``name_lc``/``id_lc`` (ASCII lowercase) and ``name_fold``/``id_fold``
+  (Unicode lowercase) are copies for search, present only where they differ from name and id.
 - ``(:Node)-[:<EDGE_TYPE>]->(:Node)`` per provenance edge, with the same bookkeeping properties
   (``properties`` left out when empty: most edges have none).
 - ``(:Revision {node_id, recorded_at})``: the recorded states of a node's properties, written from
@@ -21,7 +22,9 @@ Graph layout:
 
 from __future__ import annotations
 
-from typing import LiteralString
+import re
+from collections.abc import Iterable
+from typing import Any, LiteralString
 
 from lineage.model import EdgeType, NodeKind
 
@@ -128,15 +131,25 @@ TX_ANNOTATIONS = (
     "UNWIND $ids AS id MATCH (a:Annotation {node_id: id, key: $key}) WHERE a.retracted_at IS NULL "
     "RETURN a.node_id AS node_id, a.value AS value"
 )
-INSERT_NODES: dict[NodeKind, LiteralString] = {
-    NodeKind.DATASET: "UNWIND $rows AS r CREATE (n:Node:Dataset) SET n = r",
-    NodeKind.FEATURE: "UNWIND $rows AS r CREATE (n:Node:Feature) SET n = r",
-    NodeKind.CODE_COMMIT: "UNWIND $rows AS r CREATE (n:Node:CodeCommit) SET n = r",
-    NodeKind.RUN: "UNWIND $rows AS r CREATE (n:Node:Run) SET n = r",
-    NodeKind.MODEL: "UNWIND $rows AS r CREATE (n:Node:Model) SET n = r",
-    NodeKind.DEPLOYMENT: "UNWIND $rows AS r CREATE (n:Node:Deployment) SET n = r",
-}
-assert set(INSERT_NODES) == set(NodeKind)
+
+
+def _by_label(template: str, members: Iterable[NodeKind] | Iterable[EdgeType]) -> dict[Any, LiteralString]:
+    """One statement per member of a closed enum, its value standing in for a label or type."""
+    out: dict[Any, LiteralString] = {}
+    for member in members:
+        assert _NAME.match(member.value), member
+        out[member] = template.replace("{label}", member.value)
+    return out
+
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z_]*$")
+
+#: Nodes of one kind; recording time and principal are the same for the whole batch.
+INSERT_NODES: dict[NodeKind, LiteralString] = _by_label(
+    "UNWIND $rows AS r CREATE (n:Node:{label}) SET n = r, n.recorded_at = $at, n.recorded_by = $by", NodeKind
+)
+#: Nodes exactly as exported, every field in the row (lineage migrate).
+IMPORT_NODES: dict[NodeKind, LiteralString] = _by_label("UNWIND $rows AS r CREATE (n:Node:{label}) SET n = r", NodeKind)
 INSERT_REVISIONS = "UNWIND $rows AS r CREATE (v:Revision) SET v = r"
 #: Before a node's first change, keep its original state as a revision (``revised`` marks it).
 KEEP_FIRST_REVISION = (
@@ -147,33 +160,18 @@ KEEP_FIRST_REVISION = (
 UPDATE_NODES = (
     "UNWIND $rows AS r MATCH (n:Node {id: r.id}) SET n.properties = r.properties, n.event_time = r.event_time"
 )
-_INSERT_EDGE = (
-    "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) CREATE (s)-[e:%s]->(t) SET e = r.props"
+#: Edges of one type: rows are [from, to, properties or null, event time or null].
+INSERT_EDGES: dict[EdgeType, LiteralString] = _by_label(
+    "UNWIND $rows AS r MATCH (s:Node {id: r[0]}) MATCH (t:Node {id: r[1]}) "
+    "CREATE (s)-[e:{label} {recorded_at: $at, recorded_by: $by}]->(t) SET e.properties = r[2], e.event_time = r[3]",
+    EdgeType,
 )
-INSERT_EDGES: dict[EdgeType, LiteralString] = {
-    EdgeType.INPUT_TO: (
-        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
-        "CREATE (s)-[e:INPUT_TO]->(t) SET e = r.props"
-    ),
-    EdgeType.PRODUCED: (
-        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
-        "CREATE (s)-[e:PRODUCED]->(t) SET e = r.props"
-    ),
-    EdgeType.EXECUTED_IN: (
-        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
-        "CREATE (s)-[e:EXECUTED_IN]->(t) SET e = r.props"
-    ),
-    EdgeType.FEEDS: (
-        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
-        "CREATE (s)-[e:FEEDS]->(t) SET e = r.props"
-    ),
-    EdgeType.DEPLOYED_AS: (
-        "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
-        "CREATE (s)-[e:DEPLOYED_AS]->(t) SET e = r.props"
-    ),
-}
-assert set(INSERT_EDGES) == set(EdgeType)
-assert all(INSERT_EDGES[t] == _INSERT_EDGE % t.value for t in EdgeType)
+#: Edges exactly as exported (lineage migrate): rows are {src, dst, props}.
+IMPORT_EDGES: dict[EdgeType, LiteralString] = _by_label(
+    "UNWIND $rows AS r MATCH (s:Node {id: r.src}) MATCH (t:Node {id: r.dst}) "
+    "CREATE (s)-[e:{label}]->(t) SET e = r.props",
+    EdgeType,
+)
 INSERT_ANNOTATIONS = "UNWIND $rows AS r CREATE (a:Annotation) SET a = r"
 RETRACT_ANNOTATIONS = (
     "UNWIND $rows AS r MATCH (a:Annotation {node_id: r.node_id, key: r.key}) "
@@ -268,13 +266,15 @@ ANNOTATIONS = (
 #: Unicode lowercase otherwise (``name_fold``/``id_fold``, stored only where they differ), as SQLite.
 SEARCH: dict[bool, LiteralString] = {
     True: (
-        "MATCH (n:Node) WHERE (n.name_lc CONTAINS $needle OR n.id_lc CONTAINS $needle) "
+        "MATCH (n:Node) WITH n, coalesce(n.name_lc, n.name) AS name, coalesce(n.id_lc, n.id) AS id "
+        f"WHERE (name CONTAINS $needle OR id CONTAINS $needle) "
         f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
-        "RETURN n {.*} AS n ORDER BY n.name_lc <> $needle, NOT n.name_lc CONTAINS $needle, size(n.id), n.id "
+        "RETURN n {.*} AS n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id "
         "LIMIT $limit"
     ),
     False: (
-        "MATCH (n:Node) WITH n, coalesce(n.name_fold, n.name_lc) AS name, coalesce(n.id_fold, n.id_lc) AS id "
+        "MATCH (n:Node) WITH n, coalesce(n.name_fold, n.name_lc, n.name) AS name, "
+        "coalesce(n.id_fold, n.id_lc, n.id) AS id "
         f"WHERE (name CONTAINS $needle OR id CONTAINS $needle) "
         f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
         "RETURN n {.*} AS n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id "
@@ -284,7 +284,7 @@ SEARCH: dict[bool, LiteralString] = {
 LIST_NODES = (
     f"MATCH (n:Node) WHERE n.id > $after AND {_VISIBLE} "
     "AND (size($kinds) = 0 OR n.kind IN $kinds) AND ($ns IS NULL OR n.namespace = $ns) "
-    "AND n.name_lc STARTS WITH $prefix "
+    "AND coalesce(n.name_lc, n.name) STARTS WITH $prefix "
     "AND ($since IS NULL OR n.recorded_at >= $since) AND ($until IS NULL OR n.recorded_at <= $until) "
     f"AND ($tag IS NULL OR EXISTS {{ MATCH (a:Annotation {{node_id: n.id, key: 'tag'}}) "
     f"WHERE a.value = $tag AND {_A_VISIBLE} }}) "
@@ -347,14 +347,12 @@ EXPORT_ANNOTATIONS = (
     "UNWIND $ids AS id MATCH (a:Annotation {node_id: id}) WHERE a.key IS NOT NULL RETURN a {.*} AS a "
     "ORDER BY a.node_id, a.key, a.value, a.recorded_at"
 )
-IMPORT_NODES: dict[NodeKind, LiteralString] = INSERT_NODES
 IMPORT_NODE_STATES = (
     "UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN n.id AS id, n.recorded_at AS recorded_at, "
     "n.recorded_by AS recorded_by, n.properties AS properties, n.event_time AS event_time, "
     "n.revised AS revised"
 )
 MARK_REVISED = "UNWIND $ids AS id MATCH (n:Node {id: id}) SET n.revised = true"
-IMPORT_EDGES: dict[EdgeType, LiteralString] = INSERT_EDGES
 IMPORT_ANNOTATIONS = INSERT_ANNOTATIONS
 IMPORT_TOKENS = "UNWIND $rows AS r CREATE (t:Token) SET t = r"
 IMPORT_RAW_EVENTS = (

@@ -36,13 +36,19 @@ def ascii_lower(text: str) -> str:
 
 
 def search_keys(node_id: str, name: str) -> dict[str, str]:
-    """Lowercased copies of id and name that search compares: ASCII-only always, full Unicode
-    lowercase too where it differs (names such as Émissions)."""
-    keys = {"id_lc": ascii_lower(node_id), "name_lc": ascii_lower(name)}
-    if not node_id.isascii() and node_id.lower() != keys["id_lc"]:
-        keys["id_fold"] = node_id.lower()
-    if not name.isascii() and name.lower() != keys["name_lc"]:
-        keys["name_fold"] = name.lower()
+    """Lowercased copies of id and name that search compares, stored only where they differ.
+
+    ``id_lc``/``name_lc``: ASCII letters lowered (what an ASCII search text is compared with);
+    ``id_fold``/``name_fold``: full Unicode lowercase (for other text, names such as Émissions).
+    Most ids and names are lowercase already and store neither.
+    """
+    keys: dict[str, str] = {}
+    for key, text in (("id", node_id), ("name", name)):
+        low = ascii_lower(text)
+        if low != text:
+            keys[f"{key}_lc"] = low
+        if not text.isascii() and text.lower() != low:
+            keys[f"{key}_fold"] = text.lower()
     return keys
 
 

@@ -30,6 +30,9 @@ class Neo4jWriteTx:
         self.tx = tx
         self.head = (0, GENESIS)
         self.last_at: int | None = None
+        #: Ids this transaction looked up and did not find (and has not created since): an edge
+        #: with such an end cannot be stored, so edges() need not ask.
+        self.absent: set[str] = set()
 
     def run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
         return list(self.tx.run(query, params))
@@ -59,10 +62,13 @@ class Neo4jWriteTx:
                     from_us(r["event_time"]),
                     from_us(r["retracted_at"]),
                 )
+        self.absent.update(i for i in ids if i not in out)
         return out
 
     def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
         out: dict[tuple[str, EdgeType, str], StoredEdge] = {}
+        absent = self.absent
+        keys = [k for k in keys if k[0] not in absent and k[2] not in absent]
         for chunk in chunks(keys):
             for r in self.run(q.TX_EDGES, keys=[[s, t.value, d] for s, t, d in chunk]):
                 key = (r["src"], EdgeType(r["type"]), r["dst"])
@@ -83,26 +89,23 @@ class Neo4jWriteTx:
         return out
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
-        t = to_us(at)
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
         for n in nodes:
-            by_kind.setdefault(n.kind, []).append(
-                {
-                    "id": n.id,
-                    "kind": n.kind.value,
-                    "namespace": n.namespace,
-                    "name": n.name,
-                    "version": n.version,
-                    "properties": to_json(n.properties),
-                    "event_time": us(n.event_time),
-                    "recorded_at": t,
-                    "recorded_by": by,
-                }
-                | search_keys(n.id, n.name)
-            )
+            row = {
+                "id": n.id,
+                "kind": n.kind.value,
+                "namespace": n.namespace,
+                "name": n.name,
+                "version": n.version,
+                "properties": to_json(n.properties),
+                "event_time": us(n.event_time),
+            }
+            row.update(search_keys(n.id, n.name))
+            by_kind.setdefault(n.kind, []).append(row)
         for kind, rows in by_kind.items():
             for chunk in chunks(rows):
-                self.tx.run(q.INSERT_NODES[kind], rows=chunk).consume()
+                self.tx.run(q.INSERT_NODES[kind], rows=chunk, at=to_us(at), by=by).consume()
+        self.absent.difference_update(n.id for n in nodes)
 
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
@@ -125,25 +128,15 @@ class Neo4jWriteTx:
             self.tx.run(q.INSERT_REVISIONS, rows=revisions).consume()
 
     def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
-        t = to_us(at)
-        by_type: dict[EdgeType, list[dict[str, Any]]] = {}
+        by_type: dict[EdgeType, list[list[Any]]] = {}
         for e in edges:
             by_type.setdefault(e.type, []).append(
-                {
-                    "src": e.source,
-                    "dst": e.target,
-                    "props": {
-                        "properties": to_json(e.properties) if e.properties else None,
-                        "event_time": us(e.event_time),
-                        "recorded_at": t,
-                        "recorded_by": by,
-                    },
-                }
+                [e.source, e.target, to_json(e.properties) if e.properties else None, us(e.event_time)]
             )
         for edge_type, rows in by_type.items():
-            rows.sort(key=lambda r: r["src"])  # neighbouring rows touch the same nodes
+            rows.sort(key=lambda r: r[0])  # neighbouring rows touch the same nodes
             for chunk in chunks(rows):
-                self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk).consume()
+                self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk, at=to_us(at), by=by).consume()
 
     def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
         t = to_us(at)
