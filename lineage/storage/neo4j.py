@@ -373,7 +373,7 @@ class Neo4jStore(GraphStore):
         return recs[0] if recs else None
 
     def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
-        query = q.EXPAND[Direction(direction).value]
+        query = q.EXPAND[(Direction(direction).value, as_of is None)]
         t = as_of_us(as_of)
 
         def work(tx: neo4j.ManagedTransaction) -> list[Hop]:

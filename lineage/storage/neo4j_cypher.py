@@ -226,13 +226,22 @@ REVISIONS_AS_OF = (
 )
 #: One level of a breadth-first walk: every visible edge leaving (or entering) the frontier, as three
 #: parallel lists in a single record (one Bolt message instead of one per edge).
-EXPAND: dict[str, LiteralString] = {
-    "downstream": (
+EXPAND: dict[tuple[str, bool], LiteralString] = {
+    ("downstream", False): (
         f"UNWIND $ids AS id MATCH (:Node {{id: id}})-[r:{EDGE_TYPES}]->(m) WHERE {_R_VISIBLE} "
         "RETURN collect(id) AS origins, collect(type(r)) AS types, collect(m.id) AS reached"
     ),
-    "upstream": (
+    ("upstream", False): (
         f"UNWIND $ids AS id MATCH (:Node {{id: id}})<-[r:{EDGE_TYPES}]-(m) WHERE {_R_VISIBLE} "
+        "RETURN collect(id) AS origins, collect(type(r)) AS types, collect(m.id) AS reached"
+    ),
+    # Now (no as-of time): every stored edge was recorded before now, only retraction matters.
+    ("downstream", True): (
+        f"UNWIND $ids AS id MATCH (:Node {{id: id}})-[r:{EDGE_TYPES}]->(m) WHERE r.retracted_at IS NULL "
+        "RETURN collect(id) AS origins, collect(type(r)) AS types, collect(m.id) AS reached"
+    ),
+    ("upstream", True): (
+        f"UNWIND $ids AS id MATCH (:Node {{id: id}})<-[r:{EDGE_TYPES}]-(m) WHERE r.retracted_at IS NULL "
         "RETURN collect(id) AS origins, collect(type(r)) AS types, collect(m.id) AS reached"
     ),
 }

@@ -72,7 +72,7 @@ def _reach_db_hits(store: GraphStore, start: str) -> tuple[set[str], int]:
     """Replay the breadth-first reach level by level under PROFILE; the operators and total db hits."""
     seen, frontier, ops, hits = {start}, [start], set(), 0
     while frontier:
-        names, level_hits = _profile(store, q.EXPAND["downstream"], ids=frontier, t=2**62)
+        names, level_hits = _profile(store, q.EXPAND[("downstream", True)], ids=frontier, t=2**62)
         ops.update(names)
         hits += level_hits
         nxt = sorted({h.reached for h in store.expand(frontier, Direction.DOWNSTREAM)} - seen)
