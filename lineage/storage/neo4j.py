@@ -325,7 +325,11 @@ class Neo4jStore(GraphStore):
             with self._session() as session:
                 if change.created:
                     session.run(q.AWAIT_INDEXES, seconds=wait_seconds).consume()
-                session.execute_write(_consume, q.INIT_SINGLETONS, {"genesis": GENESIS, "version": q.SCHEMA_VERSION})
+                # Write only when something is missing: a store with its schema opens read-only.
+                if not session.execute_read(lambda tx: tx.run(q.COUNT_SINGLETONS).single(strict=True)["ok"]):
+                    session.execute_write(
+                        _consume, q.INIT_SINGLETONS, {"genesis": GENESIS, "version": q.SCHEMA_VERSION}
+                    )
         return change
 
     def schema_names(self) -> list[str]:

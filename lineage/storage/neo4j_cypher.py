@@ -100,6 +100,10 @@ INIT_SINGLETONS = (
     "MERGE (m:LineageMeta {id: 'schema'}) ON CREATE SET m.version = $version "
     "RETURN m.version AS version"
 )
+COUNT_SINGLETONS = (
+    "OPTIONAL MATCH (h:AuditHead {id: 'head'}) OPTIONAL MATCH (c:Counter {id: 'raw_events'}) "
+    "OPTIONAL MATCH (m:LineageMeta {id: 'schema'}) RETURN h IS NOT NULL AND c IS NOT NULL AND m IS NOT NULL AS ok"
+)
 HOME_DATABASE = "CALL db.info() YIELD name RETURN name"
 SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions, edition"
 
