@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from lineage.ingest.ci import resolve_principal
 from lineage.ingest.git import Commit
 from lineage.model import Batch, EdgeSpec, NodeKind, NodeSpec, parse_batch
+from lineage.sdk.governance import ClassificationReach, NodeClassifications
 from lineage.sdk.runs import RunContext
 from lineage.sdk.types import AuditEntry, ColumnLineage, LineageGraph, Node, RegisterResult
 from lineage.storage.base import Direction, GraphStore
@@ -46,6 +47,10 @@ class _Backend(Protocol):
         limit: int,
     ) -> list[AuditEntry]: ...
     def column_lineage(self, dataset_id: str, field: str | None) -> list[ColumnLineage]: ...
+    def classifications(self, node_id: str, as_of: datetime | None) -> NodeClassifications: ...
+    def classification_reach(
+        self, classification: str, kinds: Sequence[NodeKind], as_of: datetime | None
+    ) -> ClassificationReach: ...
 
 
 def _kinds(kinds: Sequence[NodeKind | str] | None) -> tuple[NodeKind, ...]:
@@ -195,3 +200,13 @@ class Client:
     def column_lineage(self, dataset_id: str, *, field: str | None = None) -> list[ColumnLineage]:
         """Column-level lineage into a dataset version (from OpenLineage ``columnLineage`` facets)."""
         return self._backend.column_lineage(dataset_id, field)
+
+    def classifications(self, node_id: str, *, as_of: datetime | None = None) -> NodeClassifications:
+        """The classifications a node carries, each with where it was set and the path it arrived by."""
+        return self._backend.classifications(node_id, as_of)
+
+    def classification_reach(
+        self, classification: str, *, kinds: Sequence[NodeKind | str] | None = None, as_of: datetime | None = None
+    ) -> ClassificationReach:
+        """Every node a classification (or a narrower one) reaches, with kinds and owners."""
+        return self._backend.classification_reach(classification, _kinds(kinds), as_of)

@@ -8,6 +8,7 @@ from datetime import datetime
 from lineage.analysis import LineageReport, impact, provenance
 from lineage.model import Batch, EdgeType, NodeKind
 from lineage.sdk.columns import column_lineage
+from lineage.sdk.governance import ClassificationReach, NodeClassifications, local_effective, local_reach
 from lineage.sdk.types import AuditEntry, ColumnLineage, Edge, LineageGraph, Node, Reached, RegisterResult
 from lineage.storage.base import AuditFilter, Direction, GraphStore
 
@@ -85,3 +86,11 @@ class LocalBackend:
                     if e.type is EdgeType.INPUT_TO and e.target == edge.source
                 ]
         return column_lineage(dataset_id, node.properties, inputs, field)
+
+    def classifications(self, node_id: str, as_of: datetime | None) -> NodeClassifications:
+        return local_effective(self.store, node_id, as_of)
+
+    def classification_reach(
+        self, classification: str, kinds: Sequence[NodeKind], as_of: datetime | None
+    ) -> ClassificationReach:
+        return local_reach(self.store, classification, kinds, as_of)

@@ -15,6 +15,14 @@ import httpx
 from lineage import errors
 from lineage.model import Batch, EdgeType, NodeKind
 from lineage.sdk.columns import column_lineage
+from lineage.sdk.governance import (
+    EFFECTIVE_QUERY,
+    REACH_QUERY,
+    ClassificationReach,
+    NodeClassifications,
+    effective_from_json,
+    reach_from_json,
+)
 from lineage.sdk.types import AuditEntry, ColumnLineage, Edge, LineageGraph, Node, Reached, RegisterResult
 from lineage.storage.base import Direction
 
@@ -289,3 +297,13 @@ class RemoteBackend:
             raise errors.NotFoundError(f"no node {dataset_id!r}")
         inputs = [str(i["id"]) for run in node.get("upstream") or [] for i in run.get("upstream") or []]
         return column_lineage(dataset_id, dict(node.get("properties") or {}), inputs, field)
+
+    def classifications(self, node_id: str, as_of: datetime | None) -> NodeClassifications:
+        data = self.call(EFFECTIVE_QUERY, {"id": node_id, "asOf": _iso(as_of)})["effectiveClassifications"]
+        return effective_from_json(data)
+
+    def classification_reach(
+        self, classification: str, kinds: Sequence[NodeKind], as_of: datetime | None
+    ) -> ClassificationReach:
+        variables = {"c": classification, "kinds": [k.name for k in kinds] or None, "asOf": _iso(as_of)}
+        return reach_from_json(self.call(REACH_QUERY, variables)["classificationReach"])

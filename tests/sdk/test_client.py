@@ -181,3 +181,22 @@ def test_sdk_graphql_documents_match_the_published_schema() -> None:
     schema = build_schema(GRAPHQL_SCHEMA.read_text())
     for name, document in DOCUMENTS.items():
         assert validate(schema, parse(document)) == [], name
+
+
+def test_classification_queries_match_the_library(client: Client, served: Served) -> None:
+    from lineage.governance.classifications import classification_reach, classify
+
+    with open_store(served.store) as st:
+        classify(st, CORRUPTED, ["pii.email"], principal="user:seed", source="test")
+        expected = {r.node.id for r in classification_reach(st, "pii", as_of=None).nodes}
+    reach = client.classification_reach("pii")
+    assert reach.ids() == expected and expected, "the SDK answers what the library computes"
+    deployments = client.classification_reach("pii", kinds=["Deployment"])
+    assert deployments.nodes and all(n.kind is NodeKind.DEPLOYMENT for n in deployments.nodes)
+    target = sorted(deployments.ids())[0]
+    carried = client.classifications(target)
+    assert "pii.email" in carried.classifications
+    via = next(e for e in carried.effective if e.classification == "pii.email")
+    assert not via.direct and via.origin == CORRUPTED and via.path[0] == CORRUPTED and via.path[-1] == target
+    assert len(via.path_edges) == len(via.path) - 1
+    assert client.classifications(CORRUPTED).effective[0].direct
