@@ -65,8 +65,9 @@ def main() -> None:
             batch = copies(n)
             store.register(batch, principal="bench")
             for k in range(n):
-                classify(store, f"dataset:raw-{k}/crm.customers@2026-11-03", ["pii.email"], column="email",
-                         principal="bench")
+                classify(
+                    store, f"dataset:raw-{k}/crm.customers@2026-11-03", ["pii.email"], column="email", principal="bench"
+                )
             samples = []
             for _ in range(args.reps):
                 started = time.perf_counter()

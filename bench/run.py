@@ -166,7 +166,11 @@ def fresh_store(backend: str, args: argparse.Namespace, workdir: Path, label: st
                     f"the Neo4j database at {args.neo4j_uri} is not empty; pass --neo4j-wipe to delete "
                     "everything in it before each scenario"
                 )
-            wipe_neo4j(args)
+            wipe = getattr(store, "wipe", None)
+            if callable(wipe):
+                wipe()
+            else:
+                wipe_neo4j(args)
     try:
         yield store
     finally:
@@ -290,6 +294,7 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
                         "direction": direction.value,
                         "wanted": wanted_size,
                         "closures": actual,
+                        "starts": [start for start, _ in starts],
                         "reach": summary(reach_s),
                         "report": summary(report_s),
                     }
