@@ -361,7 +361,7 @@ class Neo4jStore(GraphStore):
         """Nodes a query returns as ``n``, with owners, tags and as-of properties, in one transaction."""
 
         def work(tx: neo4j.ManagedTransaction) -> list[NodeRecord]:
-            return hydrate(tx, [r["n"] for r in tx.run(query, params)], as_of)
+            return hydrate(tx, tx.run(query, params).single(strict=True)["nodes"], as_of)
 
         return self._read_tx(work)
 
@@ -407,10 +407,10 @@ class Neo4jStore(GraphStore):
 
     def revisions(self, node_id: str) -> list[Revision]:
         def work(tx: neo4j.ManagedTransaction) -> list[Revision]:
-            found = tx.run(q.NODE_ANY, id=node_id).single()
-            if found is None:
+            found = tx.run(q.NODE_ANY, id=node_id).single(strict=True)["nodes"]
+            if not found:
                 return []
-            n = found["n"]
+            n = found[0]
             if not n.get("revised"):
                 # Never changed: the node holds its one and only state.
                 first = (at_us(n["recorded_at"]), n["recorded_by"], json.loads(n["properties"]))

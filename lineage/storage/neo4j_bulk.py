@@ -19,6 +19,7 @@ from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
 from lineage.storage import neo4j_cypher as q
 from lineage.storage.base import Annotation, NodeRevision, RawEvent, Revision, Section, TokenRecord
 from lineage.storage.neo4j_records import (
+    CURRENT_KEYS,
     annotation_of,
     at_us,
     audit_props,
@@ -57,7 +58,7 @@ def _node(n: dict[str, Any]) -> NodeRecord:
 def _node_pages(store: Neo4jStore, batch_size: int) -> Iterator[list[dict[str, Any]]]:
     after = ""
     while True:
-        rows = [r["n"] for r in store._read(q.EXPORT_NODES, after=after, limit=batch_size)]
+        rows = store._read(q.EXPORT_NODES, after=after, limit=batch_size)[0]["nodes"]
         if rows:
             yield rows
             after = rows[-1]["id"]
@@ -242,6 +243,8 @@ def _import(tx: neo4j.ManagedTransaction, section: Section, records: Sequence[An
             if isinstance(a, Annotation)
         ]
         tx.run(q.IMPORT_ANNOTATIONS, rows=rows).consume()
+        touched = sorted({r["node_id"] for r in rows if r["key"] in CURRENT_KEYS})
+        tx.run(q.REFRESH_CURRENT_ANNOTATIONS, ids=touched).consume()
     elif section is Section.TOKENS:
         tx.run(q.IMPORT_TOKENS, rows=[token_props(t) for t in records if isinstance(t, TokenRecord)]).consume()
     elif section is Section.RAW_EVENTS:

@@ -9,7 +9,8 @@ Graph layout:
 - ``(:Node:<Kind>)`` per node version, unique ``id``. ``properties`` is canonical JSON text (Neo4j
   properties cannot hold maps), times are integer microseconds since the epoch (UTC), like SQLite,
   so as-of comparisons are exact. ``name_lc``/``id_lc`` (ASCII lowercase) and ``name_fold``/``id_fold``
-  (Unicode lowercase) are copies for search, present only where they differ from name and id.
+  (Unicode lowercase) are copies for search, present only where they differ from name and id;
+  ``owners_now``/``tags_now`` hold the current owners and tags (history: ``:Annotation``).
 - ``(:Node)-[:<EDGE_TYPE>]->(:Node)`` per provenance edge, with the same bookkeeping properties
   (``properties`` left out when empty: most edges have none).
 - ``(:Revision {node_id, recorded_at})``: the recorded states of a node's properties, written from
@@ -115,8 +116,7 @@ LOCK_HEAD = "MERGE (h:AuditHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = 
 READ_HEAD = "MATCH (h:AuditHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, h.at AS at"
 TX_NODES = (
     "UNWIND $ids AS id MATCH (n:Node {id: id}) "
-    "RETURN n.id AS id, n.kind AS kind, n.properties AS properties, n.event_time AS event_time, "
-    "n.retracted_at AS retracted_at"
+    "RETURN collect([n.id, n.kind, n.properties, n.event_time, n.retracted_at]) AS rows"
 )
 #: Both ends are looked up by id, then the edge between them, in a subquery with both ends bound (so
 #: Expand(Into), which walks the smaller side). A plan that expanded from one end instead, as one made
@@ -125,15 +125,15 @@ TX_EDGES = (
     "UNWIND $keys AS k MATCH (s:Node {id: k[0]}) USING INDEX s:Node(id) "
     "MATCH (t:Node {id: k[2]}) USING INDEX t:Node(id) "
     f"CALL (s, t, k) {{ MATCH (s)-[r:{EDGE_TYPES}]->(t) WHERE type(r) = k[1] RETURN r }} "
-    "RETURN s.id AS src, type(r) AS type, t.id AS dst, r.retracted_at AS retracted_at"
+    "RETURN collect([s.id, type(r), t.id, r.retracted_at]) AS rows"
 )
 TX_SUCCESSORS = (
     f"UNWIND $ids AS id MATCH (n:Node {{id: id}})-[r:{EDGE_TYPES}]->(m) WHERE r.retracted_at IS NULL "
-    "RETURN id AS src, m.id AS dst"
+    "RETURN collect([id, m.id]) AS rows"
 )
 TX_ANNOTATIONS = (
     "UNWIND $ids AS id MATCH (a:Annotation {node_id: id, key: $key}) WHERE a.retracted_at IS NULL "
-    "RETURN a.node_id AS node_id, a.value AS value"
+    "RETURN collect([a.node_id, a.value]) AS rows"
 )
 
 
@@ -177,6 +177,16 @@ IMPORT_EDGES: dict[EdgeType, LiteralString] = _by_label(
     EdgeType,
 )
 INSERT_ANNOTATIONS = "UNWIND $rows AS r CREATE (a:Annotation) SET a = r"
+#: The current owners and tags of nodes, kept on the node (``owners_now``, ``tags_now``; absent when
+#: none) so that reads of the present need no annotation lookups; history stays in :Annotation.
+REFRESH_CURRENT_ANNOTATIONS = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) "
+    "WITH n, COLLECT { MATCH (a:Annotation {node_id: n.id, key: 'owner'}) WHERE a.retracted_at IS NULL "
+    "RETURN a.value } AS owners, "
+    "COLLECT { MATCH (a:Annotation {node_id: n.id, key: 'tag'}) WHERE a.retracted_at IS NULL RETURN a.value } AS tags "
+    "SET n.owners_now = CASE WHEN size(owners) = 0 THEN null ELSE owners END, "
+    "n.tags_now = CASE WHEN size(tags) = 0 THEN null ELSE tags END"
+)
 RETRACT_ANNOTATIONS = (
     "UNWIND $rows AS r MATCH (a:Annotation {node_id: r.node_id, key: r.key}) "
     "WHERE a.value = r.value AND a.retracted_at IS NULL SET a.retracted_at = $at, a.retracted_by = $by"
@@ -217,16 +227,17 @@ _VISIBLE: LiteralString = "(n.recorded_at <= $t AND (n.retracted_at IS NULL OR n
 _R_VISIBLE: LiteralString = "(r.recorded_at <= $t AND (r.retracted_at IS NULL OR r.retracted_at > $t))"
 _A_VISIBLE: LiteralString = "(a.recorded_at <= $t AND (a.retracted_at IS NULL OR a.retracted_at > $t))"
 
-NODES_VISIBLE = f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) WHERE {_VISIBLE} RETURN n {{.*}} AS n"
-NODE_ANY = "MATCH (n:Node {id: $id}) RETURN n {.*} AS n"
+#: Node reads return one record holding every row (one Bolt message, not one per node).
+NODES_VISIBLE = f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) WHERE {_VISIBLE} RETURN collect(n {{.*}}) AS nodes"
+NODE_ANY = "MATCH (n:Node {id: $id}) RETURN collect(n {.*}) AS nodes"
 NODE_ANNOTATIONS = (
     "UNWIND $ids AS id MATCH (a:Annotation {node_id: id}) "
-    f"WHERE a.key IN ['owner', 'tag'] AND {_A_VISIBLE} RETURN a.node_id AS node_id, a.key AS key, a.value AS value"
+    f"WHERE a.key IN ['owner', 'tag'] AND {_A_VISIBLE} RETURN collect([a.node_id, a.key, a.value]) AS rows"
 )
 REVISIONS_AS_OF = (
     "UNWIND $ids AS id CALL (id) { MATCH (v:Revision {node_id: id}) WHERE v.recorded_at <= $t "
     "RETURN v ORDER BY v.recorded_at DESC LIMIT 1 } "
-    "RETURN id, v.properties AS properties, v.event_time AS event_time"
+    "RETURN collect([id, v.properties, v.event_time]) AS rows"
 )
 #: One level of a breadth-first walk: every visible edge leaving (or entering) the frontier, as three
 #: parallel lists in a single record (one Bolt message instead of one per edge).
@@ -282,16 +293,16 @@ SEARCH: dict[bool, LiteralString] = {
         "MATCH (n:Node) WITH n, coalesce(n.name_lc, n.name) AS name, coalesce(n.id_lc, n.id) AS id "
         f"WHERE (name CONTAINS $needle OR id CONTAINS $needle) "
         f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
-        "RETURN n {.*} AS n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id "
-        "LIMIT $limit"
+        "WITH n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id LIMIT $limit "
+        "RETURN collect(n {.*}) AS nodes"
     ),
     False: (
         "MATCH (n:Node) WITH n, coalesce(n.name_fold, n.name_lc, n.name) AS name, "
         "coalesce(n.id_fold, n.id_lc, n.id) AS id "
         f"WHERE (name CONTAINS $needle OR id CONTAINS $needle) "
         f"AND {_VISIBLE} AND (size($kinds) = 0 OR n.kind IN $kinds) "
-        "RETURN n {.*} AS n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id "
-        "LIMIT $limit"
+        "WITH n ORDER BY name <> $needle, NOT name CONTAINS $needle, size(n.id), n.id LIMIT $limit "
+        "RETURN collect(n {.*}) AS nodes"
     ),
 }
 LIST_NODES = (
@@ -303,7 +314,7 @@ LIST_NODES = (
     f"WHERE a.value = $tag AND {_A_VISIBLE} }}) "
     f"AND ($owner IS NULL OR EXISTS {{ MATCH (a:Annotation {{node_id: n.id, key: 'owner'}}) "
     f"WHERE a.value = $owner AND {_A_VISIBLE} }}) "
-    "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+    "WITH n ORDER BY n.id LIMIT $limit RETURN collect(n {.*}) AS nodes"
 )
 NODES_WITH_ANNOTATION = (
     f"MATCH (a:Annotation {{key: $key, value: $value}}) WHERE {_A_VISIBLE} "
@@ -346,7 +357,7 @@ WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF $batch ROWS"
 
 # -- bulk copy (lineage migrate) -----------------------------------------------------------------
 
-EXPORT_NODES = "MATCH (n:Node) WHERE n.id > $after RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+EXPORT_NODES = "MATCH (n:Node) WHERE n.id > $after WITH n ORDER BY n.id LIMIT $limit RETURN collect(n {.*}) AS nodes"
 EXPORT_REVISIONS = (
     "UNWIND $ids AS id MATCH (v:Revision {node_id: id}) WHERE v.recorded_at IS NOT NULL "
     "RETURN v {.*} AS v ORDER BY v.node_id, v.recorded_at"

@@ -26,6 +26,8 @@ FAR_FUTURE = 2**62
 #: Rows per UNWIND statement; a batch is several statements in one transaction, so still atomic.
 CHUNK = 10_000
 KIND_BY_PREFIX = {k.prefix: k for k in NodeKind}
+#: Annotation keys whose current values are kept on the node as ``<key>s_now``.
+CURRENT_KEYS = frozenset({"owner", "tag"})
 EDGE_BY_NAME = {e.value: e for e in EdgeType}
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -166,9 +168,15 @@ def hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: dat
     t = as_of_us(as_of)
     ann: dict[str, dict[str, list[str]]] = {}
     ids = [n["id"] for n in rows]
+    if as_of is None:
+        # The present: current owners and tags are kept on the node itself.
+        for n in rows:
+            if "owners_now" in n or "tags_now" in n:
+                ann[n["id"]] = {"owner": list(n.get("owners_now") or ()), "tag": list(n.get("tags_now") or ())}
+        ids = []
     for chunk in chunks(ids):
-        for r in tx.run(q.NODE_ANNOTATIONS, ids=list(chunk), t=t):
-            ann.setdefault(r["node_id"], {}).setdefault(r["key"], []).append(r["value"])
+        for node_id, key, value in tx.run(q.NODE_ANNOTATIONS, ids=list(chunk), t=t).single(strict=True)[0]:
+            ann.setdefault(node_id, {}).setdefault(key, []).append(value)
     for by_key in ann.values():
         for values in by_key.values():
             values.sort()
@@ -176,9 +184,9 @@ def hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: dat
     revised = [n["id"] for n in rows if n.get("revised")]
     if as_of is not None and revised:
         for chunk in chunks(revised):
-            for r in tx.run(q.REVISIONS_AS_OF, ids=list(chunk), t=t):
-                if r["properties"] is not None:
-                    revs[r["id"]] = (r["properties"], r["event_time"])
+            for node_id, props, event_time in tx.run(q.REVISIONS_AS_OF, ids=list(chunk), t=t).single(strict=True)[0]:
+                if props is not None:
+                    revs[node_id] = (props, event_time)
     out = []
     for n in rows:
         props, event_time = revs.get(n["id"], (n["properties"], n.get("event_time")))

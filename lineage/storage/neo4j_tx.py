@@ -19,7 +19,16 @@ from lineage.audit import GENESIS, AuditEntry
 from lineage.model import EdgeType, NodeKind
 from lineage.storage import neo4j_cypher as q
 from lineage.storage.base import NewEdge, NewNode, StoredEdge, StoredNode, TokenRecord
-from lineage.storage.neo4j_records import at_us, audit_props, chunks, search_keys, to_json, token_props, us
+from lineage.storage.neo4j_records import (
+    CURRENT_KEYS,
+    at_us,
+    audit_props,
+    chunks,
+    search_keys,
+    to_json,
+    token_props,
+    us,
+)
 from lineage.storage.sqlite import from_us, to_us
 
 
@@ -51,16 +60,17 @@ class Neo4jWriteTx:
     def audit_head(self) -> tuple[int, str]:
         return self.head
 
+    def rows(self, query: LiteralString, **params: Any) -> list[list[Any]]:
+        """The rows of a statement that returns them all in one record, as ``collect([...]) AS rows``."""
+        out: list[list[Any]] = self.tx.run(query, params).single(strict=True)[0]
+        return out
+
     def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
         out: dict[str, StoredNode] = {}
         for chunk in chunks(ids):
-            for r in self.run(q.TX_NODES, ids=list(chunk)):
-                out[r["id"]] = StoredNode(
-                    r["id"],
-                    NodeKind(r["kind"]),
-                    json.loads(r["properties"]),
-                    from_us(r["event_time"]),
-                    from_us(r["retracted_at"]),
+            for node_id, kind, props, event_time, retracted_at in self.rows(q.TX_NODES, ids=list(chunk)):
+                out[node_id] = StoredNode(
+                    node_id, NodeKind(kind), json.loads(props), from_us(event_time), from_us(retracted_at)
                 )
         self.absent.update(i for i in ids if i not in out)
         return out
@@ -70,22 +80,22 @@ class Neo4jWriteTx:
         absent = self.absent
         keys = [k for k in keys if k[0] not in absent and k[2] not in absent]
         for chunk in chunks(keys):
-            for r in self.run(q.TX_EDGES, keys=[[s, t.value, d] for s, t, d in chunk]):
-                key = (r["src"], EdgeType(r["type"]), r["dst"])
-                out[key] = StoredEdge(key[0], key[1], key[2], from_us(r["retracted_at"]))
+            for src, edge_type, dst, retracted_at in self.rows(q.TX_EDGES, keys=[[s, t.value, d] for s, t, d in chunk]):
+                key = (src, EdgeType(edge_type), dst)
+                out[key] = StoredEdge(src, key[1], dst, from_us(retracted_at))
         return out
 
     def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for chunk in chunks(ids):
-            out.extend((r["src"], r["dst"]) for r in self.run(q.TX_SUCCESSORS, ids=list(chunk)))
+            out.extend((src, dst) for src, dst in self.rows(q.TX_SUCCESSORS, ids=list(chunk)))
         return out
 
     def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for chunk in chunks(ids):
-            for r in self.run(q.TX_ANNOTATIONS, ids=list(chunk), key=key):
-                out.setdefault(r["node_id"], set()).add(r["value"])
+            for node_id, value in self.rows(q.TX_ANNOTATIONS, ids=list(chunk), key=key):
+                out.setdefault(node_id, set()).add(value)
         return out
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
@@ -143,11 +153,18 @@ class Neo4jWriteTx:
         data = [{"node_id": n, "key": k, "value": v, "recorded_at": t, "recorded_by": by} for n, k, v in rows]
         for chunk in chunks(data):
             self.tx.run(q.INSERT_ANNOTATIONS, rows=chunk).consume()
+        self.refresh_current({n for n, k, _ in rows if k in CURRENT_KEYS})
 
     def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
         data = [{"node_id": n, "key": k, "value": v} for n, k, v in rows]
         for chunk in chunks(data):
             self.tx.run(q.RETRACT_ANNOTATIONS, rows=chunk, at=to_us(at), by=by).consume()
+        self.refresh_current({n for n, k, _ in rows if k in CURRENT_KEYS})
+
+    def refresh_current(self, ids: set[str]) -> None:
+        """Copy the current owners and tags of these nodes onto them (read without a lookup)."""
+        for chunk in chunks(sorted(ids)):
+            self.tx.run(q.REFRESH_CURRENT_ANNOTATIONS, ids=list(chunk)).consume()
 
     def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
         rows = self.run(
