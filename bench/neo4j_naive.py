@@ -88,11 +88,11 @@ def lattices(store: GraphStore, sizes: list[int], args: argparse.Namespace) -> N
         took, size = ours(store, first, Direction.DOWNSTREAM, args.reps)
         assert size == 3 * n
         if dead:
-            print(f"{n:>8} {3 * n + 1:>6} {"2^" + str(n):>14} {fmt(took, 0):>12} {'not run':>12} {'':>14}")
+            print(f"{n:>8} {3 * n + 1:>6} {'2^' + str(n):>14} {fmt(took, 0):>12} {'not run':>12} {'':>14}")
             continue
         secs, rows = naive(store, NAIVE, first, args.timeout)
         dead = secs is None
-        print(f"{n:>8} {3 * n + 1:>6} {"2^" + str(n):>14} {fmt(took, 0):>12} {fmt(secs, args.timeout):>12} {rows:>14,}")
+        print(f"{n:>8} {3 * n + 1:>6} {'2^' + str(n):>14} {fmt(took, 0):>12} {fmt(secs, args.timeout):>12} {rows:>14,}")
 
 
 def big_graph(store: GraphStore, args: argparse.Namespace) -> None:
