@@ -12,7 +12,9 @@ Mapping of the lineage graph onto PROV:
   their owners.
 
 One extra entity, ``lineage:report``, carries the as-of time, audit head and graph digest. Relation
-ids are numbered in sorted order, so the document is deterministic.
+ids are qualified names under the declared ``rel`` prefix (``rel:used3``), so the ``prov:usage`` and
+``prov:generation`` references of a ``wasDerivedFrom`` resolve in PROV tools; they are numbered in
+sorted order, so the document is deterministic.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ PREFIXES = {
     "lineage": "urn:lineage:",
     "node": "urn:lineage:node:",
     "agent": "urn:lineage:agent:",
+    "rel": "urn:lineage:relation:",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
@@ -86,7 +89,7 @@ def prov_document(report: Report) -> dict[str, Any]:
 
     def relation(kind: str, body: dict[str, Any]) -> str:
         counters[kind] = counters.get(kind, 0) + 1
-        rid = f"_:{kind}{counters[kind]}"
+        rid = f"rel:{kind}{counters[kind]}"
         doc[kind][rid] = body
         return rid
 

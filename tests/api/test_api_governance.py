@@ -6,7 +6,10 @@ import pytest
 
 from lineage.demo import CORRUPTED
 from lineage.governance.classifications import classify
+from lineage.report.data import build_report
+from lineage.storage import Direction
 from tests.api.conftest import SANDBOX_TAGGED, Api
+from tests.report.prov_support import check_against_report
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +86,7 @@ async def test_report_files_over_http(api: Api) -> None:
     assert html.status_code == 200 and 'id="lineage-graph"' in html.text and 'id="legend"' in html.text
     prov = await api.client.get(f"/reports/provenance/{PROD_API}.prov-json")
     assert prov.status_code == 200 and "wasGeneratedBy" in prov.json()
+    check_against_report(prov.text, build_report(api.store, PROD_API, Direction.UPSTREAM))
     csv_reply = await api.client.get(f"/reports/impact/{CORRUPTED}.csv", params={"depth": 2})
     assert csv_reply.status_code == 200 and len(csv_reply.text.strip().splitlines()) == 4
     assert (await api.client.get(f"/reports/impact/{CORRUPTED}.prov-json")).status_code == 400
