@@ -24,6 +24,7 @@ from lineage import __version__
 from lineage.api.auth import get_context, services_of
 from lineage.api.context import Services, timed_call
 from lineage.api.errors import error_response, lineage_error_response
+from lineage.api.headers import DEV_TOOLS_POLICY, HeaderPolicy, SecurityHeaders
 from lineage.api.limits import BodySizeLimit, Limits
 from lineage.api.metrics import Metrics
 from lineage.api.reports import build_reports_router
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _openlineage(app)
     _exception_handlers(app, metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_reject=metrics.error)
+    dev_tools = (("/graphql", DEV_TOOLS_POLICY), ("/docs", DEV_TOOLS_POLICY)) if development else ()
+    app.add_middleware(SecurityHeaders, policy=HeaderPolicy(overrides=dev_tools))
     return app
 
 

@@ -7,6 +7,8 @@ comment stays under the size limits of code hosts; the JSON and CSV formats list
 
 from __future__ import annotations
 
+import re
+
 from lineage.model import NodeKind
 from lineage.report.data import Report
 from lineage.report.drawing import Box, diagram
@@ -16,17 +18,43 @@ MERMAID_BOXES = 40
 ROWS_PER_KIND = 50
 
 
+_MD_PUNCT = frozenset("\\`*_{}[]()#!|~")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def _text(text: str) -> str:
+    """User text as inert Markdown: no HTML, no emphasis, links, headings or table breaks."""
+    out = []
+    for ch in " ".join(text.splitlines()):
+        if ch in _HTML:
+            out.append(_HTML[ch])
+        elif ch in _MD_PUNCT:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: pipes escaped (GitHub splits cells on them even inside code spans)."""
+    return " ".join(text.splitlines()).replace("|", "\\|")
 
 
 def _code(text: str) -> str:
-    return f"`{text}`" if "`" not in text else text
+    """A code span that holds any text, backticks included (the fence is longer than any run inside)."""
+    text = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _label(text: str) -> str:
     """Text inside a Mermaid quoted label: quotes and angle brackets as entities."""
-    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    text = " ".join(text.splitlines())
+    return (
+        text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+        .replace("`", "#96;")
+    )
 
 
 def mermaid(report: Report, max_boxes: int = MERMAID_BOXES) -> tuple[str, list[str]]:
@@ -61,7 +89,7 @@ def mermaid(report: Report, max_boxes: int = MERMAID_BOXES) -> tuple[str, list[s
 
 def render_markdown(report: Report, *, max_boxes: int = MERMAID_BOXES, rows_per_kind: int = ROWS_PER_KIND) -> str:
     lin = report.lineage
-    out: list[str] = [f"## {'Impact' if report.impact else 'Provenance'} of `{report.root.id}`", ""]
+    out: list[str] = [f"## {'Impact' if report.impact else 'Provenance'} of {_code(report.root.id)}", ""]
     out.append(
         f"As of **{report.as_of}** · audit head #{report.state.head_seq} `{report.state.head_hash[:16]}` · "
         f"graph digest `{report.digest}`"
@@ -84,14 +112,17 @@ def render_markdown(report: Report, *, max_boxes: int = MERMAID_BOXES, rows_per_
 
     cls = report.classifications
     if cls.effective or cls.removed:
-        out += ["", f"### Classifications of `{report.root.id}`", ""]
+        out += ["", f"### Classifications of {_code(report.root.id)}", ""]
         for e in cls.effective:
-            line = f"- **{e.classification}**: {e.origin.text()}"
+            line = f"- **{_text(e.classification)}**: {_text(e.origin.text())}"
             if not e.direct:
                 line += f"; arrived via {' → '.join(_code(p) for p in e.path)}"
             out.append(line)
         for rm in cls.removed:
-            out.append(f"- ~~{rm.classification}~~ removed at {_code(rm.removed_at)} (removes {', '.join(rm.removes)})")
+            out.append(
+                f"- ~~{_text(rm.classification)}~~ removed at {_code(rm.removed_at)} "
+                f"(removes {_text(', '.join(rm.removes))})"
+            )
 
     if report.notify:
         out += ["", "### Owners to notify" if report.impact else "### Owners", ""]
@@ -101,7 +132,7 @@ def render_markdown(report: Report, *, max_boxes: int = MERMAID_BOXES, rows_per_
             more = f" +{len(n.nodes) - 3}" if len(n.nodes) > 3 else ""
             examples = ", ".join(_code(i) for i in n.nodes[:3]) + more
             out.append(
-                f"| {_cell(n.owner.name)} | {_cell(n.owner.contact or '-')} | {len(n.nodes)} | "
+                f"| {_text(n.owner.name)} | {_text(n.owner.contact or '-')} | {len(n.nodes)} | "
                 f"{len(n.production)} | {_cell(examples)} |"
             )
 
@@ -118,9 +149,9 @@ def render_markdown(report: Report, *, max_boxes: int = MERMAID_BOXES, rows_per_
         out.append("|---|---:|---|---|")
         for r in members[:rows_per_kind]:
             prod_mark = " **PROD**" if r.production else ""
-            via = _code(r.path[-2]) if len(r.path) > 1 else ""
+            via = _cell(_code(r.path[-2])) if len(r.path) > 1 else ""
             out.append(
-                f"| {_code(r.node.id)}{prod_mark} | {r.distance} | {_cell(', '.join(r.node.owners) or '-')} | "
+                f"| {_cell(_code(r.node.id))}{prod_mark} | {r.distance} | {_text(', '.join(r.node.owners) or '-')} | "
                 f"{r.via[-1] if r.via else ''} from {via} |"
             )
         if len(members) > rows_per_kind:
@@ -132,5 +163,5 @@ def render_markdown(report: Report, *, max_boxes: int = MERMAID_BOXES, rows_per_
         for p in prod:
             out.append(f"- {' → '.join(_code(x) for x in p.path)}")
         out += ["", "</details>"]
-    out += ["", f"<sub>Reproduce: `{report.command('md')}`</sub>", ""]
+    out += ["", f"<sub>Reproduce: {_code(report.command('md'))}</sub>", ""]
     return "\n".join(out)
