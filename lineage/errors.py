@@ -126,3 +126,10 @@ class CheckFailedError(LineageError):
     code = "CHECK_FAILED"
     exit_code = 1
     http_status = 200
+
+
+class MissingExtraError(LineageError):
+    """The command needs an optional part of the package that is not installed (an extra)."""
+
+    code = "MISSING_EXTRA"
+    http_status = 500

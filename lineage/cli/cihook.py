@@ -6,12 +6,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage.cli.common import Format, err, opened, out, principal, print_json, settings_for
 from lineage.errors import BackendUnavailableError, ValidationError
-from lineage.ingest.manifest import Overrides, prepare
 from lineage.model import Batch
+
+if TYPE_CHECKING:
+    from lineage.ingest.manifest import Overrides
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ def parse_properties(values: list[str] | None) -> dict[str, Any]:
 
 def build(config: Path | None, overrides: Overrides, load: Any) -> tuple[Batch, str | None, str | None]:
     """(batch, run id, commit id) for the current directory, environment and flags."""
+    from lineage.ingest.manifest import prepare
+
     registration = prepare(Path.cwd(), os.environ, overrides, config=config, load=load)
     return registration.batch, registration.run, registration.commit
 

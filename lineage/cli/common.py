@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer._click.globals import get_current_context
 
 from lineage.errors import BackendUnavailableError, LineageError, ValidationError
+from lineage.extras import missing_extra
 from lineage.ingest.ci import resolve_principal
 from lineage.model import NodeKind
 from lineage.settings import Settings, load_settings, store_options
@@ -75,13 +78,29 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except LineageError as exc:
-            err().print(f"[bold red]error[/] [{exc.code}]: {exc.message}", markup=True, highlight=False)
-            raise typer.Exit(exc.exit_code) from None
+            fail(exc)
+        except ModuleNotFoundError as exc:
+            error = missing_extra(exc, f"`{command_path()}`")
+            if error is None:
+                raise
+            fail(error)
         except KeyboardInterrupt:
             err().print("interrupted")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def fail(exc: LineageError) -> NoReturn:
+    """Print the one-line error and exit with the code of its class."""
+    err().print(f"[bold red]error[/] [{exc.code}]: {escape(exc.message)}", markup=True, highlight=False)
+    raise typer.Exit(exc.exit_code) from None
+
+
+def command_path() -> str:
+    """``lineage <command> ...`` of the command running, for messages."""
+    ctx = get_current_context(silent=True)
+    return ctx.command_path if ctx is not None else "lineage"
 
 
 def settings_for(store: str | None, actor: str | None = None) -> Settings:

@@ -116,11 +116,12 @@ def register_cmd(
     """
     from lineage.cli import cihook
     from lineage.errors import BackendUnavailableError
-    from lineage.ingest.manifest import Overrides
 
     if file is not None:
         batch, run, commit = parse_batch(load_document(file)), None, None
     else:
+        from lineage.ingest.manifest import Overrides
+
         overrides = Overrides(
             job=job,
             namespace=namespace,

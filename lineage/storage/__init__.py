@@ -15,11 +15,14 @@ NEO4J_SCHEMES = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://
 def open_store(url: str, **options: Any) -> GraphStore:
     """Open the backend the URL names: ``sqlite:///path.db`` (default) or ``neo4j://``/``bolt://``.
 
-    Raises ValidationError for an unknown scheme and BackendUnavailableError when the store cannot
-    be reached.
+    Raises ValidationError for an unknown scheme, BackendUnavailableError when the store cannot
+    be reached and MissingExtraError when the backend's driver is not installed.
     """
     if url.startswith(NEO4J_SCHEMES):
-        from lineage.storage.neo4j import Neo4jStore
+        from lineage.extras import requires
+
+        with requires("a Neo4j store"):
+            from lineage.storage.neo4j import Neo4jStore
 
         return Neo4jStore(url, **options)
     if url.startswith("sqlite:") or "://" not in url:

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from lineage.audit import seal
 from lineage.errors import (
     ConflictError,
@@ -240,6 +238,8 @@ def _check_cycles(tx: WriteTx, batch: Batch, new_edges: list[NewEdge], stored: s
     # graph is built, and find_cycle run, only to name a cycle that exists.
     if _acyclic(pairs):
         return
+    import networkx as nx  # only to name a cycle that exists; a CLI run that registers never pays for it
+
     graph = nx.DiGraph()
     graph.add_edges_from(pairs)
     try:

@@ -1,0 +1,153 @@
+"""Start-up of the `lineage` command: what it imports, version, completion, and the extras it names.
+
+A CI hook runs ``lineage register`` on every job, so the entry point imports only what the command
+being run needs; the server and Neo4j stacks are extras, and a command that needs a missing one says
+which to install (exit 2, one ``error [MISSING_EXTRA]`` line, no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import lineage
+from lineage.cli import COMMANDS, load_command
+from lineage.extras import EXTRA_MODULES
+
+HEAVY = ("uvicorn", "fastapi", "starlette", "strawberry", "networkx", "neo4j", "prometheus_client", "httpx")
+SERVER_AND_NEO4J = tuple(m for modules in EXTRA_MODULES.values() for m in modules)
+
+# Runs the CLI with the named top-level modules made unimportable, as if their extra were not installed.
+BLOCKED_CLI = """
+import sys
+blocked = set(sys.argv.pop(1).split(","))
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Blocker())
+from lineage.cli import main
+main()
+"""
+
+
+def env() -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGE_", "_LINEAGE"))}
+    clean["COLUMNS"] = "300"
+    return clean
+
+
+def imported_by(code: str, *args: str, cwd: Path | None = None) -> set[str]:
+    """Top-level module names a fresh interpreter imports while running ``code`` with ``args``."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True,
+                          text=True, env=env(), cwd=cwd, timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def small_batch(tmp_path: Path) -> Path:
+    batch = {
+        "nodes": [
+            {"kind": "Dataset", "namespace": "ml", "name": "orders", "version": "7"},
+            {"kind": "Run", "namespace": "ml", "name": "train", "version": "42"},
+        ],
+        "edges": [{"from": "dataset:ml/orders@7", "type": "INPUT_TO", "to": "run:ml/train@42"}],
+    }
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(batch))
+    return path
+
+
+def test_import_lineage_and_the_cli_entry_point_stay_light() -> None:
+    for code in ("import lineage", "import lineage.cli"):
+        heavy = imported_by(code) & set(HEAVY)
+        assert not heavy, f"{code!r} imports {sorted(heavy)}"
+
+
+def test_help_and_a_local_register_import_no_server_graph_or_neo4j_stack(tmp_path: Path) -> None:
+    run = "from lineage.cli import main; main()"
+    assert not imported_by(run, "--help") & set(HEAVY)
+    batch = small_batch(tmp_path)
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    for _ in range(2):  # first write and the idempotent repeat
+        heavy = imported_by(run, "register", "--file", str(batch), "--store", store) & set(HEAVY)
+        assert not heavy, f"lineage register --file imports {sorted(heavy)}"
+
+
+def test_every_command_loads_and_its_listed_help_is_its_own() -> None:
+    for name, spec in COMMANDS.items():
+        command = load_command(name, spec)
+        assert command.name == name
+        own = (command.help or "").strip().splitlines()[0]
+        assert own == spec.help, f"{name}: listed as {spec.help!r}, the command says {own!r}"
+
+
+def test_version_and_completion() -> None:
+    cli = [sys.executable, "-c", "from lineage.cli import main; main()"]
+    version = subprocess.run([*cli, "--version"], capture_output=True, text=True, env=env(), timeout=60)
+    assert version.returncode == 0 and version.stdout.strip() == f"lineage {lineage.__version__}"
+    script = subprocess.run([*cli, "--show-completion", "bash"], capture_output=True, text=True, env=env(),
+                            timeout=60)
+    assert script.returncode == 0 and "_LINEAGE_COMPLETE" in script.stdout
+
+    def complete(words: str) -> list[str]:
+        proc = subprocess.run(
+            cli, capture_output=True, text=True, timeout=60,
+            env={**env(), "_LINEAGE_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                 "COMP_CWORD": str(len(words.split(" ")) - 1)},
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert complete("lineage reg") == ["register"]
+    assert "--file" in complete("lineage register --fi")
+    assert {"log", "verify"} <= set(complete("lineage audit "))
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (["serve"], "server"),
+        (["schema", "export"], "server"),
+        (["show", "dataset:ml/orders@7", "--store", "neo4j://127.0.0.1:9"], "neo4j"),
+    ],
+)
+def test_a_command_needing_a_missing_extra_names_it(args: list[str], extra: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCKED_CLI, ",".join(SERVER_AND_NEO4J), *args, *(
+            ["--store", f"sqlite:///{tmp_path / 'l.db'}"] if args == ["serve"] else [])],
+        capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error [MISSING_EXTRA]"), proc.stderr
+    assert f"lineage-engine[{extra}]" in lines[0]
+
+
+def test_the_core_works_without_any_extra(tmp_path: Path) -> None:
+    batch = small_batch(tmp_path)
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", BLOCKED_CLI, ",".join(SERVER_AND_NEO4J), *args],
+                              capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120)
+
+    registered = run("register", "--file", str(batch), "--store", store, "--format", "json")
+    assert registered.returncode == 0, registered.stderr
+    impact = run("impact", "dataset:ml/orders@7", "--store", store, "--format", "json")
+    assert impact.returncode == 0 and "run:ml/train@42" in impact.stdout, impact.stderr
+    assert run("audit", "verify", "--store", store).returncode == 0
+    assert run("--help").returncode == 0
