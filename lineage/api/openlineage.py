@@ -4,7 +4,9 @@ The ``openlineage-python`` client's HTTP transport works against it unchanged (J
 optional gzip ``Content-Encoding``, bearer token). An event is validated before anything is stored:
 a bad one is answered 400 with a message naming the field. A valid one is kept raw, mapped, and
 answered 201 once committed. Writing needs a writer (or admin) token; a writer limited to
-namespaces may send events only for jobs (or, for a DatasetEvent, datasets) in them.
+namespaces may send events only for jobs (or, for a DatasetEvent, datasets) in them, and every node
+an event would create or change, and every edge, must pass the namespace rule of a GraphQL
+``register`` (checked where events are mapped, :mod:`lineage.ingest.openlineage_scope`).
 
 Concurrent requests share commits (:mod:`lineage.ingest.openlineage_group`).
 """
@@ -152,7 +154,8 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             events = [parse_event(p, where=f"[{i}]" if many else "") for i, p in enumerate(payloads)]
             writer.allow(sorted({ns for e in events for ns in namespaces_of(e)}))
             store = get_store(request)
-            results = await run_in_threadpool(committer(store).submit, payloads, events, writer.id)
+            author = writer.principal if isinstance(writer, _TokenWriter) else writer.id
+            results = await run_in_threadpool(committer(store).submit, payloads, events, author)
         except LineageError as exc:
             return lineage_error_response(exc)
         failed = [r for r in results if isinstance(r, LineageError)]

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from lineage.errors import ForbiddenError, UnauthenticatedError, ValidationError
-from lineage.model.ids import check_part
+from lineage.model import Batch
+from lineage.model.ids import check_part, parse_node_id
 from lineage.storage.base import GraphStore, TokenRecord
 
 #: Every secret starts with this, so leaked tokens are easy to recognise in logs and scanners.
@@ -229,6 +230,31 @@ def check_namespaces(
             )
 
 
+def check_batch(principal: Principal, batch: Batch, *, action: str = "register") -> None:
+    """The namespace rule for a whole batch: every node in scope, every edge touching the scope.
+
+    Raises ForbiddenError naming the first element out of bounds (``nodes[i] (id)``/``edges[i] (id)``).
+    """
+    if principal.is_admin or not principal.namespaces:
+        return
+    check_namespaces(
+        principal,
+        [(f"nodes[{i}] ({n.id})", n.namespace) for i, n in enumerate(batch.nodes)],
+        [
+            (f"edges[{i}] ({e.id})", _namespace_of(e.source), _namespace_of(e.target))
+            for i, e in enumerate(batch.edges)
+        ],
+        action=action,
+    )
+
+
+def _namespace_of(node_id: str) -> str:
+    try:
+        return parse_node_id(node_id).namespace
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 def is_loopback(host: str) -> bool:
     """Whether serving on this host keeps the server reachable from this machine only."""
     if host.strip().lower() in ("localhost", "localhost.localdomain"):
@@ -252,6 +278,7 @@ __all__ = [
     "active_tokens",
     "anonymous_read_allowed",
     "authenticate",
+    "check_batch",
     "check_namespaces",
     "create_token",
     "hash_secret",

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from lineage.errors import ValidationError
+from lineage.governance.access import Principal, check_batch
 from lineage.ingest.openlineage_resolve import PLACEHOLDER
 from lineage.model import Batch, EdgeSpec, EdgeType, NodeKind, NodeSpec, WriteResult
 from lineage.storage.base import GraphStore
@@ -276,7 +277,7 @@ def import_manifest(
     store: GraphStore,
     manifest: Any,
     *,
-    principal: str,
+    principal: str | Principal,
     namespace: str | None = None,
     mode: Mode = "feeds",
     land: bool = True,
@@ -284,11 +285,15 @@ def import_manifest(
 ) -> WriteResult:
     """Register a manifest's lineage (all or nothing), keeping the manifest in the landing zone.
 
-    When ``source`` is a landing-zone label (replay), the options recorded in it are used.
+    When ``source`` is a landing-zone label (replay), the options recorded in it are used. A
+    principal limited to namespaces may import only what a GraphQL ``register`` would allow it.
     """
     if source is not None:
         namespace, mode = _options(source)
     batch = manifest_batch(manifest, namespace=namespace, mode=mode)
+    if isinstance(principal, Principal):
+        check_batch(principal, batch, action="import dbt lineage")
+        principal = principal.id
     if land:
         store.append_raw_event(source or source_label(namespace, mode), manifest)
     return store.register(batch, principal=principal, source="dbt")

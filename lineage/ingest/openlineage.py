@@ -26,6 +26,7 @@ from lineage.errors import CycleError, LineageError, ValidationError
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_resolve import VersionCache
 from lineage.ingest.openlineage_runs import EdgeKey, Plan, Planner
+from lineage.ingest.openlineage_scope import Author, author_id, check_scope
 from lineage.model import Batch, EdgeType
 from lineage.model.batch import describe_errors
 from lineage.storage.base import GraphStore, WriteTx
@@ -76,11 +77,14 @@ class _LandSeparately(Exception):
 class OpenLineageIngester:
     """Maps OpenLineage events into a store, recording writes under ``principal``.
 
+    A :class:`~lineage.governance.access.Principal` limited to namespaces may only make the changes
+    its scope allows (:mod:`lineage.ingest.openlineage_scope`); a plain name is trusted.
+
     Keep one per store and process: it caches dataset versions between events (see
     :class:`VersionCache`). Thread-safe: writes are serialised by the store.
     """
 
-    def __init__(self, store: GraphStore, *, principal: str, source: str = SOURCE) -> None:
+    def __init__(self, store: GraphStore, *, principal: Author, source: str = SOURCE) -> None:
         self.store = store
         self.principal = principal
         self.source = source
@@ -98,7 +102,7 @@ class OpenLineageIngester:
         return result
 
     def ingest_many(
-        self, payloads: Sequence[Any], *, land: bool = True, principal: str | None = None
+        self, payloads: Sequence[Any], *, land: bool = True, principal: Author | None = None
     ) -> list[Outcome | LineageError]:
         """Validate every event first (one invalid event stores nothing), then keep and map them.
 
@@ -109,7 +113,7 @@ class OpenLineageIngester:
         events = [parse_event(p, where=f"[{i}]") for i, p in enumerate(payloads)]
         return self.apply_many(events, principal=principal, payloads=list(payloads) if land else None)
 
-    def apply(self, event: Event, *, principal: str | None = None) -> Outcome:
+    def apply(self, event: Event, *, principal: Author | None = None) -> Outcome:
         """Map one validated event in one write transaction, retrying without any edge that would
         close a cycle (which only same-timestamp events can produce)."""
         who = principal or self.principal
@@ -138,8 +142,8 @@ class OpenLineageIngester:
         self,
         events: Sequence[Event],
         *,
-        principal: str | None = None,
-        principals: Sequence[str] | None = None,
+        principal: Author | None = None,
+        principals: Sequence[Author] | None = None,
         payloads: Sequence[Any] | None = None,
     ) -> list[Outcome | LineageError]:
         """Map events in order; in one transaction where possible, else (or on any error) one by one.
@@ -182,7 +186,7 @@ class OpenLineageIngester:
                 results.append(exc)
         return results
 
-    def _apply_once(self, event: Event, principal: str, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
+    def _apply_once(self, event: Event, principal: Author, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
         """Plan and write one event in one transaction; the plan is left in ``planned[0]``."""
         with self.store.write() as tx:
             self.cache.begin(tx.audit_head())
@@ -200,7 +204,9 @@ class OpenLineageIngester:
         result: Outcome = transact(work)
         return result
 
-    def _write(self, tx: WriteTx, plan: Plan, event: Event, principal: str) -> Outcome:
+    def _write(self, tx: WriteTx, plan: Plan, event: Event, author: Author) -> Outcome:
+        check_scope(tx, plan, author)
+        principal = author_id(author)
         outcome = Outcome(type(event).__name__, plan.subject)
         batch = Batch(nodes=list(plan.nodes.values()), edges=list(plan.edges.values()))
         result = register_in(tx, batch, principal=principal, source=self.source)
@@ -253,7 +259,7 @@ def replay(
     source: GraphStore,
     target: GraphStore,
     *,
-    principal: str,
+    principal: Author,
     after_seq: int = 0,
     progress: Callable[[int], None] | None = None,
     group: int = 200,

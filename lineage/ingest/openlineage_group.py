@@ -16,6 +16,7 @@ from typing import Any
 from lineage.errors import LineageError
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import Event
+from lineage.ingest.openlineage_scope import Author
 
 Result = Outcome | LineageError
 
@@ -24,7 +25,7 @@ Result = Outcome | LineageError
 class _Item:
     payloads: Sequence[Any]
     events: Sequence[Event]
-    principal: str
+    principal: Author
     results: list[Result] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
@@ -38,7 +39,7 @@ class GroupCommitter:
         self._queue_lock = threading.Lock()
         self._write_lock = threading.Lock()
 
-    def submit(self, payloads: Sequence[Any], events: Sequence[Event], principal: str) -> list[Result]:
+    def submit(self, payloads: Sequence[Any], events: Sequence[Event], principal: Author) -> list[Result]:
         """Land and map validated events; return one outcome (or mapping error) per event."""
         item = _Item(payloads, events, principal)
         with self._queue_lock:

@@ -18,7 +18,7 @@ from lineage.api.schema.fields import field, mutation
 from lineage.api.schema.inputs import BatchInput
 from lineage.api.schema.types import Info, Node, load_nodes, to_node
 from lineage.errors import NotFoundError, ValidationError
-from lineage.governance.access import Principal, check_namespaces, create_token, revoke_token
+from lineage.governance.access import Principal, check_batch, check_namespaces, create_token, revoke_token
 from lineage.governance.classifications import classify
 from lineage.governance.owners import set_owners
 from lineage.model import WriteResult, parse_node_id
@@ -91,12 +91,7 @@ class Mutation:
         ctx = info.context
         who = ctx.writer("registering lineage")
         domain = batch.to_batch(ctx.limits.max_batch)
-        check_namespaces(
-            who,
-            [(f"nodes[{i}] ({n.id})", n.namespace) for i, n in enumerate(domain.nodes)],
-            [(f"edges[{i}] ({e.id})", _namespace(e.source), _namespace(e.target)) for i, e in enumerate(domain.edges)],
-            action="register",
-        )
+        check_batch(who, domain)
         result = await ctx.call(ctx.store.register, domain, principal=who.id, source="api")
         return RegisterResult(
             nodes_created=result.nodes_created,
