@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lineage.audit import AuditEntry, Verification, verify
 from lineage.errors import LimitExceededError, NotFoundError
 from lineage.model import Batch, EdgeRecord, EdgeType, NodeKind, NodeRecord, Step, WriteResult
 from lineage.model.ids import parse_node_id
+
+if TYPE_CHECKING:
+    from lineage.storage.index import TraversalIndex, Walk
 
 
 class Direction(StrEnum):
@@ -509,6 +512,14 @@ class GraphStore(abc.ABC):
             raise NotFoundError(f"no node {node_id!r}{when}; try `lineage search` to find its id")
         return found
 
+    def traversal_index(self) -> TraversalIndex | None:
+        """The in-memory traversal index, caught up with the store; None where reads walk the store.
+
+        Backends that feed an index (:mod:`lineage.storage.index`) override this. Raises
+        BackendUnavailableError.
+        """
+        return None
+
     def reach(
         self,
         start: str,
@@ -519,12 +530,41 @@ class GraphStore(abc.ABC):
         as_of: datetime | None = None,
         max_nodes: int | None = None,
     ) -> Reach:
-        """Breadth-first closure from ``start``: distinct nodes, one round trip per level.
+        """Breadth-first closure from ``start``: distinct nodes with their distance and one shortest path.
 
         Cost is linear in the reached subgraph, never in the number of paths. ``kinds`` filters the
         result, not the walk (paths may pass through any kind). Within a level, frontier and edges
-        are taken in id order so the explaining paths are reproducible.
+        are taken in id order so the explaining paths are reproducible. Served from the traversal
+        index where the backend keeps one (the same answer, see :meth:`reach_by_expand`).
+        Raises ValidationError (malformed id), NotFoundError and BackendUnavailableError.
         """
+        direction = Direction(direction)
+        root = self.get_node(start, as_of)
+        index = self.traversal_index()
+        if index is None:
+            return self.reach_by_expand(
+                start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
+            )
+        num = index.number(start)
+        if num is None:  # no edge ever touched it
+            return Reach(start, root.kind, direction, as_of, [])
+        with gc_paused():
+            walked = index.walk(
+                [num], direction is Direction.DOWNSTREAM, as_of=as_of, max_depth=max_depth, max_nodes=max_nodes
+            )
+            return reach_from_walk(index, walked, start, root.kind, direction, as_of, kinds)
+
+    def reach_by_expand(
+        self,
+        start: str,
+        direction: Direction,
+        *,
+        max_depth: int | None = None,
+        kinds: Sequence[NodeKind] = (),
+        as_of: datetime | None = None,
+        max_nodes: int | None = None,
+    ) -> Reach:
+        """:meth:`reach` over the store itself, one :meth:`expand` round trip per level."""
         direction = Direction(direction)
         root = self.get_node(start, as_of)
         parents: dict[str, Reached] = {}
@@ -575,3 +615,29 @@ class GraphStore(abc.ABC):
 
     def kind_of(self, node_id: str) -> NodeKind:
         return parse_node_id(node_id).kind
+
+
+def reach_from_walk(
+    index: TraversalIndex,
+    walked: Walk,
+    start: str,
+    start_kind: NodeKind,
+    direction: Direction,
+    as_of: datetime | None,
+    kinds: Sequence[NodeKind] = (),
+) -> Reach:
+    """The :class:`Reach` of a walk over the traversal index (levels come in id order already)."""
+    from lineage.storage.index import KINDS, TYPES
+
+    parents: dict[str, Reached] = {}
+    nodes: list[Reached] = []
+    wanted = set(kinds)
+    for depth, level in enumerate(walked.levels, start=1):
+        via = index.ids(level.parents)
+        for node, kind, parent, etype in zip(
+            level.ids, index.kinds_of(level.nodes).tolist(), via, level.types.tolist(), strict=True
+        ):
+            r = parents[node] = Reached(node, KINDS[kind], depth, parent, TYPES[etype])
+            if not wanted or r.kind in wanted:
+                nodes.append(r)
+    return Reach(start, start_kind, direction, as_of, nodes, walked.truncated, parents)

@@ -37,6 +37,7 @@ from lineage.storage.base import (
     StoredNode,
     TokenRecord,
 )
+from lineage.storage.index import TraversalIndex
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -357,6 +358,7 @@ class SQLiteStore(GraphStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._index: TraversalIndex | None = None
         if not create and not self.path.exists():
             raise BackendUnavailableError(
                 f"no store file at {self.path}; run `lineage demo` or register first"
@@ -425,6 +427,19 @@ class SQLiteStore(GraphStore):
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+    def traversal_index(self) -> TraversalIndex:
+        """The traversal index over this file, built on first use and caught up on every call."""
+        index = self._index
+        if index is None:
+            with self._lock:
+                if self._index is None:
+                    from lineage.storage.sqlite_index import SQLiteIndexFeed
+
+                    self._index = TraversalIndex(SQLiteIndexFeed(self))
+                index = self._index
+        index.sync()
+        return index
 
     def ping(self) -> None:
         try:

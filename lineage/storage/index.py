@@ -1,0 +1,393 @@
+"""An in-memory traversal index beside the store: integer node ids and CSR edge arrays (numpy).
+
+The store stays the single source of truth. The index holds only what a traversal needs: for every
+edge its two ends (as integers), its type, and when it was recorded and retracted (so as-of
+questions are answered from the same arrays), plus each node's id and kind. It is built from the
+store on first use and kept current by the audit sequence: every read first asks the store for the
+sequence number of its newest audit entry (one indexed lookup) and, when it moved, reads the edges
+touching the subjects of the new entries. Every write appends exactly one audit entry naming the
+ends of every edge it adds or retracts, so a read that starts after a write returns (in this process
+or any other: a CLI write while the server runs) sees it.
+
+The walk is the breadth-first one of :meth:`GraphStore.reach`, done over arrays a level at a time:
+within a level the frontier is taken in id order and each newly reached node keeps the smallest
+(origin, edge type) hop that reaches it, so the explaining paths equal those of the level-by-level
+walk over the store exactly. Cost stays linear in the reached subgraph, never in the number of paths.
+
+Memory (measured on the 1M-node generated graph, 3.2M edges): about 40 bytes per edge for the arrays
+and about 200 bytes per node for its id string and the id -> integer map, about 0.35 GiB in all.
+Nodes without edges are not held at all: nothing is reached from them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from lineage.model import EdgeType, NodeKind
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+U8 = npt.NDArray[np.uint8]
+Bools = npt.NDArray[np.bool_]
+
+#: Recording time of "now" reads: after every recorded time, before NEVER.
+FAR_FUTURE = 2**62
+#: Retraction time of an edge that was never retracted.
+NEVER = 2**63 - 1
+
+KINDS: tuple[NodeKind, ...] = tuple(NodeKind)
+KIND_CODE: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
+#: Edge types in the order of their string values: the code is the tie-break rank of a hop.
+TYPES: tuple[EdgeType, ...] = tuple(sorted(EdgeType, key=lambda t: t.value))
+TYPE_CODE: dict[str, int] = {t.value: i for i, t in enumerate(TYPES)}
+_TYPE_BITS = 3
+assert len(TYPES) <= 1 << _TYPE_BITS
+_DST_SHIFT = _TYPE_BITS
+_SRC_SHIFT = 30 + _TYPE_BITS  # node numbers below 2**30
+
+
+#: One edge as a store reports it: source id, type, target id, source kind, target kind,
+#: recorded_at and retracted_at in integer microseconds since the epoch (None: never retracted).
+EdgeRow = tuple[str, str, str, str, str, int, int | None]
+
+
+class IndexFeed(Protocol):
+    """What a backend provides so an index can follow it."""
+
+    def index_head(self) -> int:
+        """The sequence number of the newest audit entry (0 for an empty store)."""
+
+    def index_load(self) -> tuple[int, Iterable[EdgeRow]]:
+        """The audit head and every edge, retracted or not, as of one consistent state."""
+
+    def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
+        """The audit head and every edge touching a subject of an entry after ``after_seq``.
+
+        None when the changes are too many to follow one by one: the index then loads afresh.
+        """
+
+
+def as_of_us(as_of: datetime | None) -> int:
+    from lineage.storage.sqlite import to_us
+
+    return FAR_FUTURE if as_of is None else to_us(as_of)
+
+
+@dataclass(slots=True)
+class _Segment:
+    """Edges in CSR form over ``n`` node numbers, sorted by (source, target, type)."""
+
+    n: int
+    src: I32
+    dst: I32
+    type: U8
+    rec: I64
+    ret: I64
+    key: I64  # (src, dst, type) packed, sorted: exact lookup of one edge
+    out_ptr: I64
+    in_ptr: I64
+    in_edges: I64  # edge positions sorted by target
+
+    @classmethod
+    def build(cls, n: int, src: I32, dst: I32, etype: U8, rec: I64, ret: I64) -> _Segment:
+        key = (src.astype(np.int64) << _SRC_SHIFT) | (dst.astype(np.int64) << _DST_SHIFT) | etype.astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        src, dst, etype, rec, ret, key = src[order], dst[order], etype[order], rec[order], ret[order], key[order]
+        out_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=out_ptr[1:])
+        in_edges = np.argsort(dst, kind="stable").astype(np.int64)
+        in_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(dst, minlength=n), out=in_ptr[1:])
+        return cls(n, src, dst, etype, rec, ret, key, out_ptr, in_ptr, in_edges)
+
+    @classmethod
+    def empty(cls, n: int) -> _Segment:
+        z32 = np.zeros(0, dtype=np.int32)
+        z64 = np.zeros(0, dtype=np.int64)
+        return cls.build(n, z32, z32, np.zeros(0, dtype=np.uint8), z64, z64)
+
+    def __len__(self) -> int:
+        return int(self.src.size)
+
+    def find(self, keys: I64) -> I64:
+        """Position of each packed key, -1 where absent."""
+        pos = np.searchsorted(self.key, keys)
+        pos = np.minimum(pos, max(len(self) - 1, 0))
+        hit = (self.key[pos] == keys) if len(self) else np.zeros(keys.size, dtype=np.bool_)
+        return np.where(hit, pos, -1)
+
+    def hops(self, frontier: I64, downstream: bool, t: int) -> tuple[I64, I64, I64, I64]:
+        """Visible edges leaving (or entering) the frontier: (frontier position, reached, type, edge)."""
+        inside = frontier < self.n
+        pos = np.flatnonzero(inside)
+        nodes = frontier[pos]
+        ptr = self.out_ptr if downstream else self.in_ptr
+        first = ptr[nodes]
+        counts = ptr[nodes + 1] - first
+        total = int(counts.sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty
+        ends = np.cumsum(counts)
+        slots = np.arange(total, dtype=np.int64) + np.repeat(first - (ends - counts), counts)
+        edges = slots if downstream else self.in_edges[slots]
+        origin = np.repeat(pos, counts)
+        visible = (self.rec[edges] <= t) & (self.ret[edges] > t)
+        edges = edges[visible]
+        origin = origin[visible]
+        reached = (self.dst if downstream else self.src)[edges].astype(np.int64)
+        return origin, reached, self.type[edges].astype(np.int64), edges
+
+
+@dataclass(slots=True)
+class Level:
+    """The nodes first reached at one distance, in id order, with the hop that reached each."""
+
+    nodes: I64
+    parents: I64
+    types: I64
+    ids: list[str]
+
+
+@dataclass(slots=True)
+class Walk:
+    """A breadth-first walk over the index, in node numbers."""
+
+    start: int
+    levels: list[Level] = field(default_factory=list)
+    truncated: bool = False
+    expanded: I64 | None = None  # every node whose edges were followed (walks that keep edges)
+    edges: list[tuple[I64, I64, I64]] = field(default_factory=list)  # (source, type, target) chunks
+
+
+class TraversalIndex:
+    """Integer-numbered adjacency of the whole graph, following the store through its audit head.
+
+    Thread-safe: catching up takes a lock; walks read a consistent set of arrays.
+    """
+
+    #: When the edges added since the last full build exceed this share of them, they are merged.
+    merge_ratio = 0.125
+
+    def __init__(self, feed: IndexFeed) -> None:
+        self._feed = feed
+        self._lock = threading.Lock()
+        self._head = -1
+        self._ids: list[str] = []
+        self._num: dict[str, int] = {}
+        self._kind = np.zeros(0, dtype=np.uint8)
+        #: (main, delta): replaced together, so a walk reads one consistent pair
+        self._segs = (_Segment.empty(0), _Segment.empty(0))
+
+    # -- following the store -------------------------------------------------------------------
+
+    @property
+    def head(self) -> int:
+        return self._head
+
+    def sync(self) -> None:
+        """Catch up with the store: cheap when nothing was written since the last call."""
+        head = self._feed.index_head()
+        if head == self._head:
+            return
+        with self._lock:
+            if head == self._head:
+                return
+            if self._head < 0 or head < self._head:
+                self._load()
+                return
+            changes = self._feed.index_changes(self._head)
+            if changes is None:
+                self._load()
+                return
+            new_head, rows = changes
+            self._apply(rows)
+            self._head = new_head
+
+    def _number(self, node: str, kind: str, kinds: list[int]) -> int:
+        num = self._num.get(node)
+        if num is None:
+            num = self._num[node] = len(self._ids)
+            self._ids.append(node)
+            kinds.append(KIND_CODE[kind])
+        return num
+
+    def _columns(self, rows: Iterable[EdgeRow]) -> tuple[I32, I32, U8, I64, I64, list[int]]:
+        src: list[int] = []
+        dst: list[int] = []
+        typ: list[int] = []
+        rec: list[int] = []
+        ret: list[int] = []
+        kinds: list[int] = []
+        number = self._number
+        for s, t, d, sk, dk, r, x in rows:
+            src.append(number(s, sk, kinds))
+            dst.append(number(d, dk, kinds))
+            typ.append(TYPE_CODE[t])
+            rec.append(r)
+            ret.append(NEVER if x is None else x)
+        return (
+            np.array(src, dtype=np.int32),
+            np.array(dst, dtype=np.int32),
+            np.array(typ, dtype=np.uint8),
+            np.array(rec, dtype=np.int64),
+            np.array(ret, dtype=np.int64),
+            kinds,
+        )
+
+    def _load(self) -> None:
+        head, rows = self._feed.index_load()
+        self._ids = []
+        self._num = {}
+        src, dst, typ, rec, ret, kinds = self._columns(rows)
+        self._kind = np.array(kinds, dtype=np.uint8)
+        n = len(self._ids)
+        self._segs = (_Segment.build(n, src, dst, typ, rec, ret), _Segment.empty(n))
+        self._head = head
+
+    def _apply(self, rows: Sequence[EdgeRow]) -> None:
+        if not rows:
+            return
+        src, dst, typ, rec, ret, kinds = self._columns(rows)
+        if kinds:
+            self._kind = np.concatenate([self._kind, np.array(kinds, dtype=np.uint8)])
+        keys = (src.astype(np.int64) << _SRC_SHIFT) | (dst.astype(np.int64) << _DST_SHIFT) | typ.astype(np.int64)
+        keys, first = np.unique(keys, return_index=True)
+        src, dst, typ, rec, ret = src[first], dst[first], typ[first], rec[first], ret[first]
+        fresh = np.ones(keys.size, dtype=np.bool_)
+        main, delta = self._segs
+        for seg in (main, delta):
+            pos = seg.find(keys)
+            known = pos >= 0
+            seg.ret[pos[known]] = ret[known]  # retraction is the one change an edge can see
+            fresh &= ~known
+        n = len(self._ids)
+        if not fresh.any() and n == delta.n:
+            return
+        merged = _Segment.build(
+            n,
+            np.concatenate([delta.src, src[fresh]]),
+            np.concatenate([delta.dst, dst[fresh]]),
+            np.concatenate([delta.type, typ[fresh]]),
+            np.concatenate([delta.rec, rec[fresh]]),
+            np.concatenate([delta.ret, ret[fresh]]),
+        )
+        if len(merged) > self.merge_ratio * max(len(main), 1):
+            main = _Segment.build(
+                n,
+                np.concatenate([main.src, merged.src]),
+                np.concatenate([main.dst, merged.dst]),
+                np.concatenate([main.type, merged.type]),
+                np.concatenate([main.rec, merged.rec]),
+                np.concatenate([main.ret, merged.ret]),
+            )
+            self._segs = (main, _Segment.empty(n))
+        else:
+            self._segs = (main, merged)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def number(self, node: str) -> int | None:
+        return self._num.get(node)
+
+    def node_id(self, num: int) -> str:
+        return self._ids[num]
+
+    def ids(self, nums: I64) -> list[str]:
+        ids = self._ids
+        return [ids[i] for i in nums.tolist()]
+
+    def kind(self, num: int) -> NodeKind:
+        return KINDS[int(self._kind[num])]
+
+    def kinds_of(self, nums: I64) -> U8:
+        return self._kind[nums]
+
+    def walk(
+        self,
+        starts: Sequence[int],
+        downstream: bool,
+        *,
+        as_of: datetime | None = None,
+        max_depth: int | None = None,
+        max_nodes: int | None = None,
+        keep_edges: bool = False,
+    ) -> Walk:
+        """Breadth-first from ``starts`` (already in id order) over the edges visible as of the time.
+
+        Truncation follows :meth:`GraphStore.reach`: the level that goes past ``max_nodes`` is kept
+        whole and the walk stops there. With ``keep_edges`` every visible edge met is kept too,
+        including the edges from the last level back into the reached set when the depth ran out
+        (the induced subgraph of :func:`lineage.analysis.subgraph.walk`).
+        """
+        t = as_of_us(as_of)
+        segs = self._segs
+        ids = self._ids
+        seen = np.zeros(max(len(ids), 1), dtype=np.bool_)
+        frontier = np.asarray(starts, dtype=np.int64)
+        seen[frontier] = True
+        out = Walk(int(frontier[0]) if frontier.size else -1)
+        expanded: list[I64] = []
+        reached_count = 0
+        depth = 0
+        while frontier.size and (max_depth is None or depth < max_depth):
+            depth += 1
+            origin, reached, types = self._hops(segs, frontier, downstream, t, keep_edges, out)
+            expanded.append(frontier)
+            new = ~seen[reached]
+            origin, reached, types = origin[new], reached[new], types[new]
+            if reached.size == 0:
+                frontier = reached
+                break
+            # the smallest (origin position, edge type) hop wins: frontier positions are id order
+            order = np.lexsort((types, origin, reached))
+            reached_sorted = reached[order]
+            first = np.ones(order.size, dtype=np.bool_)
+            first[1:] = reached_sorted[1:] != reached_sorted[:-1]
+            win = order[first]
+            nodes = reached[win]
+            strs = [ids[i] for i in nodes.tolist()]
+            rank = sorted(range(len(strs)), key=strs.__getitem__)
+            win = win[np.array(rank, dtype=np.int64)]
+            level = Level(reached[win], frontier[origin[win]], types[win], [strs[i] for i in rank])
+            seen[level.nodes] = True
+            out.levels.append(level)
+            reached_count += level.nodes.size
+            frontier = level.nodes
+            if max_nodes is not None and reached_count > max_nodes:
+                out.truncated = True
+                break
+        if keep_edges:
+            if frontier.size and not out.truncated and max_depth is not None:
+                origin, reached, types = self._hops(segs, frontier, downstream, t, False, out)
+                back = seen[reached]
+                if back.any():
+                    o = frontier[origin[back]]
+                    r = reached[back]
+                    out.edges.append((o, types[back], r) if downstream else (r, types[back], o))
+            out.expanded = np.concatenate(expanded) if expanded else np.zeros(0, dtype=np.int64)
+        return out
+
+    @staticmethod
+    def _hops(
+        segs: Sequence[_Segment], frontier: I64, downstream: bool, t: int, keep: bool, out: Walk
+    ) -> tuple[I64, I64, I64]:
+        parts = [seg.hops(frontier, downstream, t) for seg in segs]
+        parts = [p for p in parts if p[0].size]
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        origin = np.concatenate([p[0] for p in parts])
+        reached = np.concatenate([p[1] for p in parts])
+        types = np.concatenate([p[2] for p in parts])
+        if keep:
+            o = frontier[origin]
+            out.edges.append((o, types, reached) if downstream else (reached, types, o))
+        return origin, reached, types

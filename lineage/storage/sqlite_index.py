@@ -1,0 +1,72 @@
+"""How the embedded store feeds its traversal index (:mod:`lineage.storage.index`).
+
+The head is the newest audit sequence number (the audit table's integer key: one lookup). Changes
+are the edges touching the subjects of the audit entries after a sequence number: every write
+names the ends of each edge it adds or retracts among its subjects. A full load reads every edge in
+one read transaction together with the head, so both describe the same state.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from lineage.errors import BackendUnavailableError
+from lineage.storage.index import EdgeRow
+
+if TYPE_CHECKING:
+    from lineage.storage.sqlite import SQLiteStore
+
+_HEAD = "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1"
+_ALL_EDGES = "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at FROM edges e"
+_EDGES_TOUCHING = (
+    "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at "
+    "FROM json_each(:ids) f JOIN edges e ON e.src = f.value UNION ALL "
+    "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at "
+    "FROM json_each(:ids) f JOIN edges e INDEXED BY edges_in ON e.dst = f.value"
+)
+
+#: Past this many changed subjects a fresh load is cheaper than following them one by one.
+MAX_SUBJECTS = 200_000
+
+
+class SQLiteIndexFeed:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def index_head(self) -> int:
+        rows = self._store._q(_HEAD)
+        return int(rows[0][0]) if rows else 0
+
+    def index_load(self) -> tuple[int, Iterable[EdgeRow]]:
+        store = self._store
+        try:
+            conn = sqlite3.connect(store.path, timeout=60.0)
+            conn.execute("BEGIN")  # one read snapshot for the head and the edges
+            row = conn.execute(_HEAD).fetchone()
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(f"store {store.url!r} unavailable: {exc}") from None
+        head = int(row[0]) if row else 0
+
+        def rows() -> Iterator[EdgeRow]:
+            try:
+                yield from conn.execute(_ALL_EDGES)
+            finally:
+                conn.close()
+
+        return head, rows()
+
+    def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
+        entries = self._store._q("SELECT seq, subjects FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
+        if not entries:
+            return after_seq, []
+        subjects: dict[str, None] = {}
+        for _, text in entries:
+            subjects.update(dict.fromkeys(json.loads(text)))
+            if len(subjects) > MAX_SUBJECTS:
+                return None
+        ids = json.dumps(list(subjects))
+        rows = self._store._q(_EDGES_TOUCHING, {"ids": ids})
+        return int(entries[-1][0]), rows
