@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lineage.errors import LimitExceededError
-from lineage.model import NodeKind, NodeRecord
+from lineage.model import EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore, Reach, gc_paused
 
 PRODUCTION_ENVS = frozenset({"prod", "production", "live"})
@@ -78,6 +78,7 @@ class LineageReport:
     kinds: tuple[NodeKind, ...]
     nodes: list[ReachedNode]
     truncated: bool
+    edge_types: tuple[EdgeType, ...] = ()  # the walk followed only these, when given
 
     def groups(self) -> list[tuple[NodeKind, list[ReachedNode]]]:
         """Reached nodes by kind in report order; production deployments first within deployments."""
@@ -112,6 +113,7 @@ class LineageReport:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "max_depth": self.max_depth,
             "kinds": [k.value for k in self.kinds],
+            **({"edge_types": [e.value for e in self.edge_types]} if self.edge_types else {}),
             "truncated": self.truncated,
             "counts": self.counts(),
             "total": len(self.nodes),
@@ -131,12 +133,14 @@ def _report(
     as_of: datetime | None,
     depth_limit: int,
     max_nodes: int,
+    edge_types: Sequence[EdgeType] = (),
 ) -> LineageReport:
     if max_depth is not None and (max_depth < 1 or max_depth > depth_limit):
         raise LimitExceededError(f"depth must be between 1 and {depth_limit}, got {max_depth}")
     with gc_paused():
         reach: Reach = store.reach(
-            start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
+            start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
+            edge_types=edge_types,
         )
         records = store.get_nodes([r.id for r in reach.nodes] + [start], as_of)
         paths = reach.paths()
@@ -144,7 +148,9 @@ def _report(
         for r in reach.nodes:
             ids, types = paths[r.id]
             nodes.append(ReachedNode(records[r.id], r.distance, ids, [str(t) for t in types]))
-    return LineageReport(direction, records[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated)
+    return LineageReport(
+        direction, records[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated, tuple(edge_types)
+    )
 
 
 def impact(
@@ -156,8 +162,13 @@ def impact(
     as_of: datetime | None = None,
     depth_limit: int = 100,
     max_nodes: int = 1_000_000,
+    edge_types: Sequence[EdgeType] = (),
 ) -> LineageReport:
-    """Everything downstream of ``start``: what a broken version affects."""
+    """Everything downstream of ``start``: what a broken version affects.
+
+    ``edge_types`` limits the walk: ``(PARENT_OF, PRODUCED)`` from an orchestrator run lists the runs
+    it launched, at any depth, and exactly what they produced.
+    """
     return _report(
         store,
         start,
@@ -167,6 +178,7 @@ def impact(
         as_of=as_of,
         depth_limit=depth_limit,
         max_nodes=max_nodes,
+        edge_types=edge_types,
     )
 
 
@@ -179,6 +191,7 @@ def provenance(
     as_of: datetime | None = None,
     depth_limit: int = 100,
     max_nodes: int = 1_000_000,
+    edge_types: Sequence[EdgeType] = (),
 ) -> LineageReport:
     """Everything upstream of ``start``: its bill of materials."""
     return _report(
@@ -190,4 +203,5 @@ def provenance(
         as_of=as_of,
         depth_limit=depth_limit,
         max_nodes=max_nodes,
+        edge_types=edge_types,
     )

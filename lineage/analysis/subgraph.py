@@ -68,8 +68,11 @@ def walk(
     max_depth: int | None = None,
     max_nodes: int | None = None,
     check_starts: bool = True,
+    edge_types: Sequence[EdgeType] = (),
 ) -> Subgraph:
     """Every node reachable from ``starts`` and every edge between reached nodes met on the way.
+
+    ``edge_types``, when given, limits the walk (and the edges kept) to those types.
 
     Raises NotFoundError when ``check_starts`` and a start is not visible as of the time.
     """
@@ -87,11 +90,14 @@ def walk(
             sub.kinds[s] = found[s].kind
             sub.distance[s] = 0
     frontier = sorted(sub.kinds)
+    allowed = frozenset(edge_types)
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
         nxt: list[str] = []
         for hop in store.expand(frontier, direction, as_of):
+            if allowed and hop.edge_type not in allowed:
+                continue
             edge = (
                 (hop.origin, hop.edge_type, hop.reached)
                 if direction is Direction.DOWNSTREAM
@@ -109,7 +115,7 @@ def walk(
     if frontier and not sub.truncated and max_depth is not None:
         # edges from the last level back into the reached set are part of the induced subgraph
         for hop in store.expand(frontier, direction, as_of):
-            if hop.reached in sub.kinds:
+            if hop.reached in sub.kinds and (not allowed or hop.edge_type in allowed):
                 edge = (
                     (hop.origin, hop.edge_type, hop.reached)
                     if direction is Direction.DOWNSTREAM

@@ -21,6 +21,8 @@ from lineage.cli.common import (
     settings_for,
 )
 from lineage.cli.reports import OutputOpt, ReportFmt, ReportFmtOpt, emit_report
+from lineage.errors import ValidationError
+from lineage.model import EdgeType
 from lineage.storage import Direction
 
 DepthOpt = Annotated[int | None, typer.Option("--depth", "-d", help="Maximum number of hops.", show_default=False)]
@@ -29,6 +31,23 @@ KindsOpt = Annotated[
     typer.Option("--kind", "-k", help="Only list these kinds (repeat or comma-separate); the walk crosses all.",
                  show_default=False),
 ]
+EdgesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--edge", "-e", help="Walk only these edge types (repeat or comma-separate), e.g. "
+                 "PARENT_OF,PRODUCED from an orchestrator run: what its runs produced.", show_default=False),
+]
+
+
+def parse_edge_types(values: list[str] | None) -> tuple[EdgeType, ...]:
+    out: list[EdgeType] = []
+    for value in values or []:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    out.append(EdgeType.parse(part.strip()))
+                except ValueError as exc:
+                    raise ValidationError(f"--edge: {exc}") from None
+    return tuple(dict.fromkeys(out))
 
 
 @handle_errors
@@ -36,6 +55,7 @@ def impact_cmd(
     node_id: Annotated[str, typer.Argument(metavar="ID", help="The node whose downstream is affected.")],
     depth: DepthOpt = None,
     kind: KindsOpt = None,
+    edge: EdgesOpt = None,
     as_of: AsOfOpt = None,
     fmt: ReportFmtOpt = ReportFmt.text,
     output: OutputOpt = None,
@@ -45,7 +65,7 @@ def impact_cmd(
     settings = settings_for(store)
     with opened(settings, existing=True) as st:
         emit_report(st, settings, node_id, Direction.DOWNSTREAM, fmt=fmt, output=output, depth=depth,
-                    kinds=parse_kinds(kind), as_of=parse_time(as_of))
+                    kinds=parse_kinds(kind), as_of=parse_time(as_of), edge_types=parse_edge_types(edge))
 
 
 @handle_errors
@@ -53,6 +73,7 @@ def provenance_cmd(
     node_id: Annotated[str, typer.Argument(metavar="ID", help="The node whose inputs to list.")],
     depth: DepthOpt = None,
     kind: KindsOpt = None,
+    edge: EdgesOpt = None,
     as_of: AsOfOpt = None,
     fmt: ReportFmtOpt = ReportFmt.text,
     output: OutputOpt = None,
@@ -62,7 +83,7 @@ def provenance_cmd(
     settings = settings_for(store)
     with opened(settings, existing=True) as st:
         emit_report(st, settings, node_id, Direction.UPSTREAM, fmt=fmt, output=output, depth=depth,
-                    kinds=parse_kinds(kind), as_of=parse_time(as_of))
+                    kinds=parse_kinds(kind), as_of=parse_time(as_of), edge_types=parse_edge_types(edge))
 
 
 @handle_errors

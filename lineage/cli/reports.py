@@ -13,7 +13,7 @@ from rich.console import Console
 
 from lineage.analysis import impact, provenance
 from lineage.errors import ValidationError
-from lineage.model import NodeKind
+from lineage.model import EdgeType, NodeKind
 from lineage.report.data import build_report
 from lineage.report.formats import ReportFormat, render
 from lineage.report.text import render as render_text
@@ -51,6 +51,7 @@ def emit_report(
     depth: int | None,
     kinds: tuple[NodeKind, ...],
     as_of: datetime | None,
+    edge_types: tuple[EdgeType, ...] = (),
 ) -> None:
     """Render the report in the format; file formats are pinned to an as-of time and carry a digest."""
     when = as_of
@@ -59,7 +60,7 @@ def emit_report(
     if fmt is ReportFmt.text:
         question = impact if direction is Direction.DOWNSTREAM else provenance
         lineage = question(st, node_id, max_depth=depth, kinds=kinds, as_of=when,
-                           depth_limit=settings.max_depth, max_nodes=settings.max_nodes)
+                           depth_limit=settings.max_depth, max_nodes=settings.max_nodes, edge_types=edge_types)
         if output is None:
             render_text(lineage, Console(soft_wrap=True))
         else:
@@ -67,7 +68,7 @@ def emit_report(
                 render_text(lineage, Console(file=handle, soft_wrap=True, no_color=True, width=160))
         return
     report = build_report(st, node_id, direction, as_of=when, max_depth=depth, kinds=kinds,
-                          depth_limit=settings.max_depth, max_nodes=settings.max_nodes)
+                          depth_limit=settings.max_depth, max_nodes=settings.max_nodes, edge_types=edge_types)
     text = render(report, ReportFormat(fmt.value))
     if output is None:
         sys.stdout.write(text)

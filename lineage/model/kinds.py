@@ -49,6 +49,9 @@ class EdgeType(StrEnum):
     EXECUTED_IN = "EXECUTED_IN"
     FEEDS = "FEEDS"
     DEPLOYED_AS = "DEPLOYED_AS"
+    #: A run that launched another: an orchestrator run (Airflow DAG run, Spark application) is
+    #: PARENT_OF each task or job run it started (OpenLineage's ``parent`` run facet).
+    PARENT_OF = "PARENT_OF"
 
     @classmethod
     def parse(cls, text: str) -> EdgeType:
@@ -86,6 +89,7 @@ ALLOWED_EDGES: frozenset[tuple[NodeKind, EdgeType, NodeKind]] = frozenset(
         (_D, EdgeType.FEEDS, _P),
         (_F, EdgeType.FEEDS, _P),
         (_M, EdgeType.DEPLOYED_AS, _P),
+        (_R, EdgeType.PARENT_OF, _R),
     }
 )
 

@@ -20,7 +20,7 @@ from lineage.analysis.state import GraphState, graph_state, iso, state_digest
 from lineage.analysis.subgraph import Subgraph, walk
 from lineage.governance.classifications import NodeClassifications, effective_classifications
 from lineage.governance.owners import Notice, notices
-from lineage.model import NodeKind, NodeRecord
+from lineage.model import EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore
 
 
@@ -68,6 +68,8 @@ class Report:
             parts += ["--depth", str(self.lineage.max_depth)]
         if self.lineage.kinds:
             parts += ["--kind", ",".join(k.value for k in self.lineage.kinds)]
+        if self.lineage.edge_types:
+            parts += ["--edge", ",".join(e.value for e in self.lineage.edge_types)]
         return " ".join([*parts, "--format", fmt])
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +95,7 @@ def build_report(
     kinds: Sequence[NodeKind] = (),
     depth_limit: int = 100,
     max_nodes: int = 1_000_000,
+    edge_types: Sequence[EdgeType] = (),
 ) -> Report:
     """Compute a report pinned to one graph state. ValidationError, NotFoundError, LimitExceededError."""
     direction = Direction(direction)
@@ -100,9 +103,11 @@ def build_report(
     pinned = state.as_of
     question = impact if direction is Direction.DOWNSTREAM else provenance
     lineage = question(
-        store, node_id, max_depth=max_depth, kinds=kinds, as_of=pinned, depth_limit=depth_limit, max_nodes=max_nodes
+        store, node_id, max_depth=max_depth, kinds=kinds, as_of=pinned, depth_limit=depth_limit, max_nodes=max_nodes,
+        edge_types=edge_types,
     )
-    sub = walk(store, [node_id], direction, as_of=pinned, max_depth=max_depth, max_nodes=max_nodes)
+    sub = walk(store, [node_id], direction, as_of=pinned, max_depth=max_depth, max_nodes=max_nodes,
+               edge_types=edge_types)
     records = store.get_nodes(sorted(sub.kinds), pinned)
     classes = effective_classifications(store, node_id, as_of=pinned, max_nodes=max_nodes)
     who = notices((n.node, n.production) for n in lineage.nodes)
@@ -111,6 +116,7 @@ def build_report(
         "root": node_id,
         "max_depth": max_depth,
         "kinds": sorted(k.value for k in kinds),
+        **({"edge_types": sorted(e.value for e in edge_types)} if edge_types else {}),
         "nodes": [records[n].to_dict() for n in sorted(records)],
         "edges": [[s, t.value, d] for s, t, d in sub.sorted_edges()],
     }

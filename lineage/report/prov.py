@@ -7,6 +7,8 @@ Mapping of the lineage graph onto PROV:
 - ``X -INPUT_TO-> run`` is ``used`` (a CodeCommit is used with the role ``lineage:code``),
   ``run -PRODUCED-> Y`` is ``wasGeneratedBy``, and each (input, output) pair of a run is also a
   ``wasDerivedFrom`` naming the run; ``FEEDS`` and ``DEPLOYED_AS`` are direct ``wasDerivedFrom``;
+- ``parent -PARENT_OF-> child`` (an orchestrator run launched a task run) is ``wasStartedBy`` with the
+  parent as ``prov:starter``;
 - owners and commit authors are ``agent`` records: entities are ``wasAttributedTo`` their owners,
   commits to their author; runs are ``wasAssociatedWith`` the principal that recorded them and
   their owners.
@@ -82,6 +84,7 @@ def prov_document(report: Report) -> dict[str, Any]:
         "used": {},
         "wasGeneratedBy": {},
         "wasDerivedFrom": {},
+        "wasStartedBy": {},
         "wasAssociatedWith": {},
         "wasAttributedTo": {},
     }
@@ -122,6 +125,8 @@ def prov_document(report: Report) -> dict[str, Any]:
         elif etype is EdgeType.PRODUCED:
             rid = relation("wasGeneratedBy", {"prov:entity": _node(dst), "prov:activity": _node(src)})
             outputs.setdefault(src, []).append((dst, rid))
+        elif etype is EdgeType.PARENT_OF:
+            relation("wasStartedBy", {"prov:activity": _node(dst), "prov:starter": _node(src)})
         else:
             relation(
                 "wasDerivedFrom",

@@ -529,21 +529,25 @@ class GraphStore(abc.ABC):
         kinds: Sequence[NodeKind] = (),
         as_of: datetime | None = None,
         max_nodes: int | None = None,
+        edge_types: Sequence[EdgeType] = (),
     ) -> Reach:
         """Breadth-first closure from ``start``: distinct nodes with their distance and one shortest path.
 
         Cost is linear in the reached subgraph, never in the number of paths. ``kinds`` filters the
-        result, not the walk (paths may pass through any kind). Within a level, frontier and edges
-        are taken in id order so the explaining paths are reproducible. Served from the traversal
-        index where the backend keeps one (the same answer, see :meth:`reach_by_expand`).
+        result, not the walk (paths may pass through any kind); ``edge_types``, when given, limits the
+        walk to those edge types (``PARENT_OF, PRODUCED`` from an orchestrator run: what its runs made).
+        Within a level, frontier and edges are taken in id order so the explaining paths are
+        reproducible. Served from the traversal index where the backend keeps one (the same answer,
+        see :meth:`reach_by_expand`); a walk limited to some edge types is served by expansion.
         Raises ValidationError (malformed id), NotFoundError and BackendUnavailableError.
         """
         direction = Direction(direction)
         root = self.get_node(start, as_of)
         index = self.traversal_index()
-        if index is None:
+        if index is None or edge_types:
             return self.reach_by_expand(
-                start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
+                start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
+                edge_types=edge_types,
             )
         num = index.number(start)
         if num is None:  # no edge ever touched it
@@ -563,8 +567,10 @@ class GraphStore(abc.ABC):
         kinds: Sequence[NodeKind] = (),
         as_of: datetime | None = None,
         max_nodes: int | None = None,
+        edge_types: Sequence[EdgeType] = (),
     ) -> Reach:
         """:meth:`reach` over the store itself, one :meth:`expand` round trip per level."""
+        allowed = frozenset(edge_types)
         direction = Direction(direction)
         root = self.get_node(start, as_of)
         parents: dict[str, Reached] = {}
@@ -580,7 +586,7 @@ class GraphStore(abc.ABC):
                 nxt: list[str] = []
                 for hop in hops:
                     reached = hop.reached
-                    if reached in seen:
+                    if reached in seen or (allowed and hop.edge_type not in allowed):
                         continue
                     seen.add(reached)
                     parents[reached] = Reached(reached, hop.reached_kind, depth, hop.origin, hop.edge_type)

@@ -32,7 +32,7 @@ from lineage.model import EdgeType, NodeKind
 SCHEMA_VERSION = 1
 
 #: Every provenance relationship type, for patterns that must not match anything else.
-EDGE_TYPES: LiteralString = "INPUT_TO|PRODUCED|EXECUTED_IN|FEEDS|DEPLOYED_AS"
+EDGE_TYPES: LiteralString = "INPUT_TO|PRODUCED|EXECUTED_IN|FEEDS|DEPLOYED_AS|PARENT_OF"
 assert set(EDGE_TYPES.split("|")) == {e.value for e in EdgeType}, "EDGE_TYPES out of step with EdgeType"
 
 # -- schema --------------------------------------------------------------------------------------
@@ -89,6 +89,9 @@ INDEXES: dict[str, LiteralString] = {
     ),
     "lineage_rel_deployed_as_retracted": (
         "CREATE INDEX lineage_rel_deployed_as_retracted IF NOT EXISTS FOR ()-[r:DEPLOYED_AS]-() ON (r.retracted_at)"
+    ),
+    "lineage_rel_parent_of_retracted": (
+        "CREATE INDEX lineage_rel_parent_of_retracted IF NOT EXISTS FOR ()-[r:PARENT_OF]-() ON (r.retracted_at)"
     ),
 }
 
@@ -342,7 +345,8 @@ COUNTS = (
     "    UNION ALL MATCH ()-[r:PRODUCED]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
     "    UNION ALL MATCH ()-[r:EXECUTED_IN]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
     "    UNION ALL MATCH ()-[r:FEEDS]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
-    "    UNION ALL MATCH ()-[r:DEPLOYED_AS]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c } "
+    "    UNION ALL MATCH ()-[r:DEPLOYED_AS]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c "
+    "    UNION ALL MATCH ()-[r:PARENT_OF]->() WHERE r.retracted_at IS NOT NULL RETURN count(r) AS c } "
     "  RETURN sum(c) AS retracted_edges } "
     "RETURN nodes, edges, audit_entries, raw_events, retracted_nodes, retracted_edges"
 )

@@ -84,6 +84,8 @@ def expected_counts(report: Report) -> Counter[str]:
             outputs[src] += 1
         elif etype in (EdgeType.FEEDS, EdgeType.DEPLOYED_AS):
             counts["wasDerivedFrom"] += 1
+        elif etype is EdgeType.PARENT_OF:
+            counts["wasStartedBy"] += 1
     counts["wasDerivedFrom"] += sum(inputs[r] * outputs[r] for r in runs)
     owned = [r for r in recs.values() if r.kind is not NodeKind.RUN]
     authored = [r for r in owned if r.kind is NodeKind.CODE_COMMIT and r.properties.get("author")]
@@ -97,7 +99,7 @@ def document_counts(doc: ProvDocument) -> Counter[str]:
     names = {
         "ProvEntity": "entity", "ProvActivity": "activity", "ProvAgent": "agent", "ProvUsage": "used",
         "ProvGeneration": "wasGeneratedBy", "ProvDerivation": "wasDerivedFrom",
-        "ProvAssociation": "wasAssociatedWith", "ProvAttribution": "wasAttributedTo",
+        "ProvAssociation": "wasAssociatedWith", "ProvAttribution": "wasAttributedTo", "ProvStart": "wasStartedBy",
     }
     return Counter(names[type(r).__name__] for r in doc.get_records())
 

@@ -37,6 +37,7 @@ class Edge(Enum):
     EXECUTED_IN = "EXECUTED_IN"
     FEEDS = "FEEDS"
     DEPLOYED_AS = "DEPLOYED_AS"
+    PARENT_OF = "PARENT_OF"
 
     @property
     def domain(self) -> DomainEdgeType:
