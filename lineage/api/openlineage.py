@@ -8,7 +8,9 @@ namespaces may send events only for jobs (or, for a DatasetEvent, datasets) in t
 an event would create or change, and every edge, must pass the namespace rule of a GraphQL
 ``register`` (checked where events are mapped, :mod:`lineage.ingest.openlineage_scope`).
 
-Concurrent requests share commits (:mod:`lineage.ingest.openlineage_group`).
+Concurrent requests share commits (:mod:`lineage.ingest.openlineage_group`); one bad event fails
+alone, never the other events of its commit. The batch endpoint answers each event: 201 when all are
+stored, else 207 with each event's outcome or error (an invalid event does not stop the others).
 """
 
 from __future__ import annotations
@@ -128,6 +130,16 @@ def namespaces_of(event: Event) -> list[str]:
     return []
 
 
+def _parse(payload: Any, where: str, *, alone: bool) -> Event | LineageError:
+    """The validated event, or (in a batch, where each event stands alone) its validation error."""
+    try:
+        return parse_event(payload, where=where)
+    except LineageError as exc:
+        if alone:
+            raise
+        return exc
+
+
 def _result(result: Outcome | LineageError) -> dict[str, Any]:
     if isinstance(result, Outcome):
         return {"status": "ok", **result.to_dict()}
@@ -151,11 +163,18 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
         try:
             if len(payloads) > MAX_BATCH_EVENTS:
                 raise LimitExceededError(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(payloads)}")
-            events = [parse_event(p, where=f"[{i}]" if many else "") for i, p in enumerate(payloads)]
+            parsed = [_parse(p, f"[{i}]" if many else "", alone=not many) for i, p in enumerate(payloads)]
+            valid = [i for i, e in enumerate(parsed) if not isinstance(e, LineageError)]
+            events = [e for e in parsed if not isinstance(e, LineageError)]
             writer.allow(sorted({ns for e in events for ns in namespaces_of(e)}))
-            store = get_store(request)
-            author = writer.principal if isinstance(writer, _TokenWriter) else writer.id
-            results = await run_in_threadpool(committer(store).submit, payloads, events, author)
+            results: list[Outcome | LineageError] = list(parsed)  # type: ignore[arg-type]
+            if valid:
+                store = get_store(request)
+                author = writer.principal if isinstance(writer, _TokenWriter) else writer.id
+                chosen = [payloads[i] for i in valid]
+                done = await run_in_threadpool(committer(store).submit, chosen, events, author)
+                for i, result in zip(valid, done, strict=True):
+                    results[i] = result
         except LineageError as exc:
             return lineage_error_response(exc)
         failed = [r for r in results if isinstance(r, LineageError)]

@@ -15,6 +15,7 @@ store all give the same graph.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +35,11 @@ from lineage.storage.sqlite import SQLiteStore
 from lineage.storage.writes import register_in, retract_in
 
 SOURCE = "openlineage"
+#: What a store raises for a value it cannot keep (a lone surrogate, an integer beyond 64 bits).
+_REFUSED = (UnicodeError, ValueError, OverflowError)
 _DROPPABLE = (EdgeType.INPUT_TO, EdgeType.FEEDS)
 _MAX_ATTEMPTS = 16
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -151,40 +155,88 @@ class OpenLineageIngester:
         ``principals`` gives each event its own author (events of several requests mapped together);
         ``payloads``, when given, are the raw events to land first (in the same transaction when
         the store's transactions can hold them).
+
+        One event never fails another: when a group fails for any reason, its members are redone
+        one at a time, and each gets its own outcome or error (an event the store refuses to keep
+        is answered BAD_INPUT naming the reason; an unexpected failure INTERNAL, for that event only).
         """
         who = list(principals) if principals is not None else [principal or self.principal] * len(events)
         if self.groups and (len(events) > 1 or payloads is not None):
             try:
-                with self._lock, self.store.write() as tx:
-                    self.cache.begin(tx.audit_head())
-                    land = getattr(tx, "append_raw_events", None) if payloads is not None else None
-                    seqs: list[int | None] = list(land(self.source, payloads)) if land else []
-                    if payloads is not None and land is None:
-                        raise _LandSeparately
-                    done: list[Outcome | LineageError] = []
-                    for event, author in zip(events, who, strict=True):
-                        plan = _plan(Planner(self.store, tx, self.cache), event)
-                        done.append(self._write(tx, plan, event, author))
-                    self.cache.end(tx.audit_head())
-                for outcome, seq in zip(done, seqs, strict=False):
-                    if isinstance(outcome, Outcome):
-                        outcome.raw_seq = seq
-                return done
-            except (LineageError, _LandSeparately):
+                return self._group(events, who, payloads)
+            except Exception:
                 self.cache.invalidate()  # the group rolled back: redo it event by event
+                if len(events) > 1:
+                    return [
+                        self._alone(event, author, None if payloads is None else payloads[i])
+                        for i, (event, author) in enumerate(zip(events, who, strict=True))
+                    ]
             except BaseException:
                 self.cache.invalidate()
                 raise
-        seqs = list(self.store.append_raw_events(self.source, list(payloads))) if payloads is not None else []
+        seqs: list[int | LineageError | None] = [None] * len(events)
+        if payloads is not None:
+            seqs = self._land_each(list(payloads))
         results: list[Outcome | LineageError] = []
-        for i, (event, author) in enumerate(zip(events, who, strict=True)):
+        for seq, event, author in zip(seqs, events, who, strict=True):
+            if isinstance(seq, LineageError):
+                results.append(seq)
+                continue
             try:
                 outcome = self.apply(event, principal=author)
-                outcome.raw_seq = seqs[i] if seqs else None
+                outcome.raw_seq = seq
                 results.append(outcome)
             except LineageError as exc:
                 results.append(exc)
+            except _REFUSED as exc:
+                results.append(_refused(exc))
         return results
+
+    def _group(
+        self, events: Sequence[Event], who: Sequence[Author], payloads: Sequence[Any] | None
+    ) -> list[Outcome | LineageError]:
+        """Land and map every event in one transaction; any error rolls the whole group back."""
+        with self._lock, self.store.write() as tx:
+            self.cache.begin(tx.audit_head())
+            land = getattr(tx, "append_raw_events", None) if payloads is not None else None
+            seqs: list[int | None] = list(land(self.source, payloads)) if land else []
+            if payloads is not None and land is None:
+                raise _LandSeparately
+            done: list[Outcome | LineageError] = []
+            for event, author in zip(events, who, strict=True):
+                plan = _plan(Planner(self.store, tx, self.cache), event)
+                done.append(self._write(tx, plan, event, author))
+            self.cache.end(tx.audit_head())
+        for outcome, seq in zip(done, seqs, strict=False):
+            if isinstance(outcome, Outcome):
+                outcome.raw_seq = seq
+        return done
+
+    def _alone(self, event: Event, author: Author, payload: Any) -> Outcome | LineageError:
+        """One member of a failed group, in its own transaction: its outcome or its own error."""
+        try:
+            return self.apply_many([event], principals=[author], payloads=None if payload is None else [payload])[0]
+        except LineageError as exc:
+            return exc
+        except _REFUSED as exc:
+            return _refused(exc)
+        except Exception:
+            _log.exception("mapping an OpenLineage event failed")
+            return LineageError("the event could not be stored (internal error, logged by the server)")
+
+    def _land_each(self, payloads: list[Any]) -> list[int | LineageError | None]:
+        """Land raw events together, or one by one when that fails, so a refused one fails alone."""
+        try:
+            return list(self.store.append_raw_events(self.source, payloads))
+        except _REFUSED:
+            pass
+        landed: list[int | LineageError | None] = []
+        for payload in payloads:
+            try:
+                landed.append(self.store.append_raw_events(self.source, [payload])[0])
+            except _REFUSED as exc:
+                landed.append(_refused(exc))
+        return landed
 
     def _apply_once(self, event: Event, principal: Author, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
         """Plan and write one event in one transaction; the plan is left in ``planned[0]``."""
@@ -226,6 +278,10 @@ class OpenLineageIngester:
             )
             outcome.retracted = len(stale) + len(plan.retract_nodes) if done.changed else 0
         return outcome
+
+
+def _refused(exc: BaseException) -> ValidationError:
+    return ValidationError(f"the event cannot be stored: {exc}", details={"rule": "storable"})
 
 
 def _plan(planner: Planner, event: Event) -> Plan:

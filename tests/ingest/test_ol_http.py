@@ -110,12 +110,15 @@ def test_gzip_body_is_accepted(http: TestClient, app_store: GraphStore) -> None:
     assert app_store.get_node(f"run:pipelines/etl@{run_id(2)}").properties["status"] == "COMPLETE"
 
 
-def test_batch_endpoint_is_all_validated_before_anything_is_stored(http: TestClient, app_store: GraphStore) -> None:
+def test_batch_endpoint_answers_each_event(http: TestClient, app_store: GraphStore) -> None:
     good = run_event("etl", run_id(3), "START", 0)
     bad = {**run_event("etl", run_id(4), "START", 0), "eventTime": "soon"}
-    refused = http.post(f"{PATH}/batch", json=[good, bad])
-    assert refused.status_code == 400 and "[1]: invalid OpenLineage RunEvent: eventTime" in refused.text
-    assert app_store.counts()["raw_events"] == 0
+    partly = http.post(f"{PATH}/batch", json=[good, bad])
+    assert partly.status_code == 207
+    results = partly.json()["results"]
+    assert results[0]["status"] == "ok" and results[1]["status"] == "error"
+    assert "[1]: invalid OpenLineage RunEvent: eventTime" in results[1]["message"]
+    assert app_store.counts()["raw_events"] == 1
     assert http.post(f"{PATH}/batch", json=good).status_code == 400
     accepted = http.post(f"{PATH}/batch", json=[good, run_event("etl", run_id(3), "COMPLETE", 5)])
     assert accepted.status_code == 201
