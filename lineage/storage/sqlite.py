@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage.audit import GENESIS, AuditEntry
 from lineage.errors import BackendUnavailableError, ValidationError
@@ -37,8 +37,10 @@ from lineage.storage.base import (
     StoredNode,
     TokenRecord,
 )
-from lineage.storage.index import TraversalIndex
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from lineage.storage.index import TraversalIndex
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -434,6 +436,7 @@ class SQLiteStore(GraphStore):
         if index is None:
             with self._lock:
                 if self._index is None:
+                    from lineage.storage.index import TraversalIndex  # numpy: only when traversing
                     from lineage.storage.sqlite_index import SQLiteIndexFeed
 
                     self._index = TraversalIndex(SQLiteIndexFeed(self))

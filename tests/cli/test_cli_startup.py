@@ -19,7 +19,7 @@ import lineage
 from lineage.cli import COMMANDS, load_command
 from lineage.extras import EXTRA_MODULES
 
-HEAVY = ("uvicorn", "fastapi", "starlette", "strawberry", "networkx", "neo4j", "prometheus_client", "httpx")
+HEAVY = ("uvicorn", "fastapi", "starlette", "strawberry", "networkx", "numpy", "neo4j", "prometheus_client", "httpx")
 SERVER_AND_NEO4J = tuple(m for modules in EXTRA_MODULES.values() for m in modules)
 
 # Runs the CLI with the named top-level modules made unimportable, as if their extra were not installed.
