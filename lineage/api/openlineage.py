@@ -33,6 +33,7 @@ from lineage.governance.access import Principal, check_namespaces, require_write
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
+from lineage.model.documents import loads_json
 from lineage.storage.base import GraphStore
 
 PATH = "/api/v1/lineage"
@@ -111,7 +112,7 @@ async def _json_body(request: Request) -> Any:
     if not body.strip():
         raise ValidationError("the request body is empty; send an OpenLineage event as JSON")
     try:
-        return json.loads(body, parse_constant=_not_json)
+        return loads_json(body, parse_constant=_not_json)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None

@@ -19,6 +19,8 @@ from strawberry.types.unset import UNSET
 
 from lineage.api.context import Context
 from lineage.api.errors import coded, error_response
+from lineage.errors import LineageError
+from lineage.model.documents import loads_json
 
 _FRIENDLY = {
     "No GraphQL query found in the request": "no GraphQL query in the request; send {\"query\": \"...\"}",
@@ -29,7 +31,9 @@ _FRIENDLY = {
 class LineageRouter(GraphQLRouter[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         try:
-            value = json.loads(data)
+            value = loads_json(data)
+        except LineageError as exc:  # nested too deep, or text that is not Unicode
+            raise HTTPException(400, exc.message) from None
         except json.JSONDecodeError as exc:
             raise HTTPException(
                 400,

@@ -24,6 +24,7 @@ from lineage.cli.common import (
 )
 from lineage.errors import MalformedRequestError, ValidationError
 from lineage.model import WriteResult, parse_batch
+from lineage.model.documents import load_yaml, loads_json
 
 
 def load_document(path: Path) -> Any:
@@ -36,8 +37,8 @@ def load_document(path: Path) -> Any:
         raise ValidationError(f"cannot read {path}: {exc}") from None
     try:
         if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return loads_json(text, str(path))
+        return load_yaml(text)
     except json.JSONDecodeError as exc:
         raise MalformedRequestError(
             f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

@@ -34,11 +34,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from lineage.analysis.state import GraphState, iso
-from lineage.errors import ValidationError
+from lineage.errors import LimitExceededError, ValidationError
 from lineage.governance.labels import check_classification
 from lineage.model import NodeKind
+from lineage.model.documents import compose_yaml, construct_yaml
 
 DEFAULT_POLICY_FILE = "lineage-policy.yaml"
+#: Longest policy text accepted (a real policy is a few kilobytes).
+MAX_POLICY_CHARS = 256 * 1024
+#: Most YAML values a policy may hold once its aliases are expanded.
+MAX_POLICY_NODES = 20_000
 DEFAULT_PRODUCTION = ("prod", "production", "live")
 FLOATING_VERSIONS = ("latest", "current", "head", "main", "master", "dev", "unversioned", "*")
 
@@ -175,9 +180,14 @@ def load_policy(path: Path | None = None, *, text: str | None = None, name: str 
             raise PolicyFileError(f"no such policy file: {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyFileError(f"cannot read policy file {path}: {exc}") from None
+    if len(text) > MAX_POLICY_CHARS:
+        raise LimitExceededError(
+            f"{label}: the policy is {len(text)} characters long; the limit is {MAX_POLICY_CHARS}",
+            details={"limit": MAX_POLICY_CHARS},
+        )
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = compose_yaml(text, max_nodes=MAX_POLICY_NODES)
+        data = construct_yaml(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""

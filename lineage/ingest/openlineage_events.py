@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from lineage.errors import ValidationError
 from lineage.model.batch import describe_errors
+from lineage.model.documents import check_document
 from lineage.model.ids import check_part
 
 SPEC_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
@@ -201,6 +202,7 @@ def parse_event(payload: Any, where: str = "") -> Event:
     prefix = f"{where}: " if where else ""
     if not isinstance(payload, dict):
         raise ValidationError(f"{prefix}an OpenLineage event must be a JSON object, not {type(payload).__name__}")
+    check_document(payload, where.strip("[]") and f"event{where}")
     try:
         cls = event_kind(payload)
     except ValidationError as exc:

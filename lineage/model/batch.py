@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
 
 from lineage.errors import ValidationError
+from lineage.model.documents import check_document
 from lineage.model.ids import check_part, node_id, parse_node_id
 from lineage.model.kinds import EdgeType, NodeKind
 
@@ -182,6 +183,7 @@ def parse_batch(data: Any) -> Batch:
     """Validate raw JSON/YAML data as a Batch; raise ValidationError naming every bad element."""
     if not isinstance(data, dict):
         raise ValidationError("a batch must be an object with 'nodes' and/or 'edges' lists")
+    check_document(data)
     try:
         return Batch.model_validate(data)
     except PydanticValidationError as exc:

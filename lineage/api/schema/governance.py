@@ -260,7 +260,7 @@ class GovernanceQuery:
     ) -> PolicyReportResult:
         ctx = info.context
         ctx.reader()
-        rules = load_policy(text=policy, name="policy")
+        rules = await ctx.call(load_policy, text=policy, name="policy")  # parsing is CPU work: not on the loop
         report = await ctx.call(
             check_policy, ctx.store, rules, policy_name="policy", target=str(target) if target else None,
             as_of=as_utc(as_of),
