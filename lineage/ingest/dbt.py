@@ -13,7 +13,11 @@ warehouse's OpenLineage namespace, e.g. ``postgres://host:5432``).
 and snapshot (``run:dbt/<unique_id>@<invocation_id>``) reading its parents' versions from the same
 invocation and producing ``run-<invocation_id>`` versions, like OpenLineage run events would.
 
-Names follow the OpenLineage dbt integration: ``<database>.<schema>.<alias>``.
+Names follow the OpenLineage dbt integration: ``<database>.<schema>.<alias>``. One relation is one
+dataset (:mod:`lineage.ingest.relations`): a source that reads a relation a seed, model or snapshot
+of the same manifest writes (jaffle-shop's seeds load exactly the tables its sources read) is that
+resource's dataset, so impact from the seed reaches every model built on the source; the source's
+id is kept in the dataset's ``dbt_sources`` property.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Literal
 from lineage.errors import ValidationError
 from lineage.governance.access import Principal, check_batch
 from lineage.ingest.openlineage_resolve import PLACEHOLDER
+from lineage.ingest.relations import RelationIndex, relation_name
 from lineage.model import Batch, EdgeSpec, EdgeType, NodeKind, NodeSpec, WriteResult
 from lineage.storage.base import GraphStore
 
@@ -44,8 +49,24 @@ class _Resource:
 
 
 def _relation(node: dict[str, Any]) -> str:
-    parts = [node.get("database"), node.get("schema"), node.get("alias") or node.get("identifier") or node.get("name")]
-    return ".".join(str(p).strip('"`') for p in parts if p)
+    return relation_name(
+        node.get("database"), node.get("schema"), node.get("alias") or node.get("identifier") or node.get("name")
+    )
+
+
+def _same_relation(resources: dict[str, _Resource]) -> dict[str, str]:
+    """Source uid -> the uid of the seed, model or snapshot that writes the same relation."""
+    writers: RelationIndex[str] = RelationIndex()
+    order = {"seed": 0, "snapshot": 1, "model": 2}
+    for res in sorted((r for r in resources.values() if r.kind != "source"), key=lambda r: (order[r.kind], r.uid)):
+        writers.claim(res.namespace, res.name, res.uid)
+    out = {}
+    for res in resources.values():
+        if res.kind == "source":
+            owner = writers.owner(res.namespace, res.name)
+            if owner is not None:
+                out[res.uid] = owner
+    return out
 
 
 def _owners(node: dict[str, Any]) -> list[str]:
@@ -99,12 +120,18 @@ def _properties(res: _Resource, tests: list[str], project: str | None) -> dict[s
     return {k: v for k, v in props.items() if v is not None}
 
 
-def _dependencies(manifest: dict[str, Any], uid: str) -> list[str]:
+def _dependencies(manifest: dict[str, Any], uid: str, same: dict[str, str] | None = None) -> list[str]:
+    """Parent uids; with ``same``, a source naming another resource's relation is that resource."""
     parent_map = manifest.get("parent_map")
     if isinstance(parent_map, dict) and uid in parent_map:
-        return list(parent_map[uid])
-    node = (manifest.get("nodes") or {}).get(uid) or {}
-    return list((node.get("depends_on") or {}).get("nodes") or [])
+        found = list(parent_map[uid])
+    else:
+        node = (manifest.get("nodes") or {}).get(uid) or {}
+        found = list((node.get("depends_on") or {}).get("nodes") or [])
+    if not same:
+        return found
+    resolved = (same.get(p, p) for p in found)
+    return list(dict.fromkeys(p for p in resolved if p != uid))
 
 
 def _resources(manifest: dict[str, Any], namespace: str) -> dict[str, _Resource]:
@@ -153,11 +180,12 @@ def manifest_batch(manifest: Any, *, namespace: str | None = None, mode: Mode = 
     meta = manifest.get("metadata") or {}
     ns = namespace or str(meta.get("adapter_type") or "dbt")
     resources = _resources(manifest, ns)
+    same = _same_relation(resources)
     tests = _tests(manifest)
     project = meta.get("project_id")
     when = _generated_at(manifest)
     if mode == "runs":
-        return _runs_batch(manifest, resources, tests, project, when)
+        return _runs_batch(manifest, resources, tests, project, when, same)
     if mode != "feeds":
         raise ValidationError(f"unknown dbt import mode {mode!r}; expected feeds or runs")
 
@@ -172,13 +200,17 @@ def manifest_batch(manifest: Any, *, namespace: str | None = None, mode: Mode = 
             return PLACEHOLDER
         if uid in trail:
             raise ValidationError(f"dbt manifest has a dependency cycle through {uid}")
-        parents = sorted(version_of(p, (*trail, uid)) + p for p in _dependencies(manifest, uid) if p in resources)
+        parents = sorted(
+            version_of(p, (*trail, uid)) + p for p in _dependencies(manifest, uid, same) if p in resources
+        )
         digest = hashlib.sha256("\n".join([str((res.data.get("checksum") or {}).get("checksum")), *parents]).encode())
         versions[uid] = f"dbt-{digest.hexdigest()[:16]}"
         return versions[uid]
 
     nodes, edges = [], []
     for uid in sorted(resources):
+        if uid in same:
+            continue  # the dataset of the resource that writes the same relation
         res = resources[uid]
         spec = NodeSpec(
             kind=NodeKind.DATASET,
@@ -186,11 +218,11 @@ def manifest_batch(manifest: Any, *, namespace: str | None = None, mode: Mode = 
             name=res.name,
             version=version_of(uid),
             event_time=None if res.kind == "source" else when,
-            owners=_owners(res.data),
-            properties=_properties(res, tests.get(uid, []), project),
+            owners=_owners_with_sources(uid, resources, same),
+            properties=_properties_with_sources(uid, resources, same, tests, project),
         )
         nodes.append(spec)
-        for parent in sorted(_dependencies(manifest, uid)):
+        for parent in sorted(_dependencies(manifest, uid, same)):
             if parent in resources:
                 src = NodeSpec(
                     kind=NodeKind.DATASET, namespace=ns, name=resources[parent].name, version=version_of(parent)
@@ -199,12 +231,33 @@ def manifest_batch(manifest: Any, *, namespace: str | None = None, mode: Mode = 
     return Batch(nodes=nodes, edges=edges)
 
 
+def _owners_with_sources(uid: str, resources: dict[str, _Resource], same: dict[str, str]) -> list[str]:
+    found = set(_owners(resources[uid].data))
+    for src in (s for s, owner in same.items() if owner == uid):
+        found.update(_owners(resources[src].data))
+    return sorted(found)
+
+
+def _properties_with_sources(
+    uid: str, resources: dict[str, _Resource], same: dict[str, str], tests: dict[str, list[str]], project: str | None
+) -> dict[str, Any]:
+    props = _properties(resources[uid], tests.get(uid, []), project)
+    sources = sorted(s for s, owner in same.items() if owner == uid)
+    if sources:
+        props["dbt_sources"] = sources
+        source_tests = sorted({t for s in sources for t in tests.get(s, [])})
+        if source_tests:
+            props["dbt_tests"] = sorted({*props.get("dbt_tests", []), *source_tests})
+    return props
+
+
 def _runs_batch(
     manifest: dict[str, Any],
     resources: dict[str, _Resource],
     tests: dict[str, list[str]],
     project: str | None,
     when: datetime | None,
+    same: dict[str, str],
 ) -> Batch:
     meta = manifest.get("metadata") or {}
     invocation = str(meta.get("invocation_id") or meta.get("generated_at") or "manifest")
@@ -213,6 +266,7 @@ def _runs_batch(
     edges: list[EdgeSpec] = []
 
     def dataset(uid: str) -> NodeSpec:
+        uid = same.get(uid, uid)
         res = resources[uid]
         return NodeSpec(
             kind=NodeKind.DATASET,
@@ -220,11 +274,13 @@ def _runs_batch(
             name=res.name,
             version=PLACEHOLDER if res.kind == "source" else out_version,
             event_time=None if res.kind == "source" else when,
-            owners=_owners(res.data),
-            properties=_properties(res, tests.get(uid, []), project),
+            owners=_owners_with_sources(uid, resources, same),
+            properties=_properties_with_sources(uid, resources, same, tests, project),
         )
 
     for uid in sorted(resources):
+        if uid in same:
+            continue
         res = resources[uid]
         out = dataset(uid)
         nodes.append(out)
@@ -248,7 +304,7 @@ def _runs_batch(
         )
         nodes.append(run.model_copy(update={"properties": {k: v for k, v in run.properties.items() if v}}))
         edges.append(EdgeSpec.model_validate({"from": run.id, "type": EdgeType.PRODUCED, "to": out.id}))
-        for parent in sorted(_dependencies(manifest, uid)):
+        for parent in sorted(_dependencies(manifest, uid, same)):
             if parent in resources:
                 edge = {"from": dataset(parent).id, "type": EdgeType.INPUT_TO, "to": run.id}
                 edges.append(EdgeSpec.model_validate(edge))

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lineage.errors import ValidationError
+from lineage.ingest.relations import canonical_name
 from lineage.model.batch import describe_errors
 from lineage.model.documents import check_document
 from lineage.model.ids import check_part
@@ -58,7 +59,11 @@ class _Model(BaseModel):
 
 
 class DatasetRef(_Model):
-    """An input, output or static dataset: identified by namespace and name."""
+    """An input, output or static dataset: identified by namespace and name.
+
+    The name is canonical (:func:`lineage.ingest.relations.canonical_name`): ``"analytics"."orders"``
+    and ``analytics.orders`` are one relation, so one dataset.
+    """
 
     namespace: str
     name: str
@@ -69,7 +74,8 @@ class DatasetRef(_Model):
     @field_validator("namespace", "name")
     @classmethod
     def _ident(cls, value: str, info: Any) -> str:
-        return _part(value, info.field_name)
+        checked = _part(value, info.field_name)
+        return canonical_name(checked) if info.field_name == "name" else checked
 
     @field_validator("facets", "inputFacets", "outputFacets", mode="before")
     @classmethod

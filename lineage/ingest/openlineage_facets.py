@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from lineage.ingest.git import Repo, repo_identity
+from lineage.ingest.relations import canonical_name
 from lineage.model import NodeKind
 from lineage.model.ids import node_id
 
@@ -293,7 +294,7 @@ def _column_edge(src: Any, target: str | None, desc: str | None, legacy: str | N
     transformations = tuple(t for t in (src.get("transformations") or []) if isinstance(t, dict))
     if not transformations and legacy:
         transformations = ({"type": legacy},)
-    return ColumnEdge(ns, name, field, target, transformations, desc)
+    return ColumnEdge(ns, canonical_name(name), field, target, transformations, desc)
 
 
 def column_inputs(facets: dict[str, Any]) -> list[tuple[str, str]]:
