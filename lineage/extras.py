@@ -17,6 +17,8 @@ DISTRIBUTION = "lineage-engine"
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "server": ("fastapi", "starlette", "strawberry", "graphql", "uvicorn", "prometheus_client"),
     "neo4j": ("neo4j",),
+    "mlflow": ("mlflow",),
+    "feast": ("feast",),
 }
 
 

@@ -81,7 +81,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "lineage.cli.governance:approve_cmd",
         "Record (or revoke) an audited approval for a classification to reach a deployment.",
     ),
-    "import": LazyCommand("lineage.cli.ingest:app", "Import lineage: OpenLineage event files, dbt manifests."),
+    "import": LazyCommand(
+        "lineage.cli.ingest:app", "Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores."
+    ),
     "replay": LazyCommand(
         "lineage.cli.ingest:replay_cmd",
         "Re-map every raw event kept in a store (OpenLineage events, dbt manifests) with the current mapping.",

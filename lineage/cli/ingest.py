@@ -1,4 +1,4 @@
-"""Ingestion commands: `lineage import openlineage|dbt`, `lineage replay`, `lineage columns`."""
+"""Ingestion commands: `lineage import openlineage|dbt|mlflow|feast`, `lineage replay`, `lineage columns`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from lineage.cli import ingest_ml
 from lineage.cli.common import (
     ActorOpt,
     Format,
@@ -30,7 +31,10 @@ from lineage.ingest.openlineage_events import parse_event
 from lineage.settings import store_options
 from lineage.storage import open_store
 
-app = typer.Typer(help="Import lineage: OpenLineage event files, dbt manifests.", no_args_is_help=True)
+app = typer.Typer(
+    help="Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores.",
+    no_args_is_help=True,
+)
 
 EVENT_SUFFIXES = (".json", ".ndjson", ".jsonl")
 CHUNK = 200
@@ -271,3 +275,6 @@ def columns_cmd(
     out().print(table)
     if not edges:
         err().print(f"no column lineage recorded for {dataset}")
+
+
+app.command("mlflow")(ingest_ml.import_mlflow_cmd)

@@ -81,6 +81,10 @@ class DatasetVersions:
         found = self._versions.get(version)
         return found.props if found else None
 
+    def with_property(self, key: str, value: Any) -> str | None:
+        """The first version (in version order) whose property ``key`` is ``value``, if any."""
+        return next((v for v in sorted(self._versions) if self._versions[v].props.get(key) == value), None)
+
     def put(self, version: str, props: dict[str, Any]) -> None:
         old = self._versions.get(version)
         if old is None:

@@ -11,7 +11,10 @@ every such seam, so every importer (dbt, OpenLineage, and any later one) resolve
 - :func:`relation_key` / :func:`location_key` give the comparison key of a relation or a storage
   location: the same key means the same dataset;
 - :class:`RelationIndex` remembers which resource first claimed a key, so later names for the
-  same relation resolve to that resource's dataset.
+  same relation resolve to that resource's dataset;
+- :func:`location_name` names a storage location as OpenLineage does, and :class:`RelationResolver`
+  finds the namespace the store already uses for a relation (for tools such as MLflow and Feast,
+  which name tables without their warehouse).
 
 Keys compare case-insensitively (Postgres folds unquoted identifiers to lower case, Snowflake to
 upper case); names keep the spelling of the resource that claimed the relation.
@@ -21,8 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+from lineage.model import NodeKind
+from lineage.storage.base import GraphStore
 
 T = TypeVar("T")
 
@@ -101,3 +108,76 @@ class RelationIndex(Generic[T]):
     def claim_all(self, items: Iterable[tuple[str, str, T]]) -> None:
         for namespace, name, owner in items:
             self.claim(namespace, name, owner)
+
+
+# -- names for datasets other tools describe (MLflow dataset sources, Feast data sources) --------
+
+#: Object stores whose URI authority is a bucket (or container): OpenLineage names them
+#: ``scheme://bucket`` and the object key.
+BUCKET_SCHEMES = frozenset({"s3", "gs", "gcs", "abfs", "abfss", "wasb", "wasbs"})
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetName:
+    namespace: str
+    name: str
+
+
+def location_name(location: str) -> DatasetName | None:
+    """The OpenLineage (namespace, name) of a storage location; None when it is not one.
+
+    ``s3://bucket/key`` is namespace ``s3://bucket`` and name ``key`` (also ``gs``, ``abfss``,
+    ...; ``s3a``/``s3n`` are ``s3``); a local path or ``file:///path`` is namespace ``file`` and
+    name ``/path``; any other ``scheme://host[:port]/path`` is namespace ``scheme://host[:port]``
+    and name ``path``. The location is first brought to its :func:`location_key` form.
+    """
+    text = location.strip()
+    if not text:
+        return None
+    if text.startswith("/"):
+        return DatasetName("file", str(PurePosixPath(text)))
+    if "://" not in text:
+        return None
+    parts = urlsplit(location_key(text))
+    if parts.scheme == "file":
+        return DatasetName("file", str(PurePosixPath(parts.path or "/")))
+    if not parts.netloc:
+        return None
+    return DatasetName(f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/") or "/")
+
+
+@dataclass(slots=True)
+class RelationResolver:
+    """The dataset a tool's source names, resolved against what the store already holds.
+
+    A relation (``database.schema.table``) keeps its name; its namespace (the warehouse) is rarely
+    known to the tool, so when the store holds datasets whose name has the same :func:`relation_key`,
+    their namespace and spelling are used (several namespaces: the first in sorted order, listed in
+    :attr:`ambiguous`); otherwise ``fallback``. A location is named by :func:`location_name`.
+    """
+
+    store: GraphStore
+    fallback: str
+    _found: dict[str, DatasetName] = field(default_factory=dict)
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+
+    def relation(self, relation: str) -> DatasetName:
+        name = relation_name(relation) or relation
+        if name in self._found:
+            return self._found[name]
+        key = relation_key("", name)[1]
+        hits = self.store.search(name, kinds=(NodeKind.DATASET,), limit=200)
+        same = sorted({(n.namespace, n.name) for n in hits if relation_key("", n.name)[1] == key})
+        if len({ns for ns, _ in same}) > 1:
+            self.ambiguous[name] = sorted({ns for ns, _ in same})
+        found = DatasetName(*same[0]) if same else DatasetName(self.fallback, name)
+        self._found[name] = found
+        return found
+
+    def resolve(self, *, relation: str | None = None, location: str | None = None) -> DatasetName | None:
+        """The dataset a source names: its relation first (tables), else its location; None if neither."""
+        if relation and relation_name(relation):
+            return self.relation(relation)
+        if location:
+            return location_name(location)
+        return None
