@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     anonymous_read: bool | None = Field(
         default=None, description="Allow reads without a token; default: only when serving on loopback."
     )
+    graphiql: bool | None = Field(
+        default=None, description="Serve GraphiQL at /graphiql and /graphql; default: only in development mode."
+    )
     max_body_bytes: int = 10 * 1024 * 1024
     max_query_depth: int = 12
     max_page_size: int = 500
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with explicit (non-None) overrides on top."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def graphiql_enabled(settings: Settings) -> bool:
+    """Whether the server offers GraphiQL: as configured, else only in development mode."""
+    return settings.mode == "development" if settings.graphiql is None else settings.graphiql
 
 
 def store_options(settings: Settings) -> dict[str, Any]:

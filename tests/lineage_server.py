@@ -56,7 +56,7 @@ def make_token(store: str, name: str = "ci-tests", role: str = "writer") -> str:
 
 
 @contextmanager
-def serve(store: str, log_dir: Path, *, workers: int = 1) -> Iterator[Served]:
+def serve(store: str, log_dir: Path, *, workers: int = 1, options: tuple[str, ...] = ()) -> Iterator[Served]:
     token = make_token(store)
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
@@ -75,6 +75,7 @@ def serve(store: str, log_dir: Path, *, workers: int = 1) -> Iterator[Served]:
                 str(workers),
                 "--log-level",
                 "warning",
+                *options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,10 +1,11 @@
 """The FastAPI app factory.
 
-``create_app(settings)`` builds one app: GraphQL at ``/graphql`` (GraphiQL in development mode
-only), ``/healthz``, ``/readyz``, ``/metrics`` and, when present, the OpenLineage endpoint. The
-store is opened in the lifespan and closed there; nothing lives at module level, so several apps
-can share a process. ``lineage serve`` runs it with ``uvicorn.run(APP_FACTORY, factory=True)``,
-passing settings through ``LINEAGE_*`` environment variables so every worker builds the same app.
+``create_app(settings)`` builds one app: the web UI at ``/``, GraphQL at ``/graphql`` (with the
+offline GraphiQL at ``/graphiql`` when enabled, by default in development mode only), ``/healthz``,
+``/readyz``, ``/metrics`` and, when present, the OpenLineage endpoint. The store is opened in the
+lifespan and closed there; nothing lives at module level, so several apps can share a process.
+``lineage serve`` runs it with ``uvicorn.run(APP_FACTORY, factory=True)``, passing settings through
+``LINEAGE_*`` environment variables so every worker builds the same app.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from lineage.api.metrics import Metrics
 from lineage.api.reports import build_reports_router
 from lineage.api.router import LineageRouter
 from lineage.api.schema import build_schema
+from lineage.api.ui import mount_ui
 from lineage.errors import LineageError
 from lineage.governance.access import anonymous_read_allowed
-from lineage.settings import Settings, load_settings, store_options
+from lineage.settings import Settings, graphiql_enabled, load_settings, store_options
 from lineage.storage import open_store
 
 #: What uvicorn imports in each worker process.
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     limits = Limits.from_settings(settings)
     development = settings.mode == "development"
+    graphiql = graphiql_enabled(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,13 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     router = LineageRouter(
         build_schema(settings.max_query_depth),
         context_getter=get_context,
-        graphql_ide="graphiql" if development else None,
+        graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=True,
     )
     app.include_router(router, prefix="/graphql")
     _operational_routes(app, metrics)
     app.include_router(build_reports_router())
     _openlineage(app)
+    mount_ui(app, graphiql=graphiql)
     _exception_handlers(app, metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_reject=metrics.error)
     dev_tools = (("/graphql", DEV_TOOLS_POLICY), ("/docs", DEV_TOOLS_POLICY)) if development else ()

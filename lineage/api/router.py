@@ -11,7 +11,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -19,6 +19,7 @@ from strawberry.types.unset import UNSET
 
 from lineage.api.context import Context
 from lineage.api.errors import coded, error_response
+from lineage.api.ui import graphiql_page
 from lineage.errors import LineageError
 from lineage.model.documents import loads_json
 
@@ -29,6 +30,10 @@ _FRIENDLY = {
 
 
 class LineageRouter(GraphQLRouter[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """The offline GraphiQL page (Strawberry's own loads its scripts from a CDN)."""
+        return graphiql_page()
+
     def decode_json(self, data: str | bytes) -> object:
         try:
             value = loads_json(data)
@@ -67,7 +72,7 @@ class LineageRouter(GraphQLRouter[Context, None]):
         code = "NOT_FOUND" if exc.status_code == 404 else "BAD_INPUT"
         message = _FRIENDLY.get(exc.reason, exc.reason)
         if exc.status_code == 404:
-            message = "GraphiQL is off in production mode; POST GraphQL requests to this URL"
+            message = "GraphiQL is off (serve with --graphiql to turn it on); POST GraphQL requests to this URL"
         services = getattr(request.app.state, "services", None)
         if services is not None:
             services.metrics.error(code)

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from lineage.cli.common import StoreOpt, err, handle_errors, opened
 from lineage.governance.access import anonymous_read_allowed
-from lineage.settings import Settings, load_settings
+from lineage.settings import Settings, graphiql_enabled, load_settings
 
 
 class Mode(StrEnum):
@@ -56,9 +56,17 @@ def serve_cmd(
             show_default=False,
         ),
     ] = None,
+    graphiql: Annotated[
+        bool | None,
+        typer.Option(
+            "--graphiql/--no-graphiql",
+            help="Serve GraphiQL at /graphiql (default: only in development mode).",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the GraphQL API at /graphql, with /healthz, /readyz and /metrics."""
+    """Serve the web UI at /, the GraphQL API at /graphql, with /healthz, /readyz and /metrics."""
     from lineage.api.app import APP_FACTORY
 
     settings = load_settings(
@@ -68,13 +76,16 @@ def serve_cmd(
         store=store,
         mode=mode.value if mode else None,
         anonymous_read=anonymous_read,
+        graphiql=graphiql,
     )
     with opened(settings) as st:  # fail now, with exit code 3, rather than in every worker
         st.ping()
     os.environ.update(settings_env(settings))
     anonymous = anonymous_read_allowed(settings.anonymous_read, settings.host)
+    base = f"http://{settings.host}:{settings.port}"
     err().print(
-        f"serving {settings.store} at http://{settings.host}:{settings.port}/graphql "
+        f"serving {settings.store}: web UI at {base}/, GraphQL at {base}/graphql"
+        f"{f', GraphiQL at {base}/graphiql' if graphiql_enabled(settings) else ''} "
         f"({settings.mode} mode, {settings.workers} worker(s), anonymous read {'on' if anonymous else 'off'})",
         highlight=False,
     )
