@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_ui(app, graphiql=graphiql)
     _exception_handlers(app, metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_reject=metrics.error)
-    dev_tools = (("/graphql", DEV_TOOLS_POLICY), ("/docs", DEV_TOOLS_POLICY)) if development else ()
+    dev_tools = (("/docs", DEV_TOOLS_POLICY),) if development else ()
     app.add_middleware(SecurityHeaders, policy=HeaderPolicy(overrides=dev_tools))
     return app
 

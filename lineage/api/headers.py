@@ -3,9 +3,10 @@
 Reports and pages served by the API load no script from anywhere but the server itself and run no
 inline script, so HTML gets ``script-src 'self'``; styles may be inline (reports embed SVG with
 style attributes). Every response gets ``X-Content-Type-Options: nosniff`` (no guessing a JSON
-body is HTML) and ``Referrer-Policy: no-referrer`` (node ids in URLs stay on the server). GraphiQL,
-served in development mode only, loads its bundle from a CDN and bootstraps with an inline script;
-it gets its own, looser policy.
+body is HTML) and ``Referrer-Policy: no-referrer`` (node ids in URLs stay on the server). The web
+UI and GraphiQL are served from the package (fonts inlined as ``data:`` in vendored styles) and
+live under the same policy; only the OpenAPI docs of development mode load a CDN bundle and start
+with an inline script, so they get their own, looser policy.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 #: The policy of every HTML response the server renders itself.
 HTML_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "font-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-#: GraphiQL and the OpenAPI docs (development mode only): their bundles come from CDNs and they start
-#: with an inline script.
+#: The OpenAPI docs (development mode only): their bundle comes from a CDN and starts with an inline script.
 DEV_TOOLS_POLICY = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com https://cdn.jsdelivr.net; "
     "style-src 'self' 'unsafe-inline' https://unpkg.com https://cdn.jsdelivr.net; img-src 'self' data: https:; "

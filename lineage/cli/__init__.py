@@ -63,7 +63,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Copy every node, edge, revision, annotation, token, raw event and audit entry into an empty store.",
     ),
     "serve": LazyCommand(
-        "lineage.cli.serve:serve_cmd", "Serve the GraphQL API at /graphql, with /healthz, /readyz and /metrics."
+        "lineage.cli.serve:serve_cmd", "Serve the web UI at /, GraphQL at /graphql, /healthz, /readyz and /metrics."
     ),
     "token": LazyCommand("lineage.cli.token:app", "API tokens: create (the secret is printed once), list, revoke."),
     "check": LazyCommand(

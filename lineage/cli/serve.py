@@ -66,7 +66,7 @@ def serve_cmd(
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the web UI at /, the GraphQL API at /graphql, with /healthz, /readyz and /metrics."""
+    """Serve the web UI at /, GraphQL at /graphql, /healthz, /readyz and /metrics."""
     from lineage.api.app import APP_FACTORY
 
     settings = load_settings(

@@ -53,8 +53,10 @@ async def test_errors_from_the_body_limit_carry_the_headers_too(api: Api) -> Non
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_graphiql_in_development_gets_its_own_policy(api: Api) -> None:
-    response = await api.client.get("/graphql", headers={"accept": "text/html"})
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
-    csp = _directives(response.headers["content-security-policy"])
-    assert "https://unpkg.com" in csp["script-src"] and csp["frame-ancestors"] == ["'none'"]
+async def test_graphiql_is_served_under_the_strict_policy(api: Api) -> None:
+    for path in ("/graphql", "/graphiql", "/"):
+        response = await api.client.get(path, headers={"accept": "text/html"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        csp = _directives(response.headers["content-security-policy"])
+        assert csp["script-src"] == ["'self'"] and csp["frame-ancestors"] == ["'none'"], path
+        assert csp["connect-src"] == ["'self'"] and csp["default-src"] == ["'none'"], path
