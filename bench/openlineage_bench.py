@@ -10,6 +10,11 @@ COMPLETE event per run, each with inputs, an output and a schema facet) through
 - sequential: one client sends --sequential events one after another (latency-bound);
 - concurrent: --clients processes, each with its own client, send the rest; every run's events go
   through one client, in order. Throughput is events acknowledged (HTTP 201) per wall-clock second.
+- rate (light clients): --light-clients processes post pre-serialised events (START and COMPLETE of
+  distinct runs, one event per POST) over keep-alive connections with the standard library's
+  http.client, so the figure is the server's, not the client's; the server's CPU time per event is
+  read from /proc. The real client's own ceiling is measured beside it against a server that answers
+  201 and does nothing.
 
 Then the CI hook: ``lineage register`` (the real command, process start included) in a git
 checkout with a lineage.yaml, --hook-runs times against the store file and through the server,
@@ -208,6 +213,16 @@ def prepare_store(backend: str, args: argparse.Namespace) -> str:
     return str(args.neo4j_uri)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its waited-for children, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
+
+
 @contextmanager
 def server(url: str, args: argparse.Namespace) -> Iterator[str]:
     port = free_port()
@@ -248,6 +263,7 @@ def server(url: str, args: argparse.Namespace) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise SystemExit("lineage serve did not become ready")
                 time.sleep(0.2)
+            args.server_pid = proc.pid
             yield base
         finally:
             proc.terminate()
@@ -259,6 +275,13 @@ def server(url: str, args: argparse.Namespace) -> Iterator[str]:
 
 
 # -- phases ---------------------------------------------------------------------------------------
+
+
+def make_token(url: str, args: argparse.Namespace) -> str:
+    made = cli(args, "token", "create", f"bench-{time.time_ns()}", "--role", "writer", "--store", url)
+    if made.returncode != 0:
+        raise SystemExit(made.stderr)
+    return made.stdout.strip()
 
 
 def ingest(backend: str, url: str, base: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -315,6 +338,171 @@ def ingest(backend: str, url: str, base: str, token: str, args: argparse.Namespa
         "stored": counts,
         "errors": errors[:3],
     }
+
+
+# -- light clients: the server's own rate ---------------------------------------------------------
+
+
+def post_raw(
+    base: str, token: str, bodies: list[bytes], start_at: float, connections: int
+) -> tuple[int, list[float], str, float, float]:
+    """POST each body (one event) over ``connections`` keep-alive connections, round robin by run.
+
+    (acknowledged, latencies s, first error, end time, client CPU s). Each connection sends its
+    events one after another; the connections run in threads.
+    """
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    shares = [bodies[i::connections] for i in range(connections)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    acked = [0]
+    lock = threading.Lock()
+
+    def work(share: list[bytes]) -> None:
+        conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
+        mine = []
+        ok = 0
+        for body in share:
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/api/v1/lineage", body, headers)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(repr(exc))
+                conn.close()
+                conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
+                continue
+            if response.status == 201:
+                ok += 1
+                mine.append(time.perf_counter() - t0)
+            elif not errors:
+                errors.append(f"HTTP {response.status}")
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            acked[0] += ok
+
+    threads = [threading.Thread(target=work, args=(share,)) for share in shares]
+    while time.time() < start_at:
+        time.sleep(0.001)
+    c0 = time.process_time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return acked[0], latencies, errors[0] if errors else "", time.time(), time.process_time() - c0
+
+
+def _post_raw_star(args: tuple[str, str, list[bytes], float, int]) -> tuple[int, list[float], str, float, float]:
+    return post_raw(*args)
+
+
+def rate_workload(args: argparse.Namespace) -> list[list[bytes]]:
+    """Runs of a larger workload (--rate-days), each as its pre-serialised START and COMPLETE."""
+    runs = workload(args.jobs, args.rate_days, args.seed + 1)
+    return [[json.dumps(e).encode() for e in run] for run in runs]
+
+
+def spread(runs: list[list[bytes]], clients: int) -> list[list[bytes]]:
+    """Each client gets whole runs; its events are ordered START-of-all-its-runs-by-time, so a run's
+    START is sent before its COMPLETE while distinct runs interleave, as a scheduler emits them."""
+    shares: list[list[bytes]] = [[] for _ in range(clients)]
+    for i, run in enumerate(runs):
+        shares[i % clients].extend(run)
+    return shares
+
+
+def light(backend: str, base: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    runs = rate_workload(args)
+    shares = spread(runs, args.light_clients)
+    total = sum(len(s) for s in shares)
+    print(
+        f"[{backend}] rate: {args.light_clients} light client processes x {args.connections} connections, "
+        f"{total} events (load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(args.light_clients) as pool:
+        start_at = time.time() + 3.0
+        pending = pool.map_async(_post_raw_star, [(base, token, share, start_at, args.connections) for share in shares])
+        while time.time() < start_at:
+            time.sleep(0.001)
+        cpu0 = cpu_seconds(args.server_pid)
+        results = pending.get()
+        cpu1 = cpu_seconds(args.server_pid)
+    seconds = max(1e-9, max(r[3] for r in results) - start_at)
+    acked = sum(r[0] for r in results)
+    lat = [x for r in results for x in r[1]]
+    return {
+        "backend": backend,
+        "clients": args.light_clients,
+        "connections": args.connections,
+        "events": total,
+        "acknowledged": acked,
+        "seconds": seconds,
+        "events_per_s": acked / seconds,
+        "p50_ms": pct(lat, 0.5) * 1e3,
+        "p95_ms": pct(lat, 0.95) * 1e3,
+        "p99_ms": pct(lat, 0.99) * 1e3,
+        "server_cpu_ms_per_event": (cpu1 - cpu0) * 1e3 / max(1, acked),
+        "client_cpu_ms_per_event": sum(r[4] for r in results) * 1e3 / max(1, acked),
+        "errors": [r[2] for r in results if r[2]][:3],
+        "load_average": os.getloadavg()[0],
+    }
+
+
+NULL_SERVER = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def real_client_ceiling(args: argparse.Namespace) -> dict[str, Any]:
+    """The real openlineage-python client against a server that answers 201 and does nothing."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", NULL_SERVER, str(port)], env=env_for(args))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(base, content=b"{}", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the do-nothing server did not start") from None
+                time.sleep(0.1)
+        runs = workload(args.jobs, args.days, args.seed)
+        shares: list[list[list[dict[str, Any]]]] = [[] for _ in range(args.clients)]
+        for i, run in enumerate(runs):
+            shares[i % args.clients].append(run)
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(args.clients) as pool:
+            start_at = time.time() + 5.0
+            results = pool.map(_send_star, [(base, "x", share, start_at) for share in shares])
+        seconds = max(1e-9, max(r[3] for r in results) - start_at)
+        sent = sum(r[0] for r in results)
+        lat = [x for r in results for x in r[1]]
+        return {"clients": args.clients, "events": sent, "events_per_s": sent / seconds,
+                "p50_ms": pct(lat, 0.5) * 1e3, "p95_ms": pct(lat, 0.95) * 1e3}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 HOOK_YAML = """\
@@ -455,7 +643,12 @@ def machine() -> dict[str, Any]:
 
 
 def report(
-    ingests: list[dict[str, Any]], hooks: list[dict[str, Any]], inproc: list[dict[str, Any]], args: argparse.Namespace
+    ingests: list[dict[str, Any]],
+    hooks: list[dict[str, Any]],
+    inproc: list[dict[str, Any]],
+    args: argparse.Namespace,
+    rates: list[dict[str, Any]] | None = None,
+    ceiling: dict[str, Any] | None = None,
 ) -> None:
     info = machine()
     print()
@@ -486,6 +679,28 @@ def report(
             f"  {r['backend']:<8} in process, no HTTP: {r['one by one']:.0f} events/s one by one, "
             f"{r['groups of 200']:.0f} events/s in groups of 200 ({r['events']} events)"
         )
+    if rates:
+        print()
+        print("Server rate with light clients (pre-serialised events, one per POST, keep-alive, http.client)")
+        head = (f"{'backend':<8} {'procs x conns':>13} {'events':>7} {'events/s':>9} {'p50 ms':>7} {'p95 ms':>7} "
+                f"{'p99 ms':>7} {'server CPU ms/ev':>16} {'load':>5}")
+        print(head)
+        print("-" * len(head))
+        for r in rates:
+            print(
+                f"{r['backend']:<8} {str(r['clients']) + ' x ' + str(r['connections']):>13} {r['acknowledged']:>7} "
+                f"{r['events_per_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+                f"{r['server_cpu_ms_per_event']:>16.2f} {r['load_average']:>5.1f}"
+            )
+            if r["errors"]:
+                print(f"  errors: {r['errors']}")
+    if ceiling:
+        real = [r for r in ingests if r.get("backend") == "sqlite"]
+        beside = f"; against lineage serve (sqlite): {real[0]['concurrent']['events_per_s']:.0f}" if real else ""
+        print(
+            f"Real openlineage-python client, {ceiling['clients']} processes: ceiling against a do-nothing server "
+            f"{ceiling['events_per_s']:.0f} events/s (p95 {ceiling['p95_ms']:.1f} ms){beside}"
+        )
     print()
     print("CI hook: `lineage register` wall time per call, process start included (p50 / p95 ms)")
     for h in hooks:
@@ -509,6 +724,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sequential", type=int, default=400, help="events sent by the single client first")
     p.add_argument("--workers", type=int, default=1, help="lineage serve --workers")
     p.add_argument("--hook-runs", type=int, default=10)
+    p.add_argument("--light-clients", type=int, default=4, help="light client processes for the rate phase")
+    p.add_argument("--connections", type=int, default=4, help="keep-alive connections per light client")
+    p.add_argument("--rate-days", type=int, default=100, help="days of the rate workload (2 x jobs events a day)")
+    p.add_argument("--phases", default="real,rate,ceiling,hook,inproc", help="comma-separated phases to run")
     p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, neo4j")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lineage-ol-bench")
@@ -524,22 +743,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    ingests, hooks, inproc = [], [], []
+    phases = {p.strip() for p in args.phases.split(",")}
+    ingests, hooks, inproc, rates = [], [], [], []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        url = prepare_store(backend, args)
-        made = cli(args, "token", "create", f"bench-{time.time_ns()}", "--role", "writer", "--store", url)
-        if made.returncode != 0:
-            raise SystemExit(made.stderr)
-        token = made.stdout.strip()
-        with server(url, args) as base:
-            ingests.append(ingest(backend, url, base, token, args))
-            print(f"[{backend}] CI hook: {args.hook_runs} runs and retries", flush=True)
-            hooks.append(hook(backend, url, base, token, args))
-        print(f"[{backend}] in process, without HTTP", flush=True)
-        inproc.append(in_process(backend, args))
-    report(ingests, hooks, inproc, args)
+        if phases & {"real", "hook"}:
+            url = prepare_store(backend, args)
+            token = make_token(url, args)
+            with server(url, args) as base:
+                if "real" in phases:
+                    ingests.append(ingest(backend, url, base, token, args))
+                if "hook" in phases:
+                    print(f"[{backend}] CI hook: {args.hook_runs} runs and retries", flush=True)
+                    hooks.append(hook(backend, url, base, token, args))
+        if "rate" in phases:
+            url = prepare_store(backend, args)
+            token = make_token(url, args)
+            with server(url, args) as base:
+                rates.append(light(backend, base, token, args))
+        if "inproc" in phases:
+            print(f"[{backend}] in process, without HTTP", flush=True)
+            inproc.append(in_process(backend, args))
+    ceiling = None
+    if "ceiling" in phases:
+        print(f"real client against a do-nothing server: {args.clients} processes", flush=True)
+        ceiling = real_client_ceiling(args)
+    report(ingests, hooks, inproc, args, rates, ceiling)
     if args.json:
-        payload = {"machine": machine(), "ingest": ingests, "hook": hooks, "in_process": inproc}
+        payload = {"machine": machine(), "ingest": ingests, "hook": hooks, "in_process": inproc, "rate": rates,
+                   "real_client_ceiling": ceiling}
         args.json.write_text(json.dumps(payload, indent=2))
 
 

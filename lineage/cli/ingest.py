@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from lineage.cli import ingest_ml
@@ -25,6 +24,7 @@ from lineage.cli.common import (
     print_json,
     settings_for,
 )
+from lineage.cli.progress import progress
 from lineage.errors import MalformedRequestError, ValidationError
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome, replay
 from lineage.ingest.openlineage_events import parse_event
@@ -38,17 +38,6 @@ app = typer.Typer(
 
 EVENT_SUFFIXES = (".json", ".ndjson", ".jsonl")
 CHUNK = 200
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err(),
-        transient=False,
-    )
 
 
 def event_files(path: Path) -> list[Path]:
@@ -129,8 +118,8 @@ def import_openlineage_cmd(
     failures: list[str] = []
     with opened(settings) as st:
         ingester = OpenLineageIngester(st, principal=who, source="openlineage:import")
-        with _progress() as bar:
-            task = bar.add_task("importing OpenLineage events", total=len(payloads))
+        with progress(fmt) as steps:
+            steps.phase(f"importing {len(payloads):,} OpenLineage events", len(payloads))
             for start in range(0, len(payloads), CHUNK):
                 chunk = payloads[start : start + CHUNK]
                 for i, result in enumerate(ingester.ingest_many(chunk)):
@@ -140,7 +129,7 @@ def import_openlineage_cmd(
                     else:
                         totals["failed"] += 1
                         failures.append(f"event #{start + i}: {result.message}")
-                bar.advance(task, len(chunk))
+                steps.advance(len(chunk))
     if fmt is Format.json:
         print_json({**totals, "failures": failures, "invalid_events": problems})
     else:
@@ -184,11 +173,16 @@ def import_dbt_cmd(
         raise ValidationError(f"--mode {mode!r}: expected feeds or runs")
     settings = settings_for(store, actor)
     who, _source = principal(settings)
-    data = load_document(manifest)
-    with opened(settings) as st:
-        result = import_manifest(
-            st, data, principal=who, namespace=namespace, mode="runs" if mode == "runs" else "feeds"
-        )
+    with progress(fmt) as steps:
+        steps.phase(f"reading {manifest}")
+        data = load_document(manifest)
+        size = len(data.get("nodes") or {}) + len(data.get("sources") or {}) if isinstance(data, dict) else 0
+        steps.phase(f"importing {size:,} dbt nodes and sources (mapping, checks, writes, audit)", size)
+        with opened(settings) as st:
+            result = import_manifest(
+                st, data, principal=who, namespace=namespace, mode="runs" if mode == "runs" else "feeds"
+            )
+        steps.advance(size)
     report_write(result, fmt, f"imported dbt manifest {manifest}")
 
 
@@ -216,11 +210,9 @@ def replay_cmd(
         dst = src if dst_url == src_url else open_store(dst_url, **store_options(settings_for(dst_url)))
         try:
             total = src.counts().get("raw_events", 0)
-            with _progress() as bar:
-                task = bar.add_task("replaying raw events", total=total)
-                summary = replay(
-                    src, dst, principal=who, after_seq=after, progress=lambda n: bar.update(task, completed=n)
-                )
+            with progress(fmt) as steps:
+                steps.phase(f"replaying {total:,} raw events", total)
+                summary = replay(src, dst, principal=who, after_seq=after, progress=steps.reach)
         finally:
             if dst is not src:
                 dst.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -25,6 +25,10 @@ from lineage.cli.common import (
 from lineage.errors import MalformedRequestError, ValidationError
 from lineage.model import WriteResult, parse_batch
 from lineage.model.documents import load_yaml, loads_json
+
+if TYPE_CHECKING:
+    from lineage.cli.cihook import Written
+    from lineage.model import Batch
 
 
 def load_document(path: Path) -> Any:
@@ -116,10 +120,25 @@ def register_cmd(
     Otherwise the CI hook: the job in lineage.yaml and flags, the commit from git, the CI run from the environment.
     """
     from lineage.cli import cihook
-    from lineage.errors import BackendUnavailableError
 
     if file is not None:
-        batch, run, commit = parse_batch(load_document(file)), None, None
+        from lineage.cli.progress import progress
+
+        with progress(fmt) as steps:
+            steps.phase(f"reading {file}")
+            document = load_document(file)
+            size = _size(document)
+            steps.phase(f"validating {size:,} nodes and edges", size)
+            batch, run, commit = parse_batch(document), None, None
+            steps.advance(size)
+            if not dry_run:
+                steps.phase(f"registering {size:,} nodes and edges (checks, writes, audit)", size)
+                written = _write_or_fail_open(batch, server, store, actor, fail_open_flag)
+                steps.advance(size)
+        if not dry_run:
+            if written is not None:
+                cihook.report(written, fmt, run, commit, server or settings_for(store, actor).store)
+            return
     else:
         from lineage.ingest.manifest import Overrides
 
@@ -138,14 +157,32 @@ def register_cmd(
     if dry_run:
         print_json(batch.model_dump(mode="json", by_alias=True, exclude_defaults=True))
         return
+    written = _write_or_fail_open(batch, server, store, actor, fail_open_flag)
+    if written is not None:
+        cihook.report(written, fmt, run, commit, server or settings_for(store, actor).store)
+
+
+def _size(document: Any) -> int:
+    """Nodes plus edges of a batch document, for progress (0 when it is not a batch)."""
+    if not isinstance(document, dict):
+        return 0
+    return sum(len(v) for k in ("nodes", "edges") if isinstance(v := document.get(k), list))
+
+
+def _write_or_fail_open(
+    batch: Batch, server: str | None, store: str | None, actor: str | None, fail_open_flag: bool
+) -> Written | None:
+    """Register the batch; with --fail-open an unreachable store or server is a warning (None)."""
+    from lineage.cli import cihook
+    from lineage.errors import BackendUnavailableError
+
     try:
-        written = cihook.write(batch, server=server, store=store, actor=actor)
+        return cihook.write(batch, server=server, store=store, actor=actor)
     except BackendUnavailableError as exc:
         if not fail_open_flag:
             raise
         cihook.fail_open(exc)
-        return
-    cihook.report(written, fmt, run, commit, server or settings_for(store, actor).store)
+        return None
 
 
 @handle_errors
