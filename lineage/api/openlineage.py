@@ -33,7 +33,7 @@ from lineage.governance.access import Principal, check_namespaces, require_write
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
-from lineage.model.documents import loads_json
+from lineage.model.documents import MAX_NESTING, NotTextError, check_document, loads_json
 from lineage.storage.base import GraphStore
 
 PATH = "/api/v1/lineage"
@@ -94,8 +94,12 @@ def _max_body(request: Request) -> int:
     return int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY))
 
 
-async def _json_body(request: Request) -> Any:
-    """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip`` (bounded)."""
+async def _json_body(request: Request, *, each: bool = False) -> Any:
+    """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip`` (bounded).
+
+    The document is checked whole (:func:`check_document`), or with ``each``, when it is an array,
+    left for each element to be checked on its own (a batch answers each event).
+    """
     limit = _max_body(request)
     body = await request.body()
     encoding = request.headers.get("content-encoding", "").strip().lower()
@@ -112,10 +116,24 @@ async def _json_body(request: Request) -> Any:
     if not body.strip():
         raise ValidationError("the request body is empty; send an OpenLineage event as JSON")
     try:
+        value = loads_json(body, parse_constant=_not_json, max_nesting=MAX_NESTING + 1) if each else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
+    except NotTextError:
+        value = None  # text that is not Unicode in some element: each is checked on its own below
+    if each:
+        return value if value is not None else _unchecked(body)
+    try:
         return loads_json(body, parse_constant=_not_json)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
+
+
+def _unchecked(body: bytes) -> Any:
+    """A body already known to parse, nested within bounds, holding an element that fails a check."""
+    return json.loads(body, parse_constant=_not_json)
 
 
 def _not_json(name: str) -> Any:
@@ -134,6 +152,8 @@ def namespaces_of(event: Event) -> list[str]:
 def _parse(payload: Any, where: str, *, alone: bool) -> Event | LineageError:
     """The validated event, or (in a batch, where each event stands alone) its validation error."""
     try:
+        if not alone:
+            check_document(payload, where)
         return parse_event(payload, where=where)
     except LineageError as exc:
         if alone:
@@ -205,7 +225,7 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     async def lineage_batch(request: Request) -> Response:
         try:
             writer = await get_writer(request)
-            payload = await _json_body(request)
+            payload = await _json_body(request, each=True)
         except LineageError as exc:
             return lineage_error_response(exc)
         if not isinstance(payload, list):
