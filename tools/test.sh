@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A virtual environment: the active one, else .venv (created on first use). Debian's and Ubuntu's
+# own Python refuse system-wide installs (PEP 668), and a venv keeps the machine clean anyway.
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+    if [ ! -x .venv/bin/python3 ]; then
+        echo "== creating .venv"
+        python3 -m venv .venv
+    fi
+    # shellcheck disable=SC1091
+    . .venv/bin/activate
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check -e ".[dev,mlflow]"
 
 echo "== ruff"

@@ -18,6 +18,7 @@ from lineage.cli.common import (
     print_json,
     settings_for,
 )
+from lineage.report.tables import print_table
 from lineage.storage import AuditFilter
 
 app = typer.Typer(
@@ -74,7 +75,7 @@ def log_cmd(
             subjects,
             e.hash[:12],
         )
-    out().print(table)
+    print_table(out(), table)
 
 
 @app.command("verify")

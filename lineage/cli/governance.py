@@ -35,6 +35,7 @@ from lineage.governance.classifications import (
 )
 from lineage.governance.owners import owner_value, owners_of, set_owners
 from lineage.model import WriteResult
+from lineage.report.tables import print_table
 
 classify_app = typer.Typer(
     help="Classifications (pii, pii.email, gdpr, ...): set, remove, declare removal, explain, reach.",
@@ -172,7 +173,7 @@ def reach_cmd(
             ", ".join(r.node.owners) or "-",
             ", ".join(origins),
         )
-    out().print(table)
+    print_table(out(), table)
     for rm in found.removed:
         out().print(f"removed at {rm.removed_at}: {rm.text()}", style="dim", highlight=False)
 

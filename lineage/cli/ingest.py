@@ -28,6 +28,7 @@ from lineage.cli.progress import progress
 from lineage.errors import MalformedRequestError, ValidationError
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome, replay
 from lineage.ingest.openlineage_events import parse_event
+from lineage.report.tables import print_table
 from lineage.settings import store_options
 from lineage.storage import open_store
 
@@ -264,7 +265,7 @@ def columns_cmd(
             str(t.get("type", "")) + (f"/{t['subtype']}" if t.get("subtype") else "") for t in e.transformations
         )
         table.add_row(e.target_field or "(whole dataset)", e.source, e.source_field, kinds or e.description or "")
-    out().print(table)
+    print_table(out(), table)
     if not edges:
         err().print(f"no column lineage recorded for {dataset}")
 

@@ -23,6 +23,7 @@ from lineage.cli.common import (
 from lineage.cli.reports import OutputOpt, ReportFmt, ReportFmtOpt, emit_report
 from lineage.errors import ValidationError
 from lineage.model import EdgeType
+from lineage.report.tables import print_table
 from lineage.storage import Direction
 
 DepthOpt = Annotated[int | None, typer.Option("--depth", "-d", help="Maximum number of hops.", show_default=False)]
@@ -122,7 +123,7 @@ def show_cmd(
             table.add_row(key, str(value) if value is not None else "-")
         for key, value in sorted(node.properties.items()):
             table.add_row(f"  {key}", str(value))
-        console.print(table)
+        print_table(console, table)
         for title, rows in (("upstream", [e for e in edges if e.target == node_id]),
                             ("downstream", [e for e in edges if e.source == node_id])):
             console.print(f"[bold]{title}[/] ({len(rows)})")
@@ -156,6 +157,6 @@ def search_cmd(
             table.add_column(col, overflow="fold")
         for n in found:
             table.add_row(n.id, n.kind.value, ", ".join(n.owners), n.recorded_at.isoformat(timespec="seconds"))
-        out().print(table)
+        print_table(out(), table)
         if not found:
             raise typer.Exit(0)

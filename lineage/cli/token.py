@@ -21,6 +21,7 @@ from lineage.cli.common import (
     settings_for,
 )
 from lineage.governance.access import active_tokens, create_token, revoke_token
+from lineage.report.tables import print_table
 
 app = typer.Typer(
     help="API tokens: create (the secret is printed once), list, revoke.", no_args_is_help=True
@@ -95,7 +96,7 @@ def list_cmd(
             t.created_by,
             t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "",
         )
-    out().print(table)
+    print_table(out(), table)
 
 
 @app.command("revoke")

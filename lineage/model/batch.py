@@ -72,6 +72,21 @@ class NodeSpec(BaseModel):
     def _kind(cls, value: Any) -> Any:
         return NodeKind.parse(value) if isinstance(value, str) else value
 
+    @field_validator("namespace", "name", "version", mode="before")
+    @classmethod
+    def _integer_text(cls, value: Any, info: Any) -> Any:
+        """YAML reads ``version: 1`` as an integer: keep it as the text "1" (as lineage.yaml does).
+
+        A float is refused: YAML turns ``1.10`` into 1.1, so the written version would be lost.
+        """
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            raise ValueError(f"{info.field_name} {value!r} was read as a number; quote it to keep it as written")
+        return value
+
     @field_validator("namespace", "name")
     @classmethod
     def _parts(cls, value: str, info: Any) -> str:

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lineage.analysis import LineageReport
+from lineage.report.tables import print_table
 from lineage.storage.base import Direction
 
 KIND_COLOURS = {
@@ -73,7 +74,7 @@ def render(report: LineageReport, console: Console, *, max_rows: int = 200) -> N
         prod_ids = {p.node.id for p in prod}
         for owner, ids in owners.items():
             table.add_row(owner, str(len(ids)), str(len(set(ids) & prod_ids)), ", ".join(ids[:3]))
-        console.print(table)
+        print_table(console, table)
 
 
 def _path(between: list[str], via: list[str]) -> str:
