@@ -103,8 +103,11 @@ def verify_cmd(
 
 @app.command("head")
 @handle_errors
-def head_cmd(store: StoreOpt = None) -> None:
+def head_cmd(fmt: FormatOpt = Format.text, store: StoreOpt = None) -> None:
     """Print the sequence number and hash of the last entry, to anchor outside the store."""
     with opened(settings_for(store), existing=True) as st:
         result = st.verify_audit()
+    if fmt is Format.json:
+        print_json({"seq": result.entries, "hash": result.head})
+        return
     out().print(f"{result.entries} {result.head}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli.common import handle_errors, out, print_json
+from lineage.cli.common import Format, FormatOpt, handle_errors, out, print_json
 from lineage.cli.schema_export import export_cmd
 from lineage.model import ALLOWED_EDGES, Batch
 
@@ -22,9 +22,13 @@ def batch_cmd() -> None:
 
 @app.command("edges")
 @handle_errors
-def edges_cmd() -> None:
+def edges_cmd(fmt: FormatOpt = Format.text) -> None:
     """List every allowed (kind, edge, kind) triple."""
-    for src, edge, dst in sorted(ALLOWED_EDGES, key=lambda t: (t[1].value, t[0].value, t[2].value)):
+    triples = sorted(ALLOWED_EDGES, key=lambda t: (t[1].value, t[0].value, t[2].value))
+    if fmt is Format.json:
+        print_json([{"from": s.value, "type": e.value, "to": d.value} for s, e, d in triples])
+        return
+    for src, edge, dst in triples:
         out().print(f"{src.value:<11} -{edge.value}-> {dst.value}", highlight=False)
 
 

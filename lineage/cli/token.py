@@ -103,6 +103,7 @@ def list_cmd(
 @handle_errors
 def revoke_cmd(
     name: Annotated[str, typer.Argument(help="The token's name.")],
+    fmt: FormatOpt = Format.text,
     store: StoreOpt = None,
     actor: ActorOpt = None,
 ) -> None:
@@ -111,4 +112,10 @@ def revoke_cmd(
     who, _ = principal(settings)
     with opened(settings) as st:
         revoke_token(st, name, principal=who)
+        revoked = [t for t in active_tokens(st, include_revoked=True) if t.name == name and t.revoked_at]
+    if fmt is Format.json:
+        last = max(revoked, key=lambda t: t.revoked_at or t.created_at) if revoked else None
+        print_json({"name": name, "revoked": True, "revoked_by": who,
+                    "revoked_at": last.revoked_at.isoformat() if last and last.revoked_at else None})
+        return
     out().print(f"token {name!r} revoked")
