@@ -9,7 +9,7 @@ from typing import Any
 
 from lineage.errors import LimitExceededError
 from lineage.model import EdgeType, NodeKind, NodeRecord
-from lineage.storage.base import Direction, GraphStore, Reach, gc_paused
+from lineage.storage.base import Direction, GraphStore, Reach, Reached, gc_paused
 
 PRODUCTION_ENVS = frozenset({"prod", "production", "live"})
 
@@ -40,32 +40,93 @@ def is_production(node: NodeRecord) -> bool:
     return env in PRODUCTION_ENVS
 
 
-@dataclass(frozen=True, slots=True)
+class _Records:
+    """Node records of a report, read from the store a page at a time when a row is first shown.
+
+    Pages follow the order rows are shown in (kind groups, production first), so a view of the
+    first rows reads and decodes only those.
+    """
+
+    __slots__ = ("_as_of", "_loaded", "_order", "_page", "_position", "_store")
+
+    def __init__(self, store: GraphStore, as_of: datetime | None, page: int = 512) -> None:
+        self._store = store
+        self._as_of = as_of
+        self._page = page
+        self._order: list[str] = []
+        self._position: dict[str, int] = {}
+        self._loaded: dict[str, NodeRecord] = {}
+
+    def arrange(self, order: list[str]) -> None:
+        self._order = order
+        self._position = {node: i for i, node in enumerate(order)}
+
+    def preload(self, records: dict[str, NodeRecord]) -> None:
+        self._loaded.update(records)
+
+    def get(self, node_id: str) -> NodeRecord:
+        found = self._loaded.get(node_id)
+        if found is None:
+            at = self._position.get(node_id)
+            wanted = [node_id] if at is None else self._order[at : at + self._page]
+            self._loaded.update(self._store.get_nodes([n for n in wanted if n not in self._loaded], self._as_of))
+            found = self._loaded[node_id]
+        return found
+
+
 class ReachedNode:
-    node: NodeRecord
-    distance: int
-    path: list[str]  # node ids from the start to this node
-    via: list[str]  # edge types along the path
+    """One reached node of a report: kind, distance, owners and production at hand; the full record
+    and the explaining path are built when first asked for."""
+
+    __slots__ = ("_reach", "_records", "distance", "id", "kind", "owners", "production")
+
+    def __init__(
+        self,
+        hop: Reached,
+        owners: tuple[str, ...],
+        production: bool,
+        reach: Reach,
+        records: _Records,
+    ) -> None:
+        self.id = hop.id
+        self.kind = hop.kind
+        self.distance = hop.distance
+        self.owners = owners
+        self.production = production
+        self._reach = reach
+        self._records = records
 
     @property
-    def production(self) -> bool:
-        return is_production(self.node)
+    def node(self) -> NodeRecord:
+        return self._records.get(self.id)
+
+    @property
+    def path(self) -> list[str]:
+        """Node ids from the start to this node."""
+        return self._reach.path_ids(self.id)
+
+    @property
+    def via(self) -> list[str]:
+        """Edge types along :attr:`path`."""
+        return [str(s.edge_type) for s in self._reach.path(self.id)]
 
     def path_text(self) -> str:
-        out = self.path[0]
-        for edge, node in zip(self.via, self.path[1:], strict=True):
+        path = self.path
+        out = path[0]
+        for edge, node in zip(self.via, path[1:], strict=True):
             out += f" -{edge}-> {node}"
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        steps = self._reach.path(self.id)
         return {
-            "id": self.node.id,
-            "kind": self.node.kind.value,
+            "id": self.id,
+            "kind": self.kind.value,
             "distance": self.distance,
             "production": self.production,
-            "owners": list(self.node.owners),
-            "path": self.path,
-            "path_edges": self.via,
+            "owners": list(self.owners),
+            "path": [self._reach.start, *(s.node for s in steps)],
+            "path_edges": [str(s.edge_type) for s in steps],
         }
 
 
@@ -82,14 +143,7 @@ class LineageReport:
 
     def groups(self) -> list[tuple[NodeKind, list[ReachedNode]]]:
         """Reached nodes by kind in report order; production deployments first within deployments."""
-        order = IMPACT_ORDER if self.direction is Direction.DOWNSTREAM else PROVENANCE_ORDER
-        out = []
-        for kind in order:
-            members = [n for n in self.nodes if n.node.kind is kind]
-            if members:
-                members.sort(key=lambda n: (not n.production, n.distance, n.node.id))
-                out.append((kind, members))
-        return out
+        return _groups(self.nodes, self.direction)
 
     def counts(self) -> dict[str, int]:
         return {kind.value: len(members) for kind, members in self.groups()}
@@ -101,9 +155,9 @@ class LineageReport:
         """Owner -> ids of the reached nodes they own, owners with production impact first."""
         out: dict[str, list[str]] = {}
         for n in self.nodes:
-            for owner in n.node.owners:
-                out.setdefault(owner, []).append(n.node.id)
-        prod = {n.node.id for n in self.production_deployments()}
+            for owner in n.owners:
+                out.setdefault(owner, []).append(n.id)
+        prod = {n.id for n in self.production_deployments()}
         return dict(sorted(out.items(), key=lambda kv: (not (set(kv[1]) & prod), -len(kv[1]), kv[0])))
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +171,7 @@ class LineageReport:
             "truncated": self.truncated,
             "counts": self.counts(),
             "total": len(self.nodes),
-            "production_deployments": [n.node.id for n in self.production_deployments()],
+            "production_deployments": [n.id for n in self.production_deployments()],
             "owners_to_notify": self.owners(),
             "nodes": [n.to_dict() for _, members in self.groups() for n in members],
         }
@@ -142,15 +196,37 @@ def _report(
             start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
             edge_types=edge_types,
         )
-        records = store.get_nodes([r.id for r in reach.nodes] + [start], as_of)
-        paths = reach.paths()
+        records = _Records(store, as_of)
+        deployments = [r.id for r in reach.nodes if r.kind is NodeKind.DEPLOYMENT]
+        shown = store.get_nodes([start, *deployments], as_of)
+        records.preload(shown)
+        owners = store.owners_of([r.id for r in reach.nodes if r.kind is not NodeKind.DEPLOYMENT], as_of)
         nodes = []
         for r in reach.nodes:
-            ids, types = paths[r.id]
-            nodes.append(ReachedNode(records[r.id], r.distance, ids, [str(t) for t in types]))
+            if r.kind is NodeKind.DEPLOYMENT:
+                rec = shown[r.id]
+                nodes.append(ReachedNode(r, rec.owners, is_production(rec), reach, records))
+            else:
+                nodes.append(ReachedNode(r, owners.get(r.id, ()), False, reach, records))
+        records.arrange([n.id for _, members in _groups(nodes, direction) for n in members])
     return LineageReport(
-        direction, records[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated, tuple(edge_types)
+        direction, shown[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated, tuple(edge_types)
     )
+
+
+def _groups(nodes: list[ReachedNode], direction: Direction) -> list[tuple[NodeKind, list[ReachedNode]]]:
+    order = IMPACT_ORDER if direction is Direction.DOWNSTREAM else PROVENANCE_ORDER
+    by_kind: dict[NodeKind, list[ReachedNode]] = {}
+    for n in nodes:
+        by_kind.setdefault(n.kind, []).append(n)
+    out = []
+    for kind in order:
+        members = by_kind.get(kind)
+        if members:
+            if kind is NodeKind.DEPLOYMENT:
+                members.sort(key=lambda n: (not n.production, n.distance, n.id))
+            out.append((kind, members))  # other kinds: already in (distance, id) order
+    return out
 
 
 def impact(

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from lineage.errors import NotFoundError
 from lineage.model import EdgeType, NodeKind
 from lineage.storage.base import Direction, GraphStore
+
+if TYPE_CHECKING:
+    from lineage.storage.index import TraversalIndex
 
 Edge = tuple[str, EdgeType, str]
 
@@ -91,6 +95,10 @@ def walk(
             sub.distance[s] = 0
     frontier = sorted(sub.kinds)
     allowed = frozenset(edge_types)
+    index = store.traversal_index()
+    if index is not None:
+        _walk_index(index, sub, frontier, direction, max_depth, max_nodes, allowed)
+        return sub
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
@@ -123,3 +131,32 @@ def walk(
                 )
                 sub.edges.add(edge)
     return sub
+
+
+def _walk_index(
+    index: TraversalIndex,
+    sub: Subgraph,
+    starts: list[str],
+    direction: Direction,
+    max_depth: int | None,
+    max_nodes: int | None,
+    edge_types: frozenset[EdgeType],
+) -> None:
+    """:func:`walk` over the traversal index: the same nodes, distances and edges."""
+    from lineage.storage.index import KINDS, TYPES
+
+    nums = [n for n in (index.number(s) for s in starts) if n is not None]
+    if not nums:  # nothing to follow; the starts alone may be past the limit
+        sub.truncated = bool(starts) and max_nodes is not None and len(starts) > max_nodes and max_depth != 0
+        return
+    walked = index.walk(
+        nums, direction is Direction.DOWNSTREAM, as_of=sub.as_of, max_depth=max_depth, max_nodes=max_nodes,
+        keep_edges=True, counted=len(starts), edge_types=edge_types,
+    )  # fmt: skip
+    for depth, level in enumerate(walked.levels, start=1):
+        for node, kind in zip(level.ids, index.kinds_of(level.nodes).tolist(), strict=True):
+            sub.kinds[node] = KINDS[kind]
+            sub.distance[node] = depth
+    sub.truncated = walked.truncated
+    for src, types, dst in walked.edges:
+        sub.edges.update(zip(index.ids(src), (TYPES[t] for t in types.tolist()), index.ids(dst), strict=True))

@@ -22,7 +22,7 @@ from typing import Any
 
 import networkx as nx
 
-from lineage.analysis.subgraph import walk
+from lineage.analysis.subgraph import Subgraph, walk
 from lineage.errors import ValidationError
 from lineage.governance.annotations import current, holders
 from lineage.governance.labels import check_classification, check_column, covers, format_tag, parse_tag
@@ -196,9 +196,15 @@ def effective_classifications(
     Raises ValidationError (malformed id) and NotFoundError.
     """
     node = store.get_node(node_id, as_of)
+    tagged = holders(store, "tag", as_of)
+    if not tagged:  # nothing is classified: nothing can reach the node
+        return NodeClassifications(node, as_of, [], [])
     sub = walk(store, [node_id], Direction.UPSTREAM, as_of=as_of, max_nodes=max_nodes)
-    records = store.get_nodes(sorted(sub.kinds), as_of)
-    tags = _tags(records.values())
+    tags = _tags_of({n: v for n, v in tagged.items() if n in sub.kinds})
+    if not tags:
+        return NodeClassifications(node, as_of, [], [])
+    # only nodes on a way from a classified node to this one take part in the propagation
+    sub = sub.restrict(_downstream_within(sub, {n for origins in tags.values() for n in origins}))
     removes = {n: v for n, v in holders(store, "removes", as_of).items() if n in sub.kinds}
     graph = sub.digraph()
     effective: list[Effective] = []
@@ -325,13 +331,28 @@ def declare_removes(
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _tags(records: Iterable[NodeRecord]) -> dict[str, dict[str, list[str | None]]]:
-    """classification -> origin node -> columns (None: the node itself)."""
+def _tags_of(tagged: dict[str, set[str]]) -> dict[str, dict[str, list[str | None]]]:
+    """classification -> origin node -> columns (None: the node itself), from tag values by node."""
     out: dict[str, dict[str, list[str | None]]] = {}
-    for rec in records:
-        for ref in sorted(parse_tag(v) for v in rec.tags):
-            out.setdefault(ref.classification, {}).setdefault(rec.id, []).append(ref.column)
+    for node in sorted(tagged):
+        for ref in sorted(parse_tag(v) for v in tagged[node]):
+            out.setdefault(ref.classification, {}).setdefault(node, []).append(ref.column)
     return out
+
+
+def _downstream_within(sub: Subgraph, sources: set[str]) -> set[str]:
+    """The nodes of an upstream subgraph reachable from ``sources`` along its edges."""
+    succ: dict[str, list[str]] = {}
+    for src, _, dst in sub.edges:
+        succ.setdefault(src, []).append(dst)
+    seen = set(sources)
+    stack = list(sources)
+    while stack:
+        for nxt in succ.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
 
 
 def _origin(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from lineage.audit import AuditEntry, Verification, verify
 from lineage.errors import LimitExceededError, NotFoundError
@@ -79,8 +79,9 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-@dataclass(frozen=True, slots=True)
-class Reached:
+class Reached(NamedTuple):
+    """One reached node (a named tuple: reports build one per reached node, so creation is cheap)."""
+
     id: str
     kind: NodeKind
     distance: int
@@ -344,6 +345,14 @@ class GraphStore(abc.ABC):
     def get_nodes(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, NodeRecord]:
         """Nodes visible as of the time; unknown or invisible ids are simply absent."""
 
+    def owners_of(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, tuple[str, ...]]:
+        """Owners of each node as of the time, in value order; nodes without owners are absent.
+
+        Reports need the owners of every reached node but the full record of only the rows shown;
+        backends answer this without decoding properties where they can.
+        """
+        return {i: r.owners for i, r in self.get_nodes(ids, as_of).items() if r.owners}
+
     @abc.abstractmethod
     def expand(
         self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None
@@ -538,13 +547,13 @@ class GraphStore(abc.ABC):
         walk to those edge types (``PARENT_OF, PRODUCED`` from an orchestrator run: what its runs made).
         Within a level, frontier and edges are taken in id order so the explaining paths are
         reproducible. Served from the traversal index where the backend keeps one (the same answer,
-        see :meth:`reach_by_expand`); a walk limited to some edge types is served by expansion.
+        see :meth:`reach_by_expand`).
         Raises ValidationError (malformed id), NotFoundError and BackendUnavailableError.
         """
         direction = Direction(direction)
         root = self.get_node(start, as_of)
         index = self.traversal_index()
-        if index is None or edge_types:
+        if index is None:
             return self.reach_by_expand(
                 start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
                 edge_types=edge_types,
@@ -554,7 +563,12 @@ class GraphStore(abc.ABC):
             return Reach(start, root.kind, direction, as_of, [])
         with gc_paused():
             walked = index.walk(
-                [num], direction is Direction.DOWNSTREAM, as_of=as_of, max_depth=max_depth, max_nodes=max_nodes
+                [num],
+                direction is Direction.DOWNSTREAM,
+                as_of=as_of,
+                max_depth=max_depth,
+                max_nodes=max_nodes,
+                edge_types=edge_types,
             )
             return reach_from_walk(index, walked, start, root.kind, direction, as_of, kinds)
 

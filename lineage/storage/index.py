@@ -22,7 +22,7 @@ Nodes without edges are not held at all: nothing is reached from them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -123,7 +123,7 @@ class _Segment:
         hit = (self.key[pos] == keys) if len(self) else np.zeros(keys.size, dtype=np.bool_)
         return np.where(hit, pos, -1)
 
-    def hops(self, frontier: I64, downstream: bool, t: int) -> tuple[I64, I64, I64, I64]:
+    def hops(self, frontier: I64, downstream: bool, t: int, allowed: Bools | None) -> tuple[I64, I64, I64, I64]:
         """Visible edges leaving (or entering) the frontier: (frontier position, reached, type, edge)."""
         inside = frontier < self.n
         pos = np.flatnonzero(inside)
@@ -140,6 +140,8 @@ class _Segment:
         edges = slots if downstream else self.in_edges[slots]
         origin = np.repeat(pos, counts)
         visible = (self.rec[edges] <= t) & (self.ret[edges] > t)
+        if allowed is not None:
+            visible &= allowed[self.type[edges]]
         edges = edges[visible]
         origin = origin[visible]
         reached = (self.dst if downstream else self.src)[edges].astype(np.int64)
@@ -319,15 +321,23 @@ class TraversalIndex:
         max_depth: int | None = None,
         max_nodes: int | None = None,
         keep_edges: bool = False,
+        counted: int = 0,
+        edge_types: Collection[EdgeType] = (),
     ) -> Walk:
         """Breadth-first from ``starts`` (already in id order) over the edges visible as of the time.
 
         Truncation follows :meth:`GraphStore.reach`: the level that goes past ``max_nodes`` is kept
         whole and the walk stops there. With ``keep_edges`` every visible edge met is kept too,
         including the edges from the last level back into the reached set when the depth ran out
-        (the induced subgraph of :func:`lineage.analysis.subgraph.walk`).
+        (the induced subgraph of :func:`lineage.analysis.subgraph.walk`). ``counted`` nodes (the
+        starts, for that walk) count towards ``max_nodes`` besides the reached ones. ``edge_types``,
+        when given, limits the walk to edges of those types.
         """
         t = as_of_us(as_of)
+        allowed = None
+        if edge_types:
+            allowed = np.zeros(len(TYPES), dtype=np.bool_)
+            allowed[[TYPE_CODE[e.value] for e in edge_types]] = True
         segs = self._segs
         ids = self._ids
         seen = np.zeros(max(len(ids), 1), dtype=np.bool_)
@@ -335,16 +345,17 @@ class TraversalIndex:
         seen[frontier] = True
         out = Walk(int(frontier[0]) if frontier.size else -1)
         expanded: list[I64] = []
-        reached_count = 0
+        reached_count = counted
         depth = 0
         while frontier.size and (max_depth is None or depth < max_depth):
             depth += 1
-            origin, reached, types = self._hops(segs, frontier, downstream, t, keep_edges, out)
+            origin, reached, types = self._hops(segs, frontier, downstream, t, allowed, keep_edges, out)
             expanded.append(frontier)
             new = ~seen[reached]
             origin, reached, types = origin[new], reached[new], types[new]
             if reached.size == 0:
                 frontier = reached
+                out.truncated = max_nodes is not None and reached_count > max_nodes
                 break
             # the smallest (origin position, edge type) hop wins: frontier positions are id order
             order = np.lexsort((types, origin, reached))
@@ -366,7 +377,7 @@ class TraversalIndex:
                 break
         if keep_edges:
             if frontier.size and not out.truncated and max_depth is not None:
-                origin, reached, types = self._hops(segs, frontier, downstream, t, False, out)
+                origin, reached, types = self._hops(segs, frontier, downstream, t, allowed, False, out)
                 back = seen[reached]
                 if back.any():
                     o = frontier[origin[back]]
@@ -377,9 +388,15 @@ class TraversalIndex:
 
     @staticmethod
     def _hops(
-        segs: Sequence[_Segment], frontier: I64, downstream: bool, t: int, keep: bool, out: Walk
+        segs: Sequence[_Segment],
+        frontier: I64,
+        downstream: bool,
+        t: int,
+        allowed: Bools | None,
+        keep: bool,
+        out: Walk,
     ) -> tuple[I64, I64, I64]:
-        parts = [seg.hops(frontier, downstream, t) for seg in segs]
+        parts = [seg.hops(frontier, downstream, t, allowed) for seg in segs]
         parts = [p for p in parts if p[0].size]
         if not parts:
             empty = np.zeros(0, dtype=np.int64)

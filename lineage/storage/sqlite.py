@@ -521,6 +521,16 @@ class SQLiteStore(GraphStore):
         )
         return {r.id: r for r in self._records(rows, as_of)}
 
+    def owners_of(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {}
+        for node_id, value in self._q(
+            "SELECT a.node_id, a.value FROM json_each(:ids) f CROSS JOIN annotations a ON a.node_id = f.value "
+            f"AND a.key = 'owner' WHERE {_A_VISIBLE} ORDER BY a.value",
+            {"ids": _json(list(ids)), "t": _t(as_of)},
+        ):
+            found.setdefault(node_id, []).append(value)
+        return {k: tuple(v) for k, v in found.items()}
+
     def get_node_any(self, node_id: str) -> NodeRecord | None:
         rows = self._q(f"SELECT {_NODE_COLS} FROM nodes n WHERE n.id = ?", (node_id,))
         recs = self._records(rows, None)
