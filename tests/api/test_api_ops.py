@@ -102,7 +102,8 @@ async def test_impact_paths_are_batched(api: Api, monkeypatch: pytest.MonkeyPatc
     )
     edges = (await api.gql(query)).ok()["impact"]["reached"]["edges"]
     deepest = max(e["distance"] for e in edges)
-    assert counting.calls["expand"] == deepest + 1  # one per level, the last finding nothing new
+    # at most one per level (the last finding nothing new); none where the traversal index serves it
+    assert counting.calls["expand"] <= deepest + 1
     assert counting.calls["get_nodes"] <= 3  # root and page together, then every path node at once
 
 
