@@ -10,7 +10,8 @@ an event would create or change, and every edge, must pass the namespace rule of
 
 Concurrent requests share commits (:mod:`lineage.ingest.openlineage_group`); one bad event fails
 alone, never the other events of its commit. The batch endpoint answers each event: 201 when all are
-stored, else 207 with each event's outcome or error (an invalid event does not stop the others).
+stored, else 207 with each event's outcome or error (an invalid event does not stop the others), or
+400 when no event in it is valid.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from lineage.governance.access import Principal, check_namespaces, require_write
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
-from lineage.model.documents import MAX_NESTING, NotTextError, check_document, loads_json
+from lineage.model.documents import MAX_NESTING, TooDeepError
 from lineage.storage.base import GraphStore
 
 PATH = "/api/v1/lineage"
@@ -94,11 +95,11 @@ def _max_body(request: Request) -> int:
     return int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY))
 
 
-async def _json_body(request: Request, *, each: bool = False) -> Any:
+async def _json_body(request: Request) -> Any:
     """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip`` (bounded).
 
-    The document is checked whole (:func:`check_document`), or with ``each``, when it is an array,
-    left for each element to be checked on its own (a batch answers each event).
+    Events in it are checked one by one by :func:`parse_event` (nesting, text), so a batch answers
+    each event on its own.
     """
     limit = _max_body(request)
     body = await request.body()
@@ -116,24 +117,22 @@ async def _json_body(request: Request, *, each: bool = False) -> Any:
     if not body.strip():
         raise ValidationError("the request body is empty; send an OpenLineage event as JSON")
     try:
-        value = loads_json(body, parse_constant=_not_json, max_nesting=MAX_NESTING + 1) if each else None
+        # Nesting and text are checked per event by parse_event (one walk of each event, not two);
+        # a body too deep even to parse is refused here.
+        return _loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
-    except NotTextError:
-        value = None  # text that is not Unicode in some element: each is checked on its own below
-    if each:
-        return value if value is not None else _unchecked(body)
+
+
+def _loads(body: bytes) -> Any:
+    """The parsed body, unchecked: every event in it is checked by parse_event."""
     try:
-        return loads_json(body, parse_constant=_not_json)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
-
-
-def _unchecked(body: bytes) -> Any:
-    """A body already known to parse, nested within bounds, holding an element that fails a check."""
-    return json.loads(body, parse_constant=_not_json)
+        return json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise TooDeepError(
+            f"the body: nested deeper than {MAX_NESTING} levels of objects and arrays", details={"limit": MAX_NESTING}
+        ) from None
 
 
 def _not_json(name: str) -> Any:
@@ -152,8 +151,6 @@ def namespaces_of(event: Event) -> list[str]:
 def _parse(payload: Any, where: str, *, alone: bool) -> Event | LineageError:
     """The validated event, or (in a batch, where each event stands alone) its validation error."""
     try:
-        if not alone:
-            check_document(payload, where)
         return parse_event(payload, where=where)
     except LineageError as exc:
         if alone:
@@ -203,6 +200,8 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             if failed:
                 return lineage_error_response(failed[0])
             return JSONResponse(_result(results[0]), status_code=201)
+        if not valid:  # nothing in the batch was an event to store: refused whole, like a single event
+            return lineage_error_response(failed[0])
         body = {"received": len(results), "failed": len(failed), "results": [_result(r) for r in results]}
         return JSONResponse(body, status_code=201 if not failed else 207)
 
@@ -225,7 +224,7 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     async def lineage_batch(request: Request) -> Response:
         try:
             writer = await get_writer(request)
-            payload = await _json_body(request, each=True)
+            payload = await _json_body(request)
         except LineageError as exc:
             return lineage_error_response(exc)
         if not isinstance(payload, list):
