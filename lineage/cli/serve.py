@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 from enum import StrEnum
@@ -13,6 +14,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from lineage.cli.common import StoreOpt, err, handle_errors, opened
+from lineage.errors import ValidationError
 from lineage.governance.access import anonymous_read_allowed
 from lineage.settings import Settings, graphiql_enabled, load_settings
 
@@ -80,6 +82,7 @@ def serve_cmd(
     )
     with opened(settings) as st:  # fail now, with exit code 3, rather than in every worker
         st.ping()
+    sock = bind(settings.host, settings.port)  # before saying "serving": a busy port is one error line
     os.environ.update(settings_env(settings))
     anonymous = anonymous_read_allowed(settings.anonymous_read, settings.host)
     base = f"http://{settings.host}:{settings.port}"
@@ -97,31 +100,40 @@ def serve_cmd(
             port=settings.port,
             workers=settings.workers,
             log_level=log_level,
-        )
+        ),
+        sock,
     )
 
 
-def run_uvicorn(config: uvicorn.Config) -> None:
-    """What ``uvicorn.run`` does, plus TCP_NODELAY on the shared socket of a multi-worker server.
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything claims to serve. ValidationError (exit 2) when the
+    address is in use or cannot be bound, as one line naming it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise ValidationError(
+            f"cannot serve on {host}:{port}: {reason}; choose another with --port or stop what uses it"
+        ) from None
+    sock.set_inheritable(True)
+    # TCP_NODELAY on the listening socket is inherited by accepted connections: asyncio does not set
+    # it on sockets it did not create, and a keep-alive response written in two parts would then
+    # wait about 40 ms for the client's delayed ACK.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
-    With several workers uvicorn binds the socket itself with protocol 0, so asyncio does not set
-    TCP_NODELAY on accepted connections, and every keep-alive response written in two parts then
-    waits about 40 ms for the client's delayed ACK. Set on the listening socket, the option is
-    inherited by the connections it accepts.
-    """
+
+def run_uvicorn(config: uvicorn.Config, sock: socket.socket) -> None:
+    """What ``uvicorn.run`` does, on a socket already bound (one worker, or a supervised pool)."""
     from uvicorn.supervisors import Multiprocess
 
-    server = uvicorn.Server(config)
     if config.workers > 1:
-        sock = config.bind_socket()
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         Multiprocess(config, sockets=[sock]).run()
         return
-    try:
-        server.run()
-    except SystemExit:  # uvicorn exits when it cannot bind the address
-        server.started = False
-    if not server.started:  # the address was in use or unusable (the store was checked before)
-        raise typer.Exit(2)
+    uvicorn.Server(config).run(sockets=[sock])

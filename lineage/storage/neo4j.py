@@ -47,7 +47,7 @@ from lineage.storage.base import (
     Section,
     TokenRecord,
 )
-from lineage.storage.neo4j_connect import map_exceptions, redact, split_url
+from lineage.storage.neo4j_connect import map_exceptions, quiet_driver_logs, redact, split_url
 from lineage.storage.neo4j_records import (
     EDGE_BY_NAME,
     KIND_BY_PREFIX,
@@ -154,6 +154,7 @@ class Neo4jStore(GraphStore):
         self._secrets = [password] if password else []
         auth = (user, password) if password else None
         self._local = threading.local()
+        quiet_driver_logs()
         try:
             self._driver = neo4j.GraphDatabase.driver(
                 driver_url,

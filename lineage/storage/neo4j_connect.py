@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -40,6 +41,19 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, parts.query, parts.fragment))
 
 
+def quiet_driver_logs() -> None:
+    """Keep the driver's own log records (``Unable to retrieve routing information``) off stderr.
+
+    Without a handler anywhere, Python prints WARNING and above through its last-resort handler,
+    so a refused connection would print a stray line before the engine's one-line error. A
+    NullHandler on the ``neo4j`` logger stops that; an application that configures logging still
+    receives the records through its own handlers.
+    """
+    logger = logging.getLogger("neo4j")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
 @contextmanager
 def map_exceptions(url: str, secrets: Sequence[str] = ()) -> Iterator[None]:
     """Translate Neo4j driver errors into the engine's errors; the one place that knows them.
@@ -52,7 +66,7 @@ def map_exceptions(url: str, secrets: Sequence[str] = ()) -> Iterator[None]:
         for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return " ".join(text.split())  # driver messages span lines; an error is one line
 
     try:
         yield

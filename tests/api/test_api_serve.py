@@ -183,3 +183,9 @@ def test_serve_reports_an_address_in_use(tmp_path: Path) -> None:
         done = run_cli("serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 'x.db'}")
     assert done.returncode == 2, done.stderr
     assert "address already in use" in done.stderr
+    # one error line, and no claim to be serving before it
+    assert done.stderr.splitlines() == [
+        f"error [BAD_INPUT]: cannot serve on 127.0.0.1:{port}: address already in use; "
+        "choose another with --port or stop what uses it"
+    ]
+    assert "serving" not in done.stdout + done.stderr
