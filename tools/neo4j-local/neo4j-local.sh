@@ -4,15 +4,19 @@
 set -euo pipefail
 
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-STATE="${NEO4J_LOCAL_HOME:-$HOME/.cache/neo4j-local}"
-DATA="${NEO4J_LOCAL_DATA:-$STATE/db}"
 PORT="${NEO4J_LOCAL_PORT:-7687}"
+# State (pid, logs, data) per checkout and per port by default, so two checkouts, or two ports of
+# one checkout, never share a server or a database.
+CHECKOUT="$(basename "$(dirname "$(dirname "$DIR")")")-$(printf %s "$DIR" | cksum | cut -d' ' -f1)"
+STATE="${NEO4J_LOCAL_HOME:-$HOME/.cache/neo4j-local/$CHECKOUT-$PORT}"
+DATA="${NEO4J_LOCAL_DATA:-$STATE/db}"
 HEAP="${NEO4J_LOCAL_HEAP:-1g}"
 PAGECACHE="${NEO4J_LOCAL_PAGECACHE:-512m}"
 AUTH="${NEO4J_LOCAL_AUTH:-false}"
 TIMEOUT="${NEO4J_LOCAL_TIMEOUT:-180}"
 JAVA="${NEO4J_LOCAL_JAVA:-java}"
 PIDFILE="$STATE/neo4j-local.pid"
+PORTFILE="$STATE/neo4j-local.port"
 LOG="$STATE/neo4j-local.log"
 URI="bolt://127.0.0.1:$PORT"
 MAIN=neo4jlocal.Neo4jLocal
@@ -32,7 +36,18 @@ running_pid() {
   echo "$pid"
 }
 
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; }
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/${1:-$PORT}" 2>/dev/null; }
+
+# The Bolt port of the running launcher of this state dir (port file, else its command line).
+running_port() {
+  local pid="$1" found
+  if [[ -f "$PORTFILE" ]]; then
+    found="$(<"$PORTFILE")"
+  else
+    found="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/.*-Dneo4j\.local\.port=\([0-9]*\).*/\1/p' | head -n1)"
+  fi
+  echo "${found:-7687}"
+}
 
 cmd_build() {
   if [[ -f "$STAMP" && "$STAMP" -nt "$DIR/pom.xml" ]] &&
@@ -49,8 +64,13 @@ cmd_build() {
 }
 
 cmd_start() {
-  local pid
+  local pid rport
   if pid="$(running_pid)"; then
+    rport="$(running_port "$pid")"
+    if [[ "$rport" != "$PORT" ]]; then
+      die "the server of $STATE (pid $pid) listens on port $rport, not $PORT; stop it first, or give port $PORT its own NEO4J_LOCAL_HOME"
+    fi
+    port_open || die "the server of $STATE (pid $pid) does not answer on port $PORT yet; see $LOG"
     say "already running (pid $pid) at $URI"
     echo "NEO4J_URI=$URI"
     return 0
@@ -74,12 +94,13 @@ cmd_start() {
     -cp "$DIR/target/classes:$DIR/target/lib/*" "$MAIN" >"$LOG" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PIDFILE"
+  echo "$PORT" >"$PORTFILE"
   say "starting (pid $pid), log $LOG"
 
   local start=$SECONDS
-  until grep -q "neo4j-local ready" "$LOG" && port_open; do
+  until grep -q "neo4j-local ready" "$LOG" 2>/dev/null && port_open; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PIDFILE"
+      rm -f "$PIDFILE" "$PORTFILE"
       tail -n 40 "$LOG" >&2
       die "process exited during start-up (see $LOG and $DATA/logs/debug.log)"
     fi
@@ -97,7 +118,7 @@ cmd_start() {
 cmd_stop() {
   local pid i
   if ! pid="$(running_pid)"; then
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$PORTFILE"
     say "not running"
     return 0
   fi
@@ -110,17 +131,22 @@ cmd_stop() {
     say "no clean shutdown after 60s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$PIDFILE"
+  rm -f "$PIDFILE" "$PORTFILE"
   say "stopped (pid $pid)"
 }
 
 cmd_status() {
-  local pid
+  local pid rport
   if pid="$(running_pid)"; then
+    rport="$(running_port "$pid")"
+    if [[ "$rport" != "$PORT" ]]; then
+      say "running (pid $pid) at bolt://127.0.0.1:$rport, not on port $PORT; data $DATA"
+      return 1
+    fi
     say "running (pid $pid) at $URI, data $DATA"
     echo "NEO4J_URI=$URI"
   else
-    say "not running"
+    say "not running (state $STATE)"
     return 1
   fi
 }
