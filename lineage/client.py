@@ -19,6 +19,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from lineage.errors import ValidationError
 from lineage.ingest.ci import resolve_principal
 from lineage.ingest.git import Commit
 from lineage.model import Batch, EdgeSpec, NodeKind, NodeSpec, parse_batch
@@ -53,6 +54,19 @@ class _Backend(Protocol):
     ) -> ClassificationReach: ...
 
 
+def _env_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValidationError(f"{name}={text!r}: expected a number of seconds") from None
+    if value < 0:
+        raise ValidationError(f"{name}={text!r}: expected a number of seconds >= 0")
+    return value
+
+
 def _kinds(kinds: Sequence[NodeKind | str] | None) -> tuple[NodeKind, ...]:
     return tuple(k if isinstance(k, NodeKind) else NodeKind.parse(k) for k in kinds or ())
 
@@ -63,16 +77,29 @@ class Client:
     ``target`` is a server URL (``http://`` or ``https://``; ``token`` defaults to
     ``LINEAGE_TOKEN``), a store URL (``sqlite:///lineage.db``, ``neo4j://host:7687``) or an open
     :class:`GraphStore`. Local writes are recorded under ``actor`` (default: the CI actor or OS user).
+    Against a server, connection errors and 502/503/504 answers are retried with backoff for up to
+    ``retry_for`` seconds (default ``LINEAGE_RETRY_FOR``, else 30; 0: no retries): every operation
+    is idempotent, registration included.
     """
 
     def __init__(
-        self, target: str | GraphStore, token: str | None = None, *, actor: str | None = None, timeout: float = 30.0
+        self,
+        target: str | GraphStore,
+        token: str | None = None,
+        *,
+        actor: str | None = None,
+        timeout: float = 30.0,
+        retry_for: float | None = None,
     ) -> None:
         self._backend: _Backend
         if isinstance(target, str) and target.startswith(("http://", "https://")):
-            from lineage.sdk.remote import RemoteBackend
+            from lineage.sdk.remote import RemoteBackend, RetryPolicy
 
-            self._backend = RemoteBackend(target, token or os.environ.get("LINEAGE_TOKEN"), timeout=timeout)
+            if retry_for is None:
+                retry_for = _env_seconds("LINEAGE_RETRY_FOR", 30.0)
+            self._backend = RemoteBackend(
+                target, token or os.environ.get("LINEAGE_TOKEN"), timeout=timeout, retry=RetryPolicy(retry_for)
+            )
             self.remote = True
         else:
             from lineage.sdk.local import LocalBackend

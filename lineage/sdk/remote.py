@@ -2,11 +2,20 @@
 
 Server errors come back as the engine's own exceptions (by their ``extensions.code``); a server
 that cannot be reached raises BackendUnavailableError (CLI exit code 3).
+
+Retries: every operation the SDK sends is idempotent (queries, and ``register``: registering the
+same batch twice changes nothing), so a connection error, a timeout or a 502/503/504 answer is
+retried with exponential backoff and jitter (honouring ``Retry-After``), until ``retry_for``
+seconds have passed since the first attempt; then the error says how many attempts were made over
+how long, and what the last failure was. ``retry_for=0`` turns retries off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -142,22 +151,86 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+#: Answers that mean "not now" (a proxy or the server itself): worth another try.
+RETRY_STATUS = frozenset({502, 503, 504})
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by the total time since the first attempt."""
+
+    retry_for: float = 30.0  # seconds; 0 turns retries off
+    first_delay: float = 0.2
+    max_delay: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        return self.rng.uniform(self.first_delay / 2, min(self.max_delay, self.first_delay * 2**attempt))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
+
+
 class RemoteBackend:
-    def __init__(self, url: str, token: str | None, *, timeout: float = 30.0, transport: Any = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        transport: Any = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.endpoint = self.url if self.url.endswith("/graphql") else f"{self.url}/graphql"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+        self.retry = retry or RetryPolicy()
 
     def close(self) -> None:
         self._http.close()
 
+    def _post(self, payload: dict[str, Any]) -> httpx.Response:
+        """POST with retries on connection errors and 502/503/504 (every SDK operation is idempotent)."""
+        policy = self.retry
+        started = policy.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                response = self._http.post(self.endpoint, json=payload)
+                if response.status_code not in RETRY_STATUS:
+                    return response
+                problem = f"HTTP {response.status_code}"
+                retry_after = _retry_after(response)
+                last: httpx.Response | None = response
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                last = None
+            elapsed = policy.clock() - started
+            wait = policy.delay(attempt, retry_after)
+            if elapsed + wait > policy.retry_for:
+                if last is not None and attempt == 1:
+                    return last  # no retries wanted: the caller reports the answer as it is
+                tried = f"after {attempt} attempt(s) over {elapsed:.1f}s" if attempt > 1 else "(no retries)"
+                raise errors.BackendUnavailableError(
+                    f"cannot reach the lineage server at {self.url} {tried}; last error: {problem}",
+                    details={"url": self.url, "attempts": attempt},
+                )
+            policy.sleep(wait)
+
     def call(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         """Run one GraphQL operation; raise the engine error matching the server's code."""
-        try:
-            response = self._http.post(self.endpoint, json={"query": document, "variables": variables})
-        except httpx.TransportError as exc:
-            raise errors.BackendUnavailableError(f"cannot reach the lineage server at {self.url}: {exc}") from None
+        response = self._post({"query": document, "variables": variables})
         try:
             body = response.json()
         except ValueError:
