@@ -283,6 +283,9 @@ class WriteTx(Protocol):
     def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
         """Current values of one annotation key on each of the nodes (absent: none)."""
 
+    def removed_annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        """Values of one annotation key that were on each node and were removed (retracted)."""
+
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None: ...
 
     def update_nodes(

@@ -138,6 +138,10 @@ TX_ANNOTATIONS = (
     "UNWIND $ids AS id MATCH (a:Annotation {node_id: id, key: $key}) WHERE a.retracted_at IS NULL "
     "RETURN collect([a.node_id, a.value]) AS rows"
 )
+TX_REMOVED_ANNOTATIONS = (
+    "UNWIND $ids AS id MATCH (a:Annotation {node_id: id, key: $key}) WHERE a.retracted_at IS NOT NULL "
+    "RETURN collect([a.node_id, a.value]) AS rows"
+)
 
 
 def _by_label(template: str, members: Iterable[NodeKind] | Iterable[EdgeType]) -> dict[Any, LiteralString]:

@@ -98,6 +98,13 @@ class Neo4jWriteTx:
                 out.setdefault(node_id, set()).add(value)
         return out
 
+    def removed_annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for chunk in chunks(ids):
+            for node_id, value in self.rows(q.TX_REMOVED_ANNOTATIONS, ids=list(chunk), key=key):
+                out.setdefault(node_id, set()).add(value)
+        return out
+
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
         for n in nodes:

@@ -198,6 +198,17 @@ class _Tx:
             out.setdefault(node_id, set()).add(value)
         return out
 
+    def removed_annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        rows = self.c.execute(
+            "SELECT a.node_id, a.value FROM json_each(?) f CROSS JOIN annotations a ON a.node_id = f.value "
+            "WHERE a.key = ? AND a.retracted_at IS NOT NULL",
+            (_json(list(ids)), key),
+        )
+        for node_id, value in rows:
+            out.setdefault(node_id, set()).add(value)
+        return out
+
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
         t = to_us(at)
         rows = [

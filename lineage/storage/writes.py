@@ -167,6 +167,10 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
         )
     _check_cycles(tx, batch, new_edges, set(stored))
 
+    # Owners: a batch adds the owners it declares that a node lacks, except those removed explicitly
+    # (`lineage owner remove`, annotate remove/replace): an explicit removal wins over a batch that
+    # re-declares the owner unchanged, or every CI re-run would silently re-add it. Re-adding a
+    # removed owner is explicit too (`lineage owner add`).
     owner_ids = [i for i, n in batch_nodes.items() if n.owners]
     current = tx.annotations([i for i in owner_ids if i in stored], "owner") if owner_ids else {}
     owners = [
@@ -175,6 +179,10 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
         for o in dict.fromkeys(n.owners)
         if o not in current.get(i, set())
     ]
+    if owners:
+        readded = [i for i, _k, _o in owners if i in stored]
+        removed = tx.removed_annotations(sorted(set(readded)), "owner") if readded else {}
+        owners = [(i, k, o) for i, k, o in owners if o not in removed.get(i, set())]
     return _Plan(new_nodes, updates, new_edges, owners, unchanged, node_ids)
 
 
