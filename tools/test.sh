@@ -15,7 +15,7 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
     . .venv/bin/activate
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -e ".[dev,mlflow]"
+python3 -m pip install --quiet --disable-pip-version-check -e ".[dev,mlflow,feast]"
 
 echo "== ruff"
 python3 -m ruff check lineage tests bench

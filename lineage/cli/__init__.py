@@ -82,7 +82,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "Record (or revoke) an audited approval for a classification to reach a deployment.",
     ),
     "import": LazyCommand(
-        "lineage.cli.ingest:app", "Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores."
+        "lineage.cli.ingest:app",
+        "Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores, Feast repositories.",
     ),
     "replay": LazyCommand(
         "lineage.cli.ingest:replay_cmd",

@@ -33,7 +33,7 @@ from lineage.settings import store_options
 from lineage.storage import open_store
 
 app = typer.Typer(
-    help="Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores.",
+    help="Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores, Feast feature repositories.",
     no_args_is_help=True,
 )
 
@@ -271,3 +271,4 @@ def columns_cmd(
 
 
 app.command("mlflow")(ingest_ml.import_mlflow_cmd)
+app.command("feast")(ingest_ml.import_feast_cmd)

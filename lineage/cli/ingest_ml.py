@@ -6,6 +6,7 @@ The MLflow client and the Feast SDK are optional extras, imported only when thes
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -129,3 +130,35 @@ def _spinner() -> Progress:
     return Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err(), transient=True
     )
+
+
+@handle_errors
+def import_feast_cmd(
+    repo: Annotated[
+        Path, typer.Option("--repo", help="Feast feature repository (the folder with feature_store.yaml).")
+    ],
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="Namespace of features (default: the Feast project).", show_default=False
+        ),
+    ] = None,
+    dataset_namespace: Annotated[
+        str, typer.Option("--dataset-namespace", help="Namespace of sources that name no location or known table.")
+    ] = "feast",
+    fmt: FormatOpt = Format.text,
+    store: StoreOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Import a Feast feature repository: sources, features per feature view field, feature services."""
+    from lineage.cli.write import report_write
+    from lineage.ingest.feast import import_feast
+
+    settings = settings_for(store, actor)
+    who, _source = principal(settings)
+    with opened(settings) as st, _spinner() as bar:
+        bar.add_task(f"reading the Feast repository {repo}", total=None)
+        result = import_feast(st, repo, principal=who, namespace=namespace, dataset_namespace=dataset_namespace)
+    for line in result.warnings[:20]:
+        err().print(f"  warning: {line}", highlight=False, markup=False)
+    report_write(result.write, fmt, f"imported Feast repository {repo} ({result.describe()})")

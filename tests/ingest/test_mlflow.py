@@ -208,7 +208,7 @@ def test_cli_import_progress_and_help(churn: Tracking, tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["runs"] == 2 and summary["registered_versions"] == 1 and summary["source"] == f"mlflow:{churn.uri}"
     listed = run_cli("import", "--help")
-    for source in ("openlineage", "dbt", "mlflow"):
+    for source in ("openlineage", "dbt", "mlflow", "feast"):
         assert source in listed.stdout
 
 

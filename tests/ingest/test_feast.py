@@ -1,0 +1,175 @@
+"""`lineage import feast` with the real Feast SDK on a small repository applied in the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lineage_server import run_cli
+from ol_support import run_event, run_id
+
+from lineage.analysis import impact
+from lineage.errors import ValidationError
+from lineage.ingest.feast import import_feast
+from lineage.ingest.openlineage import OpenLineageIngester
+from lineage.model import Batch, EdgeSpec, EdgeType, NodeKind, NodeSpec
+from lineage.storage import Direction, GraphStore, open_store
+
+pytest.importorskip("feast", reason="the [feast] extra is not installed")
+
+CONFIG = """project: churn_features
+registry: data/registry.db
+provider: local
+online_store:
+  type: sqlite
+  path: data/online.db
+offline_store:
+  type: file
+entity_key_serialization_version: 3
+"""
+
+
+def definitions(data: Path, *, spend_type: Any = None) -> list[Any]:
+    """One entity, one file source, two feature views, one feature service serving prod/churn-api."""
+    from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
+    from feast.types import Float32, Int64
+
+    customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.INT64)
+    orders = FileSource(name="orders_daily", path=str(data / "orders.parquet"), timestamp_field="event_timestamp")
+    orders_30d = FeatureView(
+        name="orders_30d",
+        entities=[customer],
+        ttl=timedelta(days=30),
+        schema=[
+            Field(name="orders_30d", dtype=Int64),
+            Field(name="spend_30d", dtype=spend_type or Float32, tags={"unit": "eur"}),
+        ],
+        source=orders,
+        owner="team-features@acme.com",
+        tags={"team": "growth"},
+    )
+    basket = FeatureView(
+        name="basket",
+        entities=[customer],
+        ttl=timedelta(days=7),
+        schema=[Field(name="basket_size", dtype=Float32)],
+        source=orders,
+        owner="team-features@acme.com",
+    )
+    service = FeatureService(
+        name="churn_v1",
+        features=[orders_30d[["spend_30d"]], basket],
+        tags={"lineage.deployment": "prod/churn-api", "lineage.model": "model:ml/churn@3"},
+    )
+    return [customer, orders, orders_30d, basket, service]
+
+
+def apply(repo: Path, **kwargs: Any) -> None:
+    from feast import FeatureStore
+
+    (repo / "data").mkdir(parents=True, exist_ok=True)
+    (repo / "feature_store.yaml").write_text(CONFIG)
+    FeatureStore(repo_path=str(repo)).apply(definitions(repo / "data", **kwargs))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("feast") / "repo"
+    apply(folder)
+    return folder
+
+
+@pytest.fixture
+def lineage_store(tmp_path: Path) -> Iterator[GraphStore]:
+    with open_store(f"sqlite:///{tmp_path / 'lineage.db'}") as st:
+        yield st
+
+
+def feature(store: GraphStore, name: str) -> str:
+    found = [n for n in store.search(name, kinds=(NodeKind.FEATURE,)) if n.name == name]
+    assert len(found) == 1, found
+    return found[0].id
+
+
+def seed_training(store: GraphStore) -> str:
+    """The model the service declares, produced by a recorded training run."""
+    run = NodeSpec(kind=NodeKind.RUN, namespace="ci", name="train.churn", version="r3")
+    model = NodeSpec(kind=NodeKind.MODEL, namespace="ml", name="churn", version="3")
+    edge = EdgeSpec.model_validate({"from": run.id, "type": EdgeType.PRODUCED, "to": model.id})
+    store.register(Batch(nodes=[run, model], edges=[edge]), principal="ci", source="cli")
+    return run.id
+
+
+def test_sources_features_and_services(repo: Path, lineage_store: GraphStore) -> None:
+    train = seed_training(lineage_store)
+    result = import_feast(lineage_store, repo, principal="ci")
+    assert (result.project, result.sources, result.features, result.services) == ("churn_features", 1, 3, 1)
+    assert result.warnings == []
+    source = f"dataset:file/{repo / 'data' / 'orders.parquet'}@observed"
+    dataset = lineage_store.get_node(source)
+    assert dataset.properties["feast_source"] == "orders_daily" and dataset.properties["placeholder"] is True
+
+    spend = lineage_store.get_node(feature(lineage_store, "orders_30d.spend_30d"))
+    assert spend.namespace == "churn_features" and spend.owners == ("team-features@acme.com",)
+    assert spend.properties["tags"] == {"team": "growth", "unit": "eur"}
+    assert spend.properties["entity"] == "customer_id" and spend.properties["ttl_seconds"] == 30 * 86400
+    assert spend.properties["feature_services"] == ["churn_v1"] and spend.properties["dtype"] == "Float32"
+    fed = {(h.edge_type, h.reached) for h in lineage_store.expand([source], Direction.DOWNSTREAM)}
+    names = {"orders_30d.orders_30d", "orders_30d.spend_30d", "basket.basket_size"}
+    assert fed == {(EdgeType.FEEDS, feature(lineage_store, n)) for n in names}
+
+    # the service's features (not orders_30d.orders_30d, which it does not select) reach what declares it
+    served = {n.node.id for n in impact(lineage_store, spend.id).nodes}
+    assert served == {"deployment:prod/churn-api", train, "model:ml/churn@3"}
+    unserved = {n.node.id for n in impact(lineage_store, feature(lineage_store, "orders_30d.orders_30d")).nodes}
+    assert unserved == set()
+    hit = {n.node.id for n in impact(lineage_store, source).production_deployments()}
+    assert hit == {"deployment:prod/churn-api"}
+
+    again = import_feast(lineage_store, repo, principal="ci")
+    assert not again.write.changed
+
+
+def test_a_changed_definition_is_a_new_feature_version(tmp_path: Path, lineage_store: GraphStore) -> None:
+    from feast.types import Float64
+
+    repo = tmp_path / "repo"
+    apply(repo)
+    import_feast(lineage_store, repo, principal="ci")
+    before = feature(lineage_store, "orders_30d.spend_30d")
+    kept = feature(lineage_store, "basket.basket_size")
+    apply(repo, spend_type=Float64)
+    import_feast(lineage_store, repo, principal="ci")
+    versions = [n.id for n in lineage_store.search("orders_30d.spend_30d", kinds=(NodeKind.FEATURE,))]
+    assert before in versions and len(versions) == 2
+    assert [n.id for n in lineage_store.search("basket.basket_size", kinds=(NodeKind.FEATURE,))] == [kept]
+
+
+def test_source_resolves_to_the_version_a_pipeline_wrote(repo: Path, lineage_store: GraphStore) -> None:
+    path = str(repo / "data" / "orders.parquet")
+    writer = run_id(7)
+    OpenLineageIngester(lineage_store, principal="ol").ingest_many(
+        [
+            run_event("orders.daily", writer, "START", 0),
+            run_event("orders.daily", writer, "COMPLETE", 5, outputs=[{"namespace": "file", "name": path}]),
+        ]
+    )
+    import_feast(lineage_store, repo, principal="ci")
+    produced = f"dataset:file/{path}@run-{writer}"
+    reached = {n.node.id for n in impact(lineage_store, produced).nodes}
+    assert feature(lineage_store, "orders_30d.spend_30d") in reached
+    assert "deployment:prod/churn-api" in reached
+
+
+def test_cli_and_bad_repositories(repo: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    done = run_cli("import", "feast", "--repo", str(repo), "--store", url)
+    assert done.returncode == 0, done.stderr
+    assert "3 features" in done.stdout and "churn_v1" in done.stderr  # the model it names is not recorded there
+    missing = run_cli("import", "feast", "--repo", str(tmp_path / "nowhere"), "--store", url)
+    assert missing.returncode == 2 and "feature_store.yaml" in missing.stderr
+    with open_store(url) as st, pytest.raises(ValidationError, match=r"feature_store\.yaml"):
+        import_feast(st, tmp_path, principal="ci")
