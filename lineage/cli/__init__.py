@@ -83,7 +83,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "import": LazyCommand(
         "lineage.cli.ingest:app",
-        "Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores, Feast repositories.",
+        "Import lineage: OpenLineage event files, dbt manifests, MLflow tracking stores, Feast feature repositories.",
     ),
     "replay": LazyCommand(
         "lineage.cli.ingest:replay_cmd",

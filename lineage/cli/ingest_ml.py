@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from lineage.cli.common import (
     ActorOpt,
@@ -26,6 +25,7 @@ from lineage.cli.common import (
     print_json,
     settings_for,
 )
+from lineage.cli.progress import progress
 
 #: Bounds for the MLflow client's HTTP retries, unless set in the environment: an unreachable
 #: tracking server is reported in seconds rather than after minutes of back-off.
@@ -80,37 +80,36 @@ def import_mlflow_cmd(
 ) -> None:
     """Import MLflow runs, input datasets, logged and registered models, and aliases as deployments."""
     from lineage.ingest.mlflow import MlflowReader, import_mlflow
+    from lineage.ingest.mlflow.reader import redacted
 
     for key, value in MLFLOW_HTTP_DEFAULTS.items():
         os.environ.setdefault(key, value)
     settings = settings_for(store, actor)
     who, _source = principal(settings)
     after = parse_time(since, "--since")
-    with _spinner() as bar:
-        bar.add_task(f"connecting to {tracking_uri}", total=None)
+    with progress(fmt) as steps:
+        steps.phase(f"connecting to {redacted(tracking_uri)}")
         reader = MlflowReader(tracking_uri, registry_uri)  # before the store opens: a bad URI writes nothing
-    with opened(settings) as st, _spinner() as bar:
-        task = bar.add_task("importing MLflow runs", total=None)
-        done = {"runs": 0}
+        steps.phase("importing MLflow runs")
 
-        def progress(what: str, n: int) -> None:
+        def report(what: str, n: int) -> None:
             if what == "runs":
-                done["runs"] += n
-                bar.update(task, description=f"importing MLflow runs: {done['runs']}")
+                steps.advance(n)
             else:
-                bar.update(task, description=f"importing the model registry: {n} versions")
+                steps.phase("importing the model registry")
 
-        summary = import_mlflow(
-            st,
-            reader,
-            principal=who,
-            experiments=experiment,
-            since=after,
-            namespace=namespace,
-            dataset_namespace=dataset_namespace,
-            page_size=batch_size,
-            progress=progress,
-        )
+        with opened(settings) as st:
+            summary = import_mlflow(
+                st,
+                reader,
+                principal=who,
+                experiments=experiment,
+                since=after,
+                namespace=namespace,
+                dataset_namespace=dataset_namespace,
+                page_size=batch_size,
+                progress=report,
+            )
     if fmt is Format.json:
         print_json(summary.to_dict())
         return
@@ -123,12 +122,6 @@ def import_mlflow_cmd(
         f"{summary.edges_created} edges created, {summary.retracted} retracted "
         f"({len(summary.audit_entries)} audit entries)",
         highlight=False,
-    )
-
-
-def _spinner() -> Progress:
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err(), transient=True
     )
 
 
@@ -156,8 +149,8 @@ def import_feast_cmd(
 
     settings = settings_for(store, actor)
     who, _source = principal(settings)
-    with opened(settings) as st, _spinner() as bar:
-        bar.add_task(f"reading the Feast repository {repo}", total=None)
+    with progress(fmt) as steps, opened(settings) as st:
+        steps.phase(f"reading the Feast repository {repo}")
         result = import_feast(st, repo, principal=who, namespace=namespace, dataset_namespace=dataset_namespace)
     for line in result.warnings[:20]:
         err().print(f"  warning: {line}", highlight=False, markup=False)

@@ -199,7 +199,7 @@ def test_moving_an_alias_retracts_the_old_deployment_edge(tmp_path: Path, lineag
     assert import_mlflow(lineage_store, t.uri, principal="ci").retracted == 0
 
 
-def test_cli_import_progress_and_help(churn: Tracking, tmp_path: Path) -> None:
+def test_cli_import_and_help(churn: Tracking, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     done = run_cli(
         "import", "mlflow", "--tracking-uri", churn.uri, "--experiment", "churn", "--store", url, "--format", "json"

@@ -300,6 +300,7 @@ class MlflowImporter:
         return self._run_ids[run_id], exp_id
 
     def import_registry(self, experiment_ids: set[str] | None) -> None:
+        self.progress("registry", 0)
         builder = _BatchBuilder()
         serving: dict[str, str] = {}  # deployment id -> model version id now serving it
         managed: set[str] = set()  # registered model names seen
@@ -338,7 +339,6 @@ class MlflowImporter:
         if builder.nodes:
             self._register(builder.batch())
         self._retract_moved(serving, managed)
-        self.progress("registry", self.summary.versions)
 
     def _drop_retracted(self, builder: _BatchBuilder) -> None:
         """An alias that moves back to a version it left cannot restate the retracted edge."""
