@@ -1,9 +1,10 @@
 """Report files over HTTP: ``GET /reports/impact/{id}.{fmt}`` and ``/reports/provenance/{id}.{fmt}``.
 
 Formats: ``md``, ``html``, ``json``, ``csv`` and, for provenance, ``prov-json``; ``?asOf=`` pins the
-time (ISO 8601), ``?depth=`` limits the hops. The bytes are those of ``lineage impact|provenance
---format FMT``: the same as-of time gives the same file. Reading needs the same access as GraphQL
-reads; errors are the coded JSON bodies of the rest of the API.
+time (ISO 8601), ``?depth=`` limits the hops, ``?maxChars=`` caps Markdown (default 65,536). The
+bytes are those of ``lineage impact|provenance --format FMT``: the same as-of time gives the same
+file. Reading needs the same access as GraphQL reads; errors are the coded JSON bodies of the rest
+of the API.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lineage.errors import BadInputError, NotFoundError
 from lineage.model.batch import as_utc
 from lineage.report.data import build_report
 from lineage.report.formats import ReportFormat, render
+from lineage.report.markdown import MAX_CHARS, render_markdown
 from lineage.storage import Direction
 
 _SUFFIXES = sorted((f.value for f in ReportFormat), key=len, reverse=True)
@@ -43,6 +45,7 @@ def build_reports_router() -> APIRouter:
         target: str,
         as_of: Annotated[datetime | None, Query(alias="asOf")] = None,
         depth: Annotated[int | None, Query(ge=1)] = None,
+        max_chars: Annotated[int, Query(alias="maxChars", ge=200)] = MAX_CHARS,
     ) -> Response:
         if question not in ("impact", "provenance"):
             raise NotFoundError(f"no report {question!r}: use /reports/impact/... or /reports/provenance/...")
@@ -64,7 +67,7 @@ def build_reports_router() -> APIRouter:
             max_nodes=settings.max_nodes,
         )
         ctx.spend(len(built.lineage.nodes))
-        body = render(built, fmt)
+        body = render_markdown(built, max_chars=max_chars) if fmt is ReportFormat.md else render(built, fmt)
         headers = {"X-Lineage-As-Of": built.as_of, "X-Lineage-Digest": built.digest}
         return Response(body, media_type=fmt.media_type, headers=headers)
 

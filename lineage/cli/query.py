@@ -20,9 +20,10 @@ from lineage.cli.common import (
     print_json,
     settings_for,
 )
-from lineage.cli.reports import OutputOpt, ReportFmt, ReportFmtOpt, emit_report
+from lineage.cli.reports import MaxCharsOpt, OutputOpt, ReportFmt, ReportFmtOpt, emit_report
 from lineage.errors import ValidationError
 from lineage.model import EdgeType
+from lineage.report.markdown import MAX_CHARS
 from lineage.report.tables import print_table
 from lineage.storage import Direction
 
@@ -60,13 +61,15 @@ def impact_cmd(
     as_of: AsOfOpt = None,
     fmt: ReportFmtOpt = ReportFmt.text,
     output: OutputOpt = None,
+    max_chars: MaxCharsOpt = MAX_CHARS,
     store: StoreOpt = None,
 ) -> None:
     """Downstream impact: everything derived from ID, with distance, one path and owners."""
     settings = settings_for(store)
     with opened(settings, existing=True) as st:
         emit_report(st, settings, node_id, Direction.DOWNSTREAM, fmt=fmt, output=output, depth=depth,
-                    kinds=parse_kinds(kind), as_of=parse_time(as_of), edge_types=parse_edge_types(edge))
+                    kinds=parse_kinds(kind), as_of=parse_time(as_of), edge_types=parse_edge_types(edge),
+                    max_chars=max_chars)
 
 
 @handle_errors
@@ -78,13 +81,15 @@ def provenance_cmd(
     as_of: AsOfOpt = None,
     fmt: ReportFmtOpt = ReportFmt.text,
     output: OutputOpt = None,
+    max_chars: MaxCharsOpt = MAX_CHARS,
     store: StoreOpt = None,
 ) -> None:
     """Upstream provenance: the bill of materials of ID (data, features, commits, runs)."""
     settings = settings_for(store)
     with opened(settings, existing=True) as st:
         emit_report(st, settings, node_id, Direction.UPSTREAM, fmt=fmt, output=output, depth=depth,
-                    kinds=parse_kinds(kind), as_of=parse_time(as_of), edge_types=parse_edge_types(edge))
+                    kinds=parse_kinds(kind), as_of=parse_time(as_of), edge_types=parse_edge_types(edge),
+                    max_chars=max_chars)
 
 
 @handle_errors

@@ -16,6 +16,7 @@ from lineage.errors import ValidationError
 from lineage.model import EdgeType, NodeKind
 from lineage.report.data import build_report
 from lineage.report.formats import ReportFormat, render
+from lineage.report.markdown import MAX_CHARS, render_markdown
 from lineage.report.text import render as render_text
 from lineage.settings import Settings
 from lineage.storage import Direction, GraphStore
@@ -40,6 +41,17 @@ OutputOpt = Annotated[
 ]
 
 
+MaxCharsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-chars",
+        min=200,
+        help="md: the most characters the report may have (a GitHub pull-request comment takes 65,536); "
+        "longer reports are summarised.",
+    ),
+]
+
+
 def emit_report(
     st: GraphStore,
     settings: Settings,
@@ -52,6 +64,7 @@ def emit_report(
     kinds: tuple[NodeKind, ...],
     as_of: datetime | None,
     edge_types: tuple[EdgeType, ...] = (),
+    max_chars: int = MAX_CHARS,
 ) -> None:
     """Render the report in the format; file formats are pinned to an as-of time and carry a digest."""
     when = as_of
@@ -69,7 +82,10 @@ def emit_report(
         return
     report = build_report(st, node_id, direction, as_of=when, max_depth=depth, kinds=kinds,
                           depth_limit=settings.max_depth, max_nodes=settings.max_nodes, edge_types=edge_types)
-    text = render(report, ReportFormat(fmt.value))
+    if fmt is ReportFmt.md:
+        text = render_markdown(report, max_chars=max_chars)
+    else:
+        text = render(report, ReportFormat(fmt.value))
     if output is None:
         sys.stdout.write(text)
     else:

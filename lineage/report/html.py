@@ -52,6 +52,10 @@ def _path(n: ReachedNode) -> str:
     return "".join(parts)
 
 
+#: Production deployments named in the banner; the table below the drawing lists them all.
+BANNER_NAMES = 5
+
+
 def render_html(report: Report, *, max_boxes: int = 60, max_rows: int = 1000) -> str:
     lin = report.lineage
     svg, notes = render_svg(report, max_boxes=max_boxes)
@@ -78,8 +82,15 @@ def render_html(report: Report, *, max_boxes: int = 60, max_rows: int = 1000) ->
     h.append("</div>")
     if report.impact:
         if prod:
-            items = ", ".join(f"<code>{escape(p.node.id)}</code>" for p in prod)
-            h.append(f'<p class="alert"><b>{len(prod)} production deployment(s) affected:</b> {items}</p>')
+            first = sorted(prod, key=lambda p: (p.distance, p.node.id))[:BANNER_NAMES]
+            items = ", ".join(f"<code>{escape(p.node.id)}</code>" for p in first)
+            more = (
+                f' and <a href="#production">{len(prod) - len(first)} more</a>' if len(prod) > len(first) else ""
+            )
+            h.append(
+                f'<p class="alert" id="banner"><b>{len(prod)} production deployment(s) affected:</b> {items}{more}'
+                ' (<a href="#production">table below</a>)</p>'
+            )
         else:
             h.append('<p class="ok">No production deployment is affected.</p>')
     elif prod or report.root.kind.value == "Deployment":
@@ -89,12 +100,25 @@ def render_html(report: Report, *, max_boxes: int = 60, max_rows: int = 1000) ->
 
     h.append("<h2>Lineage graph</h2>")
     natural = float(svg.split('width="', 1)[1].split('"', 1)[0])
-    # shrink to the window, but never below 65% of the natural size: past that, scroll instead
-    style = f"width: clamp({natural * 0.65:.0f}px, 100%, {natural:.0f}px)"
+    # shrink to the window, but never below 65% of the natural size: past that, scroll instead;
+    # an aggregated drawing (big reports) always fits the window, start to production deployments
+    low = 0.0 if len(report.records) > max_boxes else natural * 0.65
+    style = f"width: clamp({low:.0f}px, 100%, {natural:.0f}px)"
     svg = svg.replace("<svg ", f'<svg style="{style}" ', 1)
     h.append(f'<div class="figure" id="figure">{svg}</div>')
     for note in notes:
         h.append(f'<p class="note">{escape(note)}</p>')
+
+    if prod and report.impact:
+        h.append(f'<h2 id="production">Production deployments ({len(prod)})</h2>')
+        h.append("<table><thead><tr><th>deployment</th><th>distance</th><th>owners</th>"
+                 "<th>explanation path</th></tr></thead><tbody>")
+        for p in sorted(prod, key=lambda p: (p.distance, p.node.id)):
+            h.append(
+                f"<tr><td><code>{escape(p.node.id)}</code></td><td>{p.distance}</td>"
+                f"<td>{escape(', '.join(p.node.owners) or '-')}</td><td class=\"path\">{_path(p)}</td></tr>"
+            )
+        h.append("</tbody></table>")
 
     cls = report.classifications
     if cls.effective or cls.removed:

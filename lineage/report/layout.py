@@ -2,7 +2,8 @@
 
 1. Layers: longest-path layering with networkx topological generations. Impact diagrams align
    layers to the start (layer 0, effects to the right); provenance diagrams align them to the end
-   (the start is the rightmost layer, each input sits just left of what used it).
+   (the start is the rightmost layer, each input sits just left of what used it). Aggregated
+   diagrams use the distance from the start instead, one column per distance.
 2. Edges that span several layers get invisible waypoints, one per crossed layer, so they are routed
    between boxes rather than through them.
 3. Order within layers: barycentre sweeps, keeping the order with the fewest crossings.
@@ -98,15 +99,23 @@ def layout(
     margin: float = 24,
     waypoint_h: float = 6,
 ) -> Layout:
-    g = d.graph()
     rank = {k: b.distance for k, b in d.boxes.items()}
-    dag = _acyclic(g, rank)
-    if align_end:
-        gens = list(nx.topological_generations(dag.reverse(copy=False)))
-        top = len(gens) - 1
-        layer = {n: top - i for i, gen in enumerate(gens) for n in gen}
+    if d.collapsed:
+        # aggregated boxes: one column per distance from the start, so the drawing is as narrow as the
+        # paths are long (longest-path layering of aggregated boxes stretches into long chains)
+        top = max(rank.values(), default=0)
+        layer = {k: top - r if align_end else r for k, r in rank.items()}
+        used = sorted(set(layer.values()))
+        squeeze = {v: i for i, v in enumerate(used)}
+        layer = {k: squeeze[v] for k, v in layer.items()}
     else:
-        layer = {n: i for i, gen in enumerate(nx.topological_generations(dag)) for n in gen}
+        dag = _acyclic(d.graph(), rank)
+        if align_end:
+            gens = list(nx.topological_generations(dag.reverse(copy=False)))
+            top = len(gens) - 1
+            layer = {n: top - i for i, gen in enumerate(gens) for n in gen}
+        else:
+            layer = {n: i for i, gen in enumerate(nx.topological_generations(dag)) for n in gen}
     n_layers = max(layer.values(), default=0) + 1
 
     # waypoints for long edges

@@ -88,7 +88,9 @@ def legend(kinds: list[NodeKind], *, width: float) -> str:
 def render_svg(report: Report, *, max_boxes: int = 60) -> tuple[str, list[str]]:
     """The SVG element (no XML prolog), sized to its content, and the notes on what it leaves out."""
     d: Diagram = diagram(report, max_boxes=max_boxes)
-    lay: Layout = layout(d, align_end=not report.impact)
+    # aggregated drawings get narrower columns, so a start and its production deployments fit in a window
+    size = {"box_w": 176.0, "narrow_w": 136.0, "gap_x": 34.0} if d.collapsed else {}
+    lay: Layout = layout(d, align_end=not report.impact, **size)
     width = max(lay.width, 900.0)
     height = lay.height + LEGEND_H
     box_of = {m: b.key for b in d.boxes.values() for m in b.members}
@@ -141,19 +143,21 @@ def render_svg(report: Report, *, max_boxes: int = 60) -> tuple[str, list[str]]:
             f'<rect x="{p.x + 1:.1f}" y="{p.y + 6:.1f}" width="5" height="{p.h - 12:.0f}" rx="2" fill="{accent}"/>'
         )
         badge = "PROD" if box.production else ("START" if box.root else "")
-        title_limit = int((p.w - 22 - (9 + 7 * len(badge) + 6 if badge else 0)) / 7.0)
+        bw = 9 + 7 * len(badge)
+        # the title has the whole width; the badge sits on the subtitle line
+        title_limit = int((p.w - 20) / 6.9)
+        sub_limit = int((p.w - 20 - (bw + 4 if badge else 0)) / 6.1)
         out.append(
-            f'<text x="{p.x + 14:.1f}" y="{p.y + 21:.1f}" font-size="13" font-weight="600" fill="#1b1f24">'
+            f'<text x="{p.x + 12:.1f}" y="{p.y + 21:.1f}" font-size="12.5" font-weight="600" fill="#1b1f24">'
             f"{escape(_fit(box.title, title_limit))}</text>"
-            f'<text x="{p.x + 14:.1f}" y="{p.y + 38:.1f}" font-size="11" fill="#4a5260">'
-            f"{escape(_fit(box.subtitle, int((p.w - 20) / 6.1)))}</text>"
+            f'<text x="{p.x + 12:.1f}" y="{p.y + 39:.1f}" font-size="11" fill="#4a5260">'
+            f"{escape(_fit(box.subtitle, sub_limit))}</text>"
         )
         if badge:
             colour = PROD if box.production else ROOT
-            bw = 9 + 7 * len(badge)
             out.append(
-                f'<rect x="{p.x + p.w - bw - 6:.1f}" y="{p.y + 7:.1f}" width="{bw}" height="16" rx="8" '
-                f'fill="{colour}"/><text x="{p.x + p.w - bw / 2 - 6:.1f}" y="{p.y + 19:.1f}" font-size="10" '
+                f'<rect x="{p.x + p.w - bw - 6:.1f}" y="{p.y + p.h - 22:.1f}" width="{bw}" height="16" rx="8" '
+                f'fill="{colour}"/><text x="{p.x + p.w - bw / 2 - 6:.1f}" y="{p.y + p.h - 10:.1f}" font-size="10" '
                 f'font-weight="700" fill="#fff" text-anchor="middle">{badge}</text>'
             )
         out.append("</g>")
