@@ -83,7 +83,7 @@ def serve(store: str, log_dir: Path, *, workers: int = 1, options: tuple[str, ..
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 40
+            deadline = time.monotonic() + 90
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"lineage serve exited with {proc.returncode}: {log_path.read_text()}")
@@ -93,7 +93,7 @@ def serve(store: str, log_dir: Path, *, workers: int = 1, options: tuple[str, ..
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError("lineage serve did not become ready in 40 s")
+                    raise RuntimeError("lineage serve did not become ready in 90 s (a loaded machine starts it slowly)")
                 time.sleep(0.2)
             yield Served(base, token, store)
         finally:
