@@ -7,7 +7,9 @@ The JSON Schema of :class:`Batch` (``lineage schema batch``) documents the file 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -125,9 +127,15 @@ class NodeSpec(BaseModel):
             raise ValueError(f"run status {status!r} is not one of {', '.join(RUN_STATES)}")
         return value
 
-    @property
+    @cached_property
     def id(self) -> str:
+        """The node id (computed once: registration asks for it several times per node)."""
         return node_id(self.kind, self.namespace, self.name, self.version)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> NodeSpec:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("id", None)  # the id of the copy is its own
+        return copy
 
 
 class EdgeSpec(BaseModel):
