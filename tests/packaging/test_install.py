@@ -108,6 +108,8 @@ def test_build_makes_a_wheel_and_sdist_and_the_wheel_installs_in_a_fresh_venv(tm
         assert "lineage = lineage.cli:main" in whl.read(entry_points).decode()
     packaged = {p.relative_to(repo).as_posix() for p in (repo / "lineage").rglob("*.py")}
     assert packaged <= names  # every module of the package is in the wheel
+    ui = {p.relative_to(repo).as_posix() for p in (repo / "lineage" / "ui" / "static").rglob("*") if p.is_file()}
+    assert ui and ui <= names  # the web UI's pages, scripts and vendored libraries with their licences
     with tarfile.open(sdists[0]) as sdist:
         members = {m.split("/", 1)[1] for m in sdist.getnames() if "/" in m}
     assert {"pyproject.toml", "README.md"} <= members and packaged <= members
