@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -136,3 +137,25 @@ def test_cli_edge_option(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "SIBLING_OF" in result.output
     result = runner.invoke(build_app(), ["schema", "edges"])
     assert "PARENT_OF" in result.output
+
+
+PRODUCED_BY_DAG = """query Made($id: ID!) {
+  impact(id: $id, kinds: [DATASET], edgeTypes: [PARENT_OF, PRODUCED]) {
+    reached { edges { distance node { id name } path { edgeTypes } } }
+  }
+}"""
+
+
+def test_graphql_answers_what_a_dag_run_produced_in_one_query(tmp_path: Path) -> None:
+    from lineage_server import serve
+
+    url = f"sqlite:///{tmp_path / 'gql.db'}"
+    with open_store(url) as st:
+        _loaded(st)
+    with serve(url, tmp_path) as served:
+        reply = httpx.post(f"{served.url}/graphql", json={"query": PRODUCED_BY_DAG, "variables": {"id": DAG}},
+                           headers={"Authorization": f"Bearer {served.token}"}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    edges = reply.json()["data"]["impact"]["reached"]["edges"]
+    assert {e["node"]["name"] for e in edges} == {"stage.orders", "mart.daily", "mart.enriched"}
+    assert all(set(e["path"]["edgeTypes"]) <= {"PARENT_OF", "PRODUCED"} for e in edges)

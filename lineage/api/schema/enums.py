@@ -75,3 +75,7 @@ class Role(Enum):
 
 def domain_kinds(kinds: list[Kind] | None) -> tuple[NodeKind, ...]:
     return tuple(k.domain for k in kinds or ())
+
+
+def domain_edges(edges: list[Edge] | None) -> tuple[DomainEdgeType, ...]:
+    return tuple(dict.fromkeys(e.domain for e in edges or ()))

@@ -19,7 +19,7 @@ from lineage.api.schema.admin import (
     schema_info,
 )
 from lineage.api.schema.compare import PathsResult, ProvenanceDiff, build_diff, build_paths
-from lineage.api.schema.enums import Kind, domain_kinds
+from lineage.api.schema.enums import Edge, Kind, domain_edges, domain_kinds
 from lineage.api.schema.fields import field
 from lineage.api.schema.inputs import AuditFilterInput, NodeFilterInput
 from lineage.api.schema.reports import ImpactReport, ProvenanceReport, build_impact, build_provenance
@@ -30,6 +30,13 @@ from lineage.model.batch import as_utc
 AsOf = Annotated[
     datetime | None,
     strawberry.argument(description="Answer as the graph was recorded at this time (ISO 8601); default: now."),
+]
+EdgeTypesArg = Annotated[
+    list[Edge] | None,
+    strawberry.argument(
+        description="Walk only these edge types, e.g. [PARENT_OF, PRODUCED] from an orchestrator run: "
+        "the runs it launched and what they produced."
+    ),
 ]
 
 
@@ -89,10 +96,12 @@ class Query:
         as_of: AsOf = None,
         first: int = 100,
         after: str | None = None,
+        edge_types: EdgeTypesArg = None,
     ) -> ImpactReport | None:
         info.context.reader()
         return await build_impact(
-            info.context, str(id), depth=depth, kinds=kinds, as_of=as_utc(as_of), first=first, after=after
+            info.context, str(id), depth=depth, kinds=kinds, as_of=as_utc(as_of), first=first, after=after,
+            edge_types=domain_edges(edge_types),
         )
 
     @field("Everything upstream of a node: its bill of materials, grouped by kind.")
@@ -103,9 +112,12 @@ class Query:
         depth: int | None = None,
         kinds: list[Kind] | None = None,
         as_of: AsOf = None,
+        edge_types: EdgeTypesArg = None,
     ) -> ProvenanceReport | None:
         info.context.reader()
-        return await build_provenance(info.context, str(id), depth=depth, kinds=kinds, as_of=as_utc(as_of))
+        return await build_provenance(
+            info.context, str(id), depth=depth, kinds=kinds, as_of=as_utc(as_of), edge_types=domain_edges(edge_types)
+        )
 
     @field("Up to `max` shortest paths from one node down to another.")
     async def paths(

@@ -22,7 +22,7 @@ from lineage.api.schema.enums import Kind, domain_kinds
 from lineage.api.schema.fields import field
 from lineage.api.schema.types import Info, Node, PageInfo, Path, make_path, to_node
 from lineage.errors import BadInputError
-from lineage.model import NodeKind, NodeRecord
+from lineage.model import EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore, Reach
 from lineage.storage.base import Reached as ReachedHop
 
@@ -162,10 +162,12 @@ def impact_page(
     max_nodes: int,
     after: str | None,
     size: int,
+    edge_types: tuple[EdgeType, ...] = (),
 ) -> _ImpactPage:
     """The traversal, the ordering and the page's records: blocking work, run in one worker thread."""
     reach = store.reach(
-        node_id, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes
+        node_id, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
+        edge_types=edge_types,
     )
     ordered = sorted(reach.nodes, key=_impact_order)
     start = 0
@@ -189,6 +191,7 @@ async def build_impact(
     as_of: datetime | None,
     first: int | None,
     after: str | None,
+    edge_types: tuple[EdgeType, ...] = (),
 ) -> ImpactReport:
     size = ctx.limits.page(first, default=100)
     max_depth = ctx.limits.depth(depth)
@@ -202,6 +205,7 @@ async def build_impact(
         max_nodes=ctx.limits.max_nodes,
         after=after,
         size=size,
+        edge_types=edge_types,
     )
     reach, records = found.reach, found.records
     ctx.spend(len(found.page) + 1)
@@ -271,7 +275,13 @@ class ProvenanceReport:
 
 
 async def build_provenance(
-    ctx: Context, node_id: str, *, depth: int | None, kinds: list[Kind] | None, as_of: datetime | None
+    ctx: Context,
+    node_id: str,
+    *,
+    depth: int | None,
+    kinds: list[Kind] | None,
+    as_of: datetime | None,
+    edge_types: tuple[EdgeType, ...] = (),
 ) -> ProvenanceReport:
     max_depth = ctx.limits.depth(depth)
     reach = await ctx.call(
@@ -282,6 +292,7 @@ async def build_provenance(
         kinds=domain_kinds(kinds),
         as_of=as_of,
         max_nodes=ctx.limits.max_nodes,
+        edge_types=edge_types,
     )
     root = await _records(ctx, [node_id], as_of)
     return ProvenanceReport(reach=reach, root=to_node(root[node_id], as_of), depth=max_depth)
