@@ -39,10 +39,13 @@ class AuditEntry:
     payload_digest: str
     prev_hash: str
     hash: str
+    #: What the entry wrote to the stored graph (see :mod:`lineage.audit.facts`); None on entries
+    #: recorded before stores kept it, whose rows the chain therefore cannot prove.
+    writes: dict[str, Any] | None = None
 
     def header(self) -> dict[str, Any]:
-        """The fields the entry hash covers."""
-        return {
+        """The fields the entry hash covers (``writes`` only where present, so older entries keep their hash)."""
+        out = {
             "seq": self.seq,
             "at": self.at.astimezone(UTC).isoformat(),
             "principal": self.principal,
@@ -52,6 +55,9 @@ class AuditEntry:
             "payload_digest": self.payload_digest,
             "prev_hash": self.prev_hash,
         }
+        if self.writes is not None:
+            out["writes"] = self.writes
+        return out
 
     def to_dict(self, with_payload: bool = False) -> dict[str, Any]:
         out = self.header() | {"hash": self.hash}
@@ -70,11 +76,14 @@ def seal(
     subjects: Iterable[str],
     payload: Any,
     prev_hash: str,
+    writes: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Build the next entry of a chain, computing its digest and hash."""
     subjects = tuple(subjects)
     payload_digest = digest(payload)
-    draft = AuditEntry(seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, "")
+    draft = AuditEntry(
+        seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, "", writes
+    )
     return AuditEntry(
         seq,
         at,
@@ -86,6 +95,7 @@ def seal(
         payload_digest,
         prev_hash,
         digest(draft.header()),
+        writes,
     )
 
 

@@ -32,7 +32,7 @@ from lineage.model import Batch, EdgeType
 from lineage.model.batch import describe_errors
 from lineage.storage.base import GraphStore, WriteTx
 from lineage.storage.sqlite import SQLiteStore
-from lineage.storage.writes import register_in, retract_in
+from lineage.storage.writes import land_raw_events_in, register_in, retract_in
 
 SOURCE = "openlineage"
 #: What a store raises for a value it cannot keep (a lone surrogate, an integer beyond 64 bits).
@@ -72,10 +72,6 @@ class Outcome:
         if self.dropped_edges:
             out["dropped_edges"] = self.dropped_edges
         return out
-
-
-class _LandSeparately(Exception):
-    """The store's transactions cannot hold raw events: land them on their own first."""
 
 
 class OpenLineageIngester:
@@ -198,10 +194,9 @@ class OpenLineageIngester:
         """Land and map every event in one transaction; any error rolls the whole group back."""
         with self._lock, self.store.write() as tx:
             self.cache.begin(tx.audit_head())
-            land = getattr(tx, "append_raw_events", None) if payloads is not None else None
-            seqs: list[int | None] = list(land(self.source, payloads)) if land else []
-            if payloads is not None and land is None:
-                raise _LandSeparately
+            seqs: list[int | None] = []
+            if payloads is not None:
+                seqs = list(land_raw_events_in(tx, self.source, payloads, principal=self._lander(who)))
             done: list[Outcome | LineageError] = []
             for event, author in zip(events, who, strict=True):
                 plan = _plan(Planner(self.store, tx, self.cache), event)
@@ -227,16 +222,20 @@ class OpenLineageIngester:
     def _land_each(self, payloads: list[Any]) -> list[int | LineageError | None]:
         """Land raw events together, or one by one when that fails, so a refused one fails alone."""
         try:
-            return list(self.store.append_raw_events(self.source, payloads))
+            return list(self.store.append_raw_events(self.source, payloads, principal=self._lander()))
         except _REFUSED:
             pass
         landed: list[int | LineageError | None] = []
         for payload in payloads:
             try:
-                landed.append(self.store.append_raw_events(self.source, [payload])[0])
+                landed.append(self.store.append_raw_events(self.source, [payload], principal=self._lander())[0])
             except _REFUSED as exc:
                 landed.append(_refused(exc))
         return landed
+
+    def _lander(self, who: Sequence[Author] = ()) -> str:
+        """Who the landing of raw events is attributed to in the audit log: the first author."""
+        return author_id(who[0] if who else self.principal)
 
     def _apply_once(self, event: Event, principal: Author, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
         """Plan and write one event in one transaction; the plan is left in ``planned[0]``."""

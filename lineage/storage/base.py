@@ -22,6 +22,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from lineage.audit import AuditEntry, Verification, verify
+from lineage.audit.graph_verify import GraphRows, GraphVerification, verify_graph
 from lineage.errors import LimitExceededError, NotFoundError
 from lineage.model import Batch, EdgeRecord, EdgeType, NodeKind, NodeRecord, Step, WriteResult
 from lineage.model.ids import parse_node_id
@@ -300,8 +301,11 @@ class WriteTx(Protocol):
 
     def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None: ...
 
-    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
-        """Retract a node and every current edge touching it; return the number of edges retracted."""
+    def retract_node(
+        self, node_id: str, at: datetime, by: str, reason: str
+    ) -> list[tuple[str, EdgeType, str]]:
+        """Retract a node and every current edge touching it (their reason: :func:`node_retraction_reason`);
+        return the keys of the edges retracted."""
 
     def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None: ...
 
@@ -310,6 +314,14 @@ class WriteTx(Protocol):
     def put_token(self, token: TokenRecord) -> None: ...
 
     def revoke_token(self, name: str, at: datetime) -> bool: ...
+
+    def insert_raw_events(self, source: str, texts: Sequence[str], at: datetime) -> list[int]:
+        """Land raw events (their JSON text, kept as given) received at ``at``; their new sequence numbers."""
+
+
+def node_retraction_reason(node_id: str, reason: str) -> str:
+    """The reason recorded on the edges a node's retraction retracts with it."""
+    return f"node {node_id} retracted: {reason}"
 
 
 class GraphStore(abc.ABC):
@@ -413,19 +425,21 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def find_token(self, secret_hash: str) -> TokenRecord | None: ...
 
-    @abc.abstractmethod
-    def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
-        """Keep an incoming event unchanged (the landing zone); return its sequence number."""
+    def append_raw_event(self, source: str, payload: dict[str, Any], *, principal: str = "ingest") -> int:
+        """Keep an incoming event unchanged (the landing zone), audited; return its sequence number."""
+        return self.append_raw_events(source, [payload], principal=principal)[0]
+
+    def append_raw_events(
+        self, source: str, payloads: Sequence[dict[str, Any]], *, principal: str = "ingest"
+    ) -> list[int]:
+        """Keep several incoming events unchanged in one write with one audit entry; their sequence
+        numbers, in order. Raises BackendUnavailableError."""
+        from lineage.storage.writes import land_raw_events
+
+        return land_raw_events(self, source, payloads, principal=principal)
 
     @abc.abstractmethod
     def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]: ...
-
-    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
-        """Keep several incoming events unchanged; their sequence numbers, in order.
-
-        Backends that can do it in one write override this (ingestion lands events in groups).
-        """
-        return [self.append_raw_event(source, p) for p in payloads]
 
     # -- bulk copy (lineage migrate) ---------------------------------------------------------
 
@@ -634,7 +648,27 @@ class GraphStore(abc.ABC):
         }
 
     def verify_audit(self, expect_head: str | None = None) -> Verification:
+        """The hash chain alone (fast): see :meth:`verify_store` for the stored graph too."""
         return verify(self.iter_audit(), expect_head)
+
+    @abc.abstractmethod
+    def audit_rows(self) -> AbstractContextManager[GraphRows]:
+        """Every row audit verification reads, from one consistent snapshot. Raises BackendUnavailableError."""
+
+    def verify_store(
+        self,
+        *,
+        expect_head: str | None = None,
+        anchors: dict[int, str] | None = None,
+        log_only: bool = False,
+    ) -> GraphVerification:
+        """Check the audit chain and that the stored graph is exactly what it says was written.
+
+        One linear pass over the log and every table (see :mod:`lineage.audit.graph_verify`);
+        ``log_only`` checks the chain alone. Raises BackendUnavailableError.
+        """
+        with self.audit_rows() as rows:
+            return verify_graph(rows, expect_head=expect_head, anchors=anchors, log_only=log_only)
 
     def kind_of(self, node_id: str) -> NodeKind:
         return parse_node_id(node_id).kind

@@ -25,8 +25,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, LiteralString, ParamSpec, TypeVar, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, LiteralString, ParamSpec, TypeVar, cast
 
 import neo4j
 import neo4j.exceptions as nex
@@ -63,7 +63,10 @@ from lineage.storage.neo4j_records import (
     us,
 )
 from lineage.storage.neo4j_tx import Neo4jWriteTx
-from lineage.storage.sqlite import from_us, to_us
+from lineage.storage.sqlite import from_us
+
+if TYPE_CHECKING:
+    from lineage.storage.neo4j_verify import Neo4jRows
 
 __all__ = ["Neo4jStore", "SchemaChange", "map_exceptions", "redact", "split_url"]
 
@@ -507,30 +510,10 @@ class Neo4jStore(GraphStore):
         rows = self._read(q.FIND_TOKEN, hash=secret_hash)
         return token_of(rows[0]["t"]) if rows else None
 
-    def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
-        def work(tx: neo4j.ManagedTransaction) -> int:
-            row = tx.run(
-                q.APPEND_RAW_EVENT,
-                at=to_us(datetime.now(UTC)),
-                source=source,
-                payload=json.dumps(payload, ensure_ascii=False),
-            ).single(strict=True)
-            return int(row["seq"])
+    def audit_rows(self) -> AbstractContextManager[Neo4jRows]:
+        from lineage.storage.neo4j_verify import snapshot
 
-        with self._errors(), self._session() as session:
-            return session.execute_write(work)
-
-    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
-        if not payloads:
-            return []
-        texts = [json.dumps(p, ensure_ascii=False) for p in payloads]
-
-        def work(tx: neo4j.ManagedTransaction) -> list[int]:
-            rows = tx.run(q.APPEND_RAW_EVENTS, at=to_us(datetime.now(UTC)), source=source, payloads=texts)
-            return [int(r["seq"]) for r in rows]
-
-        with self._errors(), self._session() as session:
-            return session.execute_write(work)
+        return snapshot(self)
 
     def export_section(self, section: Section, batch_size: int = 5_000) -> Iterator[list[Any]]:
         from lineage.storage import neo4j_bulk

@@ -202,7 +202,7 @@ RETRACT_NODE = (
     "MATCH (n:Node {id: $id}) SET n.retracted_at = $at, n.retracted_by = $by, n.retract_reason = $reason "
     f"WITH n OPTIONAL MATCH (n)-[r:{EDGE_TYPES}]-() WHERE r.retracted_at IS NULL "
     "SET r.retracted_at = $at, r.retracted_by = $by, r.retract_reason = $edge_reason "
-    "RETURN count(r) AS edges"
+    "RETURN collect([startNode(r).id, type(r), endNode(r).id]) AS edges"
 )
 RETRACT_EDGE = (
     "MATCH (s:Node {id: $src}) USING INDEX s:Node(id) MATCH (t:Node {id: $dst}) USING INDEX t:Node(id) "

@@ -89,6 +89,7 @@ def audit_props(entry: AuditEntry) -> dict[str, Any]:
         "payload_digest": entry.payload_digest,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
+        "writes": to_json(entry.writes) if entry.writes is not None else None,
     }
 
 
@@ -116,6 +117,7 @@ def entry_of(a: dict[str, Any]) -> AuditEntry:
         a["payload_digest"],
         a["prev_hash"],
         a["hash"],
+        json.loads(a["writes"]) if a.get("writes") is not None else None,
     )
 
 

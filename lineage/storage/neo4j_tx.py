@@ -18,7 +18,7 @@ import neo4j
 from lineage.audit import GENESIS, AuditEntry
 from lineage.model import EdgeType, NodeKind
 from lineage.storage import neo4j_cypher as q
-from lineage.storage.base import NewEdge, NewNode, StoredEdge, StoredNode, TokenRecord
+from lineage.storage.base import NewEdge, NewNode, StoredEdge, StoredNode, TokenRecord, node_retraction_reason
 from lineage.storage.neo4j_records import (
     CURRENT_KEYS,
     at_us,
@@ -173,16 +173,17 @@ class Neo4jWriteTx:
         for chunk in chunks(sorted(ids)):
             self.tx.run(q.REFRESH_CURRENT_ANNOTATIONS, ids=list(chunk)).consume()
 
-    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
+    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> list[tuple[str, EdgeType, str]]:
         rows = self.run(
             q.RETRACT_NODE,
             id=node_id,
             at=to_us(at),
             by=by,
             reason=reason,
-            edge_reason=f"node {node_id} retracted: {reason}",
+            edge_reason=node_retraction_reason(node_id, reason),
         )
-        return int(rows[0]["edges"]) if rows else 0
+        keys = rows[0]["edges"] if rows else []
+        return [(k[0], EdgeType(k[1]), k[2]) for k in keys if k[0] is not None]
 
     def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
         self.tx.run(
@@ -202,3 +203,7 @@ class Neo4jWriteTx:
     def revoke_token(self, name: str, at: datetime) -> bool:
         rows = self.run(q.REVOKE_TOKEN, name=name, at=to_us(at))
         return bool(rows and rows[0]["n"])
+
+    def insert_raw_events(self, source: str, texts: Sequence[str], at: datetime) -> list[int]:
+        rows = self.run(q.APPEND_RAW_EVENTS, at=to_us(at), source=source, payloads=list(texts))
+        return [int(r["seq"]) for r in rows]

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,11 +36,13 @@ from lineage.storage.base import (
     StoredEdge,
     StoredNode,
     TokenRecord,
+    node_retraction_reason,
 )
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from lineage.storage.index import TraversalIndex
+    from lineage.storage.sqlite_verify import SQLiteRows
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -284,18 +286,18 @@ class _Tx:
             [(t, by, n, k, v) for n, k, v in rows],
         )
 
-    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> int:
+    def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> list[tuple[str, EdgeType, str]]:
         t = to_us(at)
         self.c.execute(
             "UPDATE nodes SET retracted_at = ?, retracted_by = ?, retract_reason = ? WHERE id = ?",
             (t, by, reason, node_id),
         )
-        cur = self.c.execute(
+        rows = self.c.execute(
             "UPDATE edges SET retracted_at = ?, retracted_by = ?, retract_reason = ? "
-            "WHERE (src = ? OR dst = ?) AND retracted_at IS NULL",
-            (t, by, f"node {node_id} retracted: {reason}", node_id, node_id),
-        )
-        return cur.rowcount
+            "WHERE (src = ? OR dst = ?) AND retracted_at IS NULL RETURNING src, type, dst",
+            (t, by, node_retraction_reason(node_id, reason), node_id, node_id),
+        ).fetchall()
+        return [(r[0], _EDGE[r[1]], r[2]) for r in rows]
 
     def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
         self.c.execute(
@@ -307,7 +309,7 @@ class _Tx:
     def append_audit(self, entry: AuditEntry) -> None:
         self.c.execute(
             "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, "
-            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "prev_hash, hash, writes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.seq,
                 to_us(entry.at),
@@ -319,6 +321,7 @@ class _Tx:
                 entry.payload_digest,
                 entry.prev_hash,
                 entry.hash,
+                _json(entry.writes) if entry.writes is not None else None,
             ),
         )
         self.c.executemany(
@@ -346,18 +349,16 @@ class _Tx:
         )
         return cur.rowcount > 0
 
-    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
-        """Land raw events in this transaction (optional; ingestion then commits once per group)."""
-        at = to_us(datetime.now(UTC))
+    def insert_raw_events(self, source: str, texts: Sequence[str], at: datetime) -> list[int]:
+        t = to_us(at)
         return [
             int(
                 self.c.execute(
-                    "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)",
-                    (at, source, json.dumps(p, ensure_ascii=False)),
+                    "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)", (t, source, text)
                 ).lastrowid
                 or 0
             )
-            for p in payloads
+            for text in texts
         ]
 
 
@@ -389,8 +390,11 @@ class SQLiteStore(GraphStore):
                     for statement in DDL.split(";\n"):
                         if statement.strip():
                             conn.execute(statement)
+                    columns = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
+                    if "writes" not in columns:  # a version 1 store
+                        conn.execute("ALTER TABLE audit ADD COLUMN writes TEXT")
                     conn.execute(
-                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
                     )
                     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_ddl', ?)", (_DDL_DIGEST,))
@@ -678,13 +682,23 @@ class SQLiteStore(GraphStore):
 
     def _entry(self, r: Any) -> AuditEntry:
         return AuditEntry(
-            r[0], _req(r[1]), r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7], r[8], r[9]
+            r[0],
+            _req(r[1]),
+            r[2],
+            r[3],
+            r[4],
+            tuple(json.loads(r[5])),
+            json.loads(r[6]),
+            r[7],
+            r[8],
+            r[9],
+            json.loads(r[10]) if r[10] is not None else None,
         )
 
     def audit_entries(self, filt: AuditFilter | None = None) -> list[AuditEntry]:
         filt = filt or AuditFilter()
         rows = self._q(
-            "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash "
+            "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash, writes "
             "FROM audit WHERE seq > :after AND (:p IS NULL OR principal = :p) "
             "AND (:a IS NULL OR action = :a) "
             "AND (:since IS NULL OR at >= :since) AND (:until IS NULL OR at <= :until) "
@@ -706,7 +720,7 @@ class SQLiteStore(GraphStore):
         conn = sqlite3.connect(self.path, timeout=self._busy)
         try:
             cur = conn.execute(
-                "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash "
+                "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash, writes "
                 "FROM audit ORDER BY seq"
             )
             for r in cur:
@@ -747,28 +761,6 @@ class SQLiteStore(GraphStore):
         )
         return self._token(rows[0]) if rows else None
 
-    def append_raw_event(self, source: str, payload: dict[str, Any]) -> int:
-        with self._immediate(self._conn()) as conn:
-            cur = conn.execute(
-                "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)",
-                (to_us(datetime.now(UTC)), source, json.dumps(payload, ensure_ascii=False)),
-            )
-            return int(cur.lastrowid or 0)
-
-    def append_raw_events(self, source: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
-        at = to_us(datetime.now(UTC))
-        with self._immediate(self._conn()) as conn:
-            return [
-                int(
-                    conn.execute(
-                        "INSERT INTO raw_events (received_at, source, payload) VALUES (?, ?, ?)",
-                        (at, source, json.dumps(p, ensure_ascii=False)),
-                    ).lastrowid
-                    or 0
-                )
-                for p in payloads
-            ]
-
     def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]:
         conn = sqlite3.connect(self.path, timeout=self._busy)
         try:
@@ -789,6 +781,11 @@ class SQLiteStore(GraphStore):
         from lineage.storage import sqlite_bulk
 
         sqlite_bulk.import_section(self, section, records)
+
+    def audit_rows(self) -> AbstractContextManager[SQLiteRows]:
+        from lineage.storage.sqlite_verify import snapshot
+
+        return snapshot(self.path, self.url, self._busy)
 
     def file_size(self) -> int:
         return sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p))

@@ -44,7 +44,7 @@ _EXPORT: dict[Section, str] = {
     ),
     Section.RAW_EVENTS: "SELECT seq, received_at, source, payload FROM raw_events ORDER BY seq",
     Section.AUDIT: (
-        "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash "
+        "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash, writes "
         "FROM audit ORDER BY seq"
     ),
 }
@@ -92,7 +92,19 @@ def _record(section: Section, r: Any) -> Any:
         return TokenRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], _at(r[4]), r[5], from_us(r[6]))
     if section is Section.RAW_EVENTS:
         return RawEvent(r[0], _at(r[1]), r[2], json.loads(r[3]))
-    return AuditEntry(r[0], _at(r[1]), r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7], r[8], r[9])
+    return AuditEntry(
+        r[0],
+        _at(r[1]),
+        r[2],
+        r[3],
+        r[4],
+        tuple(json.loads(r[5])),
+        json.loads(r[6]),
+        r[7],
+        r[8],
+        r[9],
+        json.loads(r[10]) if r[10] is not None else None,
+    )
 
 
 def export_section(store: SQLiteStore, section: Section, batch_size: int) -> Iterator[list[Any]]:
@@ -189,6 +201,7 @@ def _rows(section: Section, records: Sequence[Any]) -> list[tuple[Any, ...]]:
             e.payload_digest,
             e.prev_hash,
             e.hash,
+            _json(e.writes) if e.writes is not None else None,
         )
         for e in records
     ]
@@ -216,8 +229,8 @@ _IMPORT: dict[Section, str] = {
     ),
     Section.RAW_EVENTS: "INSERT INTO raw_events (seq, received_at, source, payload) VALUES (?, ?, ?, ?)",
     Section.AUDIT: (
-        "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash, "
+        "writes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
 }
 

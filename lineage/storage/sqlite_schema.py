@@ -1,8 +1,12 @@
-"""DDL of the embedded store. Times are integer microseconds since the epoch, UTC."""
+"""DDL of the embedded store. Times are integer microseconds since the epoch, UTC.
+
+Version 2 adds ``audit.writes`` (what each entry wrote, see :mod:`lineage.audit.facts`); a
+version 1 store gains the column when opened, and its older entries keep none.
+"""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +78,8 @@ CREATE TABLE IF NOT EXISTS audit (
     payload TEXT NOT NULL,
     payload_digest TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    writes TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_principal ON audit (principal, seq);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);

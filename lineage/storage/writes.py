@@ -6,11 +6,13 @@ the stored graph, and either writes all of it plus one audit entry, or raises an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from lineage.audit import seal
+from lineage.audit import facts, seal
+from lineage.audit.facts import Writes, canonical_json, micros
 from lineage.errors import (
     ConflictError,
     CycleError,
@@ -22,7 +24,7 @@ from lineage.errors import (
 from lineage.model import Batch, EdgeType, NodeKind, WriteResult
 from lineage.model.ids import edge_id, is_edge_id, parse_edge_id, parse_node_id
 from lineage.model.kinds import ANNOTATION_KEYS, allowed_targets, edge_allowed
-from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx, gc_paused
+from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx, gc_paused, node_retraction_reason
 
 if TYPE_CHECKING:
     from lineage.storage.base import GraphStore
@@ -301,6 +303,7 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
     tx.update_nodes(plan.updates, at, principal)
     tx.insert_edges(plan.new_edges, at, principal)
     tx.add_annotations(plan.owners, at, principal)
+    writes = _registered(plan, principal)
     subjects = dict.fromkeys(
         [*(n.id for n in plan.new_nodes), *(u[0] for u in plan.updates), *(o[0] for o in plan.owners)]
     )
@@ -311,8 +314,36 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
         "batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True),
         "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
     }
-    _audit(tx, at, principal, source, "register", list(subjects), payload, result)
+    _audit(tx, at, principal, source, "register", list(subjects), payload, result, writes)
     return result
+
+
+def _registered(plan: _Plan, by: str) -> Writes:
+    """The facts a registration writes (canonical form: :mod:`lineage.audit.facts`)."""
+    w = Writes()
+    add = w.add
+    for n in plan.new_nodes:
+        add(facts.NODE, (n.id, n.kind.value, n.namespace, n.name, n.version, by))
+        add(facts.REVISION, (n.id, by, canonical_json(n.properties), micros(n.event_time)))
+    for node_id, props, event_time in plan.updates:
+        add(facts.REVISION, (node_id, by, canonical_json(props), micros(event_time)))
+    for e in plan.new_edges:
+        add(
+            facts.EDGE,
+            (
+                e.source,
+                e.type.value,
+                e.target,
+                e.source_kind.value,
+                e.target_kind.value,
+                canonical_json(e.properties),
+                micros(e.event_time),
+                by,
+            ),
+        )
+    for node_id, key, value in plan.owners:
+        add(facts.ANNOTATION, (node_id, key, value, by))
+    return w
 
 
 def _audit(
@@ -324,6 +355,7 @@ def _audit(
     subjects: Sequence[str],
     payload: Any,
     result: WriteResult,
+    writes: Writes,
 ) -> None:
     seq, prev = tx.audit_head()
     entry = seal(
@@ -335,6 +367,7 @@ def _audit(
         subjects=subjects,
         payload=payload,
         prev_hash=prev,
+        writes=writes.record(),
     )
     tx.append_audit(entry)
     result.audit_seq = entry.seq
@@ -360,6 +393,8 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
                 )
             at = tx.now()
             tx.retract_edge(key, at, principal, reason)
+            w = Writes()
+            w.add(facts.EDGE_RETRACTION, (key[0], key[1].value, key[2], principal, reason))
             _audit(
                 tx,
                 at,
@@ -369,6 +404,7 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
                 [key[0], key[2]],
                 {"target": target, "reason": reason},
                 result,
+                w,
             )
         return result
     check_node_id(target)
@@ -379,7 +415,8 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
         if node.retracted_at is not None:
             raise ConflictError(f"node {target!r} was already retracted at {node.retracted_at.isoformat()}")
         at = tx.now()
-        edges = tx.retract_node(target, at, principal, reason)
+        w = Writes()
+        edges = _retract_node(tx, w, target, at, principal, reason)
         _audit(
             tx,
             at,
@@ -389,6 +426,7 @@ def retract(store: GraphStore, target: str, *, reason: str, principal: str, sour
             [target],
             {"target": target, "reason": reason, "edges_retracted": edges},
             result,
+            w,
         )
     return result
 
@@ -415,17 +453,29 @@ def retract_in(
     if not live and not live_nodes:
         return result
     at = tx.now()
+    w = Writes()
     for key in live:
         tx.retract_edge(key, at, principal, reason)
-    edges_by_nodes = sum(tx.retract_node(n, at, principal, reason) for n in live_nodes)
+        w.add(facts.EDGE_RETRACTION, (key[0], key[1].value, key[2], principal, reason))
+    edges_by_nodes = sum(_retract_node(tx, w, n, at, principal, reason) for n in live_nodes)
     subjects = list(dict.fromkeys([*live_nodes, *(n for k in live for n in (k[0], k[2]))]))
     payload = {
         "targets": [*live_nodes, *(edge_id(*k) for k in live)],
         "reason": reason,
         "edges_retracted": len(live) + edges_by_nodes,
     }
-    _audit(tx, at, principal, source, "retract", subjects, payload, result)
+    _audit(tx, at, principal, source, "retract", subjects, payload, result, w)
     return result
+
+
+def _retract_node(tx: WriteTx, w: Writes, node_id: str, at: Any, by: str, reason: str) -> int:
+    """Retract a node and its current edges, adding the facts; the number of edges retracted."""
+    keys = tx.retract_node(node_id, at, by, reason)
+    w.add(facts.NODE_RETRACTION, (node_id, by, reason))
+    edge_reason = node_retraction_reason(node_id, reason)
+    for src, edge_type, dst in keys:
+        w.add(facts.EDGE_RETRACTION, (src, edge_type.value, dst, by, edge_reason))
+    return len(keys)
 
 
 def annotate(
@@ -467,7 +517,12 @@ def annotate(
         tx.add_annotations([(node_id, key, v) for v in to_add], at, principal)
         tx.retract_annotations([(node_id, key, v) for v in to_remove], at, principal)
         body = {"node": node_id, "key": key, "added": to_add, "removed": to_remove, **(payload or {})}
-        _audit(tx, at, principal, source, f"annotate.{key}", [node_id], body, result)
+        w = Writes()
+        for v in to_add:
+            w.add(facts.ANNOTATION, (node_id, key, v, principal))
+        for v in to_remove:
+            w.add(facts.ANNOTATION_RETRACTION, (node_id, key, v, principal))
+        _audit(tx, at, principal, source, f"annotate.{key}", [node_id], body, result, w)
         result.nodes_updated = 1
     return result
 
@@ -480,7 +535,13 @@ def record_token(store: GraphStore, token: TokenRecord, *, principal: str, sourc
                 f"a token named {token.name!r} already exists; revoke it or pick another name"
             )
         at = tx.now()
+        token = replace(token, created_at=at)  # bound to its entry by time, like every row
         tx.put_token(token)
+        w = Writes()
+        w.add(
+            facts.TOKEN,
+            (token.name, token.role, canonical_json(list(token.namespaces)), token.secret_hash, token.created_by),
+        )
         _audit(
             tx,
             at,
@@ -490,6 +551,7 @@ def record_token(store: GraphStore, token: TokenRecord, *, principal: str, sourc
             [],
             {"name": token.name, "role": token.role, "namespaces": list(token.namespaces)},
             result,
+            w,
         )
     return result
 
@@ -497,8 +559,42 @@ def record_token(store: GraphStore, token: TokenRecord, *, principal: str, sourc
 def revoke_token(store: GraphStore, name: str, *, principal: str, source: str = "cli") -> WriteResult:
     result = WriteResult()
     with store.write() as tx:
+        active = [t for t in store.tokens() if t.name == name and t.revoked_at is None]
         at = tx.now()
         if not tx.revoke_token(name, at):
             raise NotFoundError(f"no active token named {name!r}")
-        _audit(tx, at, principal, source, "token.revoke", [], {"name": name}, result)
+        w = Writes()
+        for t in active:
+            w.add(facts.TOKEN_REVOCATION, (t.secret_hash,))
+        _audit(tx, at, principal, source, "token.revoke", [], {"name": name}, result, w)
     return result
+
+
+def raw_event_text(payload: Any) -> str:
+    """How the landing zone keeps an event: its JSON as received (key order kept), non-ASCII as is."""
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def land_raw_events_in(
+    tx: WriteTx, source: str, payloads: Sequence[Any], *, principal: str
+) -> list[int]:
+    """Keep incoming events unchanged (the landing zone) inside a write transaction the caller
+    holds, with one audit entry for them; their sequence numbers, in order."""
+    if not payloads:
+        return []
+    texts = [raw_event_text(p) for p in payloads]
+    at = tx.now()
+    seqs = tx.insert_raw_events(source, texts, at)
+    w = Writes()
+    for seq, text in zip(seqs, texts, strict=True):
+        w.add(facts.RAW_EVENT, (seq, source, text))
+    body = {"source": source, "events": len(seqs), "first": seqs[0], "last": seqs[-1]}
+    _audit(tx, at, principal, source, "land", [], body, WriteResult(), w)
+    return seqs
+
+
+def land_raw_events(store: GraphStore, source: str, payloads: Sequence[Any], *, principal: str) -> list[int]:
+    if not payloads:
+        return []
+    with store.write() as tx:
+        return land_raw_events_in(tx, source, payloads, principal=principal)

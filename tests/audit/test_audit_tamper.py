@@ -137,7 +137,8 @@ def test_edited_payload_with_recomputed_digest_and_hash(db: Path) -> None:
         prev = row(conn, 2)["hash"]
         forged = seal(seq=3, at=from_us(r["at"]), principal=r["principal"], source=r["source"],  # type: ignore[arg-type]
                       action=r["action"], subjects=json.loads(r["subjects"]),
-                      payload={**json.loads(r["payload"]), "added": ["team-mallory"]}, prev_hash=prev)
+                      payload={**json.loads(r["payload"]), "added": ["team-mallory"]}, prev_hash=prev,
+                      writes=json.loads(r["writes"]))
         conn.execute("UPDATE audit SET payload = ?, payload_digest = ?, hash = ? WHERE seq = 3",
                      (json.dumps(forged.payload), forged.payload_digest, forged.hash))
     assert_broken_at(db, 4, "prev_hash does not match")
@@ -212,7 +213,10 @@ def test_truncated_tail_is_found_only_with_the_anchored_head(db: Path, pristine:
     with attacker(db) as conn:
         conn.execute("DELETE FROM audit WHERE seq > ?", (ENTRIES - 2,))
     assert verify(db).ok  # a chain cannot see its own end removed
-    assert cli_verify(db).returncode == 0
+    assert cli_verify(db, "--log-only").returncode == 0
+    # ...but the rows those entries wrote are still there, bound to no entry
+    proc = cli_verify(db)
+    assert proc.returncode == 1 and "outside the log" in proc.stdout
     assert_broken_at(db, ENTRIES - 1, "removed from the end", expect_head=pristine[1])
 
 

@@ -123,12 +123,15 @@ def test_duplicates_change_nothing(store: GraphStore) -> None:
     ]
     ingester = ingest_all(store, events)
     before = snapshot(store)
-    audit = len(store.audit_entries(AuditFilter(limit=1000)))
+    def mapped() -> int:  # entries other than the landing of raw events (each landing is audited)
+        return sum(e.action != "land" for e in store.audit_entries(AuditFilter(limit=1000)))
+
+    audit = mapped()
     for event in events:
         outcome = ingester.ingest(event)
         assert not outcome.changed
     assert snapshot(store) == before
-    assert len(store.audit_entries(AuditFilter(limit=1000))) == audit
+    assert mapped() == audit
     assert store.counts()["raw_events"] == 4  # every received event is kept raw
 
 
