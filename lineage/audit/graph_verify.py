@@ -394,7 +394,11 @@ class _Graph:
             if 0 < seq < len(subjects):
                 subjects[seq] = (subjects[seq] - fact_value(_SUBJECT, (subject,))) & _MASK
             else:
-                self.flaw(f"audit_subjects row ({subject}, {seq}): no such entry", "audit_subjects", subject)
+                self.flaw(
+                    f"audit_subjects row ({subject}, {seq}): the log holds no entry {seq} (entries removed?)",
+                    "audit_subjects",
+                    subject,
+                )
         if keeps:
             self.compare_copies(copies, current)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.table import Table
@@ -24,7 +25,6 @@ from lineage.cli.common import (
 from lineage.report.tables import print_table
 from lineage.errors import IntegrityError, ValidationError
 from lineage.storage import AuditFilter
-from lineage.storage.neo4j_connect import redact
 
 app = typer.Typer(
     help="Audit log: who registered or changed what, when; tamper evidence.", no_args_is_help=True
@@ -81,6 +81,15 @@ def log_cmd(
             e.hash[:12],
         )
     print_table(out(), table)
+
+
+def _shown(url: str) -> str:
+    """The store URL as a checkpoint names it: without any password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (same as --format json).")]
@@ -176,7 +185,7 @@ def checkpoint_cmd(
         result = st.verify_store()
         if not result.ok:
             raise IntegrityError(f"refusing to sign the head of a store that does not verify: {result.problem}")
-        signed = cp.sign(private, seq=result.entries, hash=result.head, at=result.head_at, store=redact(st.url))
+        signed = cp.sign(private, seq=result.entries, hash=result.head, at=result.head_at, store=_shown(st.url))
     text = json.dumps(signed, indent=2)
     if output is None:
         typer.echo(text)
