@@ -22,8 +22,8 @@ from lineage.cli.common import (
     print_json,
     settings_for,
 )
-from lineage.report.tables import print_table
 from lineage.errors import IntegrityError, ValidationError
+from lineage.report.tables import print_table
 from lineage.storage import AuditFilter
 
 app = typer.Typer(
