@@ -22,7 +22,7 @@ Nodes without edges are not held at all: nothing is reached from them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -64,8 +64,9 @@ class IndexFeed(Protocol):
     def index_head(self) -> int:
         """The sequence number of the newest audit entry (0 for an empty store)."""
 
-    def index_load(self) -> tuple[int, Iterable[EdgeRow]]:
-        """The audit head and every edge, retracted or not, as of one consistent state."""
+    def index_load(self, consume: Callable[[Iterable[EdgeRow]], None]) -> int:
+        """Pass every edge, retracted or not, to ``consume`` and return the audit head, both read
+        in one transaction (so they describe the same state)."""
 
     def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
         """The audit head and every edge touching a subject of an entry after ``after_seq``.
@@ -245,11 +246,16 @@ class TraversalIndex:
         )
 
     def _load(self) -> None:
-        head, rows = self._feed.index_load()
+        columns: list[tuple[I32, I32, U8, I64, I64, list[int]]] = []
         self._ids = []
         self._num = {}
-        src, dst, typ, rec, ret, kinds = self._columns(rows)
-        self._kind = np.array(kinds, dtype=np.uint8)
+        head = self._feed.index_load(lambda rows: columns.append(self._columns(rows)))
+        src = np.concatenate([c[0] for c in columns]) if columns else np.zeros(0, dtype=np.int32)
+        dst = np.concatenate([c[1] for c in columns]) if columns else np.zeros(0, dtype=np.int32)
+        typ = np.concatenate([c[2] for c in columns]) if columns else np.zeros(0, dtype=np.uint8)
+        rec = np.concatenate([c[3] for c in columns]) if columns else np.zeros(0, dtype=np.int64)
+        ret = np.concatenate([c[4] for c in columns]) if columns else np.zeros(0, dtype=np.int64)
+        self._kind = np.array([k for c in columns for k in c[5]], dtype=np.uint8)
         n = len(self._ids)
         self._segs = (_Segment.build(n, src, dst, typ, rec, ret), _Segment.empty(n))
         self._head = head
@@ -338,7 +344,7 @@ class TraversalIndex:
         if edge_types:
             allowed = np.zeros(len(TYPES), dtype=np.bool_)
             allowed[[TYPE_CODE[e.value] for e in edge_types]] = True
-        segs = self._segs
+        segs = [seg for seg in self._segs if len(seg)]
         ids = self._ids
         seen = np.zeros(max(len(ids), 1), dtype=np.bool_)
         frontier = np.asarray(starts, dtype=np.int64)

@@ -68,6 +68,9 @@ from lineage.storage.sqlite import from_us
 if TYPE_CHECKING:
     from lineage.storage.neo4j_verify import Neo4jRows
 
+if TYPE_CHECKING:
+    from lineage.storage.index import TraversalIndex
+
 __all__ = ["Neo4jStore", "SchemaChange", "map_exceptions", "redact", "split_url"]
 
 P = ParamSpec("P")
@@ -158,6 +161,8 @@ class Neo4jStore(GraphStore):
         auth = (user, password) if password else None
         self._local = threading.local()
         quiet_driver_logs()
+        self._index: TraversalIndex | None = None
+        self._index_lock = threading.Lock()
         try:
             self._driver = neo4j.GraphDatabase.driver(
                 driver_url,
@@ -358,6 +363,7 @@ class Neo4jStore(GraphStore):
         with self._errors(), self._session() as session:
             session.run(q.WIPE, batch=10_000).consume()
             session.execute_write(_consume, q.INIT_SINGLETONS, {"genesis": GENESIS, "version": q.SCHEMA_VERSION})
+        self._index = None  # its audit sequence starts again
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -379,6 +385,20 @@ class Neo4jStore(GraphStore):
     def get_node_any(self, node_id: str) -> NodeRecord | None:
         recs = self._node_records(q.NODE_ANY, None, id=node_id)
         return recs[0] if recs else None
+
+    def traversal_index(self) -> TraversalIndex:
+        """The traversal index fed from this database, built on first use and caught up on every call."""
+        index = self._index
+        if index is None:
+            with self._index_lock:
+                if self._index is None:
+                    from lineage.storage.index import TraversalIndex
+                    from lineage.storage.neo4j_index import Neo4jIndexFeed
+
+                    self._index = TraversalIndex(Neo4jIndexFeed(self))
+                index = self._index
+        index.sync()
+        return index
 
     def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
         query = q.EXPAND[(Direction(direction).value, as_of is None)]

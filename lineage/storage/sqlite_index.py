@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from lineage.errors import BackendUnavailableError
@@ -28,6 +28,9 @@ _EDGES_TOUCHING = (
     "FROM json_each(:ids) f JOIN edges e INDEXED BY edges_in ON e.dst = f.value"
 )
 
+#: Edges converted per step of a full load (bounds the Python objects alive at once).
+CHUNK = 100_000
+
 #: Past this many changed subjects a fresh load is cheaper than following them one by one.
 MAX_SUBJECTS = 200_000
 
@@ -40,23 +43,22 @@ class SQLiteIndexFeed:
         rows = self._store._q(_HEAD)
         return int(rows[0][0]) if rows else 0
 
-    def index_load(self) -> tuple[int, Iterable[EdgeRow]]:
+    def index_load(self, consume: Callable[[Iterable[EdgeRow]], None]) -> int:
         store = self._store
         try:
             conn = sqlite3.connect(store.path, timeout=60.0)
-            conn.execute("BEGIN")  # one read snapshot for the head and the edges
-            row = conn.execute(_HEAD).fetchone()
-        except sqlite3.Error as exc:
-            raise BackendUnavailableError(f"store {store.url!r} unavailable: {exc}") from None
-        head = int(row[0]) if row else 0
-
-        def rows() -> Iterator[EdgeRow]:
             try:
-                yield from conn.execute(_ALL_EDGES)
+                conn.execute("BEGIN")  # one read snapshot for the head and the edges
+                row = conn.execute(_HEAD).fetchone()
+                cursor = conn.execute(_ALL_EDGES)
+                while rows := cursor.fetchmany(CHUNK):
+                    consume(rows)
+                conn.execute("COMMIT")
             finally:
                 conn.close()
-
-        return head, rows()
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(f"store {store.url!r} unavailable: {exc}") from None
+        return int(row[0]) if row else 0
 
     def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
         entries = self._store._q("SELECT seq, subjects FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))

@@ -1,0 +1,92 @@
+"""How the Neo4j store feeds its traversal index (:mod:`lineage.storage.index`).
+
+The same protocol as the embedded store: the head is the audit head node's sequence number (one
+small read per query), changes are the edges touching the subjects of the audit entries after a
+sequence number, and a full load streams every relationship together with the head in one read
+transaction. A traversal then costs one round trip (the head) instead of one per level.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, LiteralString
+
+from lineage.storage import neo4j_cypher as q
+from lineage.storage.index import EdgeRow
+from lineage.storage.neo4j_records import KIND_BY_PREFIX
+
+if TYPE_CHECKING:
+    import neo4j
+
+    from lineage.storage.neo4j import Neo4jStore
+
+_HEAD: LiteralString = "OPTIONAL MATCH (h:AuditHead {id: 'head'}) RETURN coalesce(h.seq, 0) AS seq"
+_ALL_EDGES: LiteralString = (
+    f"MATCH (s:Node)-[r:{q.EDGE_TYPES}]->(t:Node) "
+    "RETURN s.id AS src, type(r) AS type, t.id AS dst, r.recorded_at AS rec, r.retracted_at AS ret"
+)
+_CHANGED: LiteralString = "MATCH (a:AuditEntry) WHERE a.seq > $after RETURN a.seq AS seq, a.subjects AS subjects"
+_TOUCHING: LiteralString = (
+    f"UNWIND $ids AS id MATCH (s:Node {{id: id}})-[r:{q.EDGE_TYPES}]->(t:Node) "
+    "RETURN collect([s.id, type(r), t.id, r.recorded_at, r.retracted_at]) AS rows "
+    "UNION ALL "
+    f"UNWIND $ids AS id MATCH (s:Node)-[r:{q.EDGE_TYPES}]->(t:Node {{id: id}}) "
+    "RETURN collect([s.id, type(r), t.id, r.recorded_at, r.retracted_at]) AS rows"
+)
+
+#: Past this many changed subjects a fresh load is cheaper than following them one by one.
+MAX_SUBJECTS = 200_000
+CHUNK = 100_000
+
+
+def _kind(node_id: str) -> str:
+    return KIND_BY_PREFIX[node_id[: node_id.index(":")]].value
+
+
+def _row(src: str, etype: str, dst: str, rec: int, ret: int | None) -> EdgeRow:
+    return (src, etype, dst, _kind(src), _kind(dst), rec, ret)
+
+
+class Neo4jIndexFeed:
+    def __init__(self, store: Neo4jStore) -> None:
+        self._store = store
+
+    def index_head(self) -> int:
+        rows = self._store._read(_HEAD)
+        return int(rows[0]["seq"]) if rows else 0
+
+    def index_load(self, consume: Callable[[Iterable[EdgeRow]], None]) -> int:
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            head = int(tx.run(_HEAD).single(strict=True)["seq"])
+            result = tx.run(_ALL_EDGES)
+            batch: list[EdgeRow] = []
+            for r in result:
+                batch.append(_row(r[0], r[1], r[2], r[3], r[4]))
+                if len(batch) >= CHUNK:
+                    consume(batch)
+                    batch = []
+            consume(batch)
+            return head
+
+        return self._store._read_tx(work)
+
+    def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
+        entries = self._store._read(_CHANGED, after=after_seq)
+        if not entries:
+            return after_seq, []
+        subjects: dict[str, None] = {}
+        head = after_seq
+        for e in entries:
+            head = max(head, int(e["seq"]))
+            subjects.update(dict.fromkeys(_subjects(e["subjects"])))
+            if len(subjects) > MAX_SUBJECTS:
+                return None
+        rows: list[EdgeRow] = []
+        for part in self._store._read(_TOUCHING, ids=list(subjects)):
+            rows.extend(_row(*r) for r in part["rows"])
+        return head, rows
+
+
+def _subjects(value: Any) -> Iterator[str]:
+    yield from (json.loads(value) if isinstance(value, str) else value or ())
