@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     max_query_depth: int = 12
     max_page_size: int = 500
+    max_work_seconds: float = Field(
+        default=5.0, gt=0, description="Wall time one API request may spend traversing, across all its fields."
+    )
+    max_work_paths: int = Field(default=2_000, ge=1, description="Paths one API request may build.")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lineage.analysis.budget import WorkBudget, charge
 from lineage.analysis.lineage import PROVENANCE_ORDER
 from lineage.model import NodeKind, parse_node_id
 from lineage.storage.base import Direction, GraphStore
@@ -108,13 +109,16 @@ def diff(
     kinds: Sequence[NodeKind] = (),
     max_depth: int | None = None,
     max_nodes: int | None = None,
+    budget: WorkBudget | None = None,
 ) -> ProvenanceDiff:
     """Compare the upstream closures of ``a`` and ``b`` (optionally only some kinds).
 
     Raises ValidationError (malformed id) and NotFoundError (either unknown as of the time).
     """
     left = store.reach(a, Direction.UPSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes)
+    charge(budget, expanded=len(left.nodes))
     right = store.reach(b, Direction.UPSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes)
+    charge(budget, expanded=len(right.nodes))
     ids_a = {r.id for r in left.nodes}
     ids_b = {r.id for r in right.nodes}
     only_a = _by_name(ids_a - ids_b)

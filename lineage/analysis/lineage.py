@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lineage.analysis.budget import WorkBudget, charge
 from lineage.errors import LimitExceededError
 from lineage.model import EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore, Reach, Reached, gc_paused
@@ -188,6 +189,7 @@ def _report(
     depth_limit: int,
     max_nodes: int,
     edge_types: Sequence[EdgeType] = (),
+    budget: WorkBudget | None = None,
 ) -> LineageReport:
     if max_depth is not None and (max_depth < 1 or max_depth > depth_limit):
         raise LimitExceededError(f"depth must be between 1 and {depth_limit}, got {max_depth}")
@@ -196,6 +198,7 @@ def _report(
             start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
             edge_types=edge_types,
         )
+        charge(budget, expanded=len(reach.nodes))
         records = _Records(store, as_of)
         deployments = [r.id for r in reach.nodes if r.kind is NodeKind.DEPLOYMENT]
         shown = store.get_nodes([start, *deployments], as_of)
@@ -239,6 +242,7 @@ def impact(
     depth_limit: int = 100,
     max_nodes: int = 1_000_000,
     edge_types: Sequence[EdgeType] = (),
+    budget: WorkBudget | None = None,
 ) -> LineageReport:
     """Everything downstream of ``start``: what a broken version affects.
 
@@ -255,6 +259,7 @@ def impact(
         depth_limit=depth_limit,
         max_nodes=max_nodes,
         edge_types=edge_types,
+        budget=budget,
     )
 
 
@@ -268,6 +273,7 @@ def provenance(
     depth_limit: int = 100,
     max_nodes: int = 1_000_000,
     edge_types: Sequence[EdgeType] = (),
+    budget: WorkBudget | None = None,
 ) -> LineageReport:
     """Everything upstream of ``start``: its bill of materials."""
     return _report(
@@ -280,4 +286,5 @@ def provenance(
         depth_limit=depth_limit,
         max_nodes=max_nodes,
         edge_types=edge_types,
+        budget=budget,
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import networkx as nx
 
+from lineage.analysis.budget import WorkBudget, charge
 from lineage.errors import BadInputError
 from lineage.model import EdgeType
 from lineage.storage.base import Direction, GraphStore
@@ -73,11 +74,12 @@ def paths(
     as_of: datetime | None = None,
     max_depth: int | None = None,
     max_nodes: int | None = None,
+    budget: WorkBudget | None = None,
 ) -> PathsResult:
     """Up to ``max_paths`` shortest paths from ``source`` down to ``target``, shortest first.
 
     Raises ValidationError (malformed id), NotFoundError (either end unknown as of the time) and
-    BadInputError (``max_paths`` below 1).
+    BadInputError (``max_paths`` below 1); LimitExceededError when ``budget`` runs out.
     """
     if max_paths < 1:
         raise BadInputError(f"max must be at least 1, got {max_paths}")
@@ -85,12 +87,16 @@ def paths(
     if source == target:
         return PathsResult(source, target, as_of, [Path((source,), ())], False, 1)
     down = store.reach(source, Direction.DOWNSTREAM, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes)
+    charge(budget, expanded=len(down.nodes))
     descendants = {r.id for r in down.nodes}
     if target not in descendants:
         return PathsResult(source, target, as_of, [], False, 0)
     descendants.add(source)
-    graph = _between(store, source, target, descendants, as_of)
-    found = list(islice(nx.shortest_simple_paths(graph, source, target), max_paths + 1))
+    graph = _between(store, source, target, descendants, as_of, budget)
+    found = []
+    for path in islice(nx.shortest_simple_paths(graph, source, target), max_paths + 1):
+        charge(budget, paths=1, expanded=len(path))
+        found.append(path)
     out = [
         Path(tuple(p), tuple(graph.edges[u, v]["type"] for u, v in pairwise(p)))
         for p in found[:max_paths]
@@ -99,7 +105,12 @@ def paths(
 
 
 def _between(
-    store: GraphStore, source: str, target: str, descendants: set[str], as_of: datetime | None
+    store: GraphStore,
+    source: str,
+    target: str,
+    descendants: set[str],
+    as_of: datetime | None,
+    budget: WorkBudget | None = None,
 ) -> nx.DiGraph:
     """The subgraph induced by nodes that are both descendants of source and ancestors of target.
 
@@ -112,6 +123,7 @@ def _between(
     frontier = [target]
     while frontier:
         hops = store.expand(frontier, Direction.UPSTREAM, as_of)
+        charge(budget, expanded=len(hops))
         hops.sort(key=lambda h: (h.origin, h.edge_type.value, h.reached))
         nxt: list[str] = []
         for hop in hops:

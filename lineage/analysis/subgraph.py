@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from lineage.analysis.budget import WorkBudget, charge
 from lineage.errors import NotFoundError
 from lineage.model import EdgeType, NodeKind
 from lineage.storage.base import Direction, GraphStore
@@ -73,6 +74,7 @@ def walk(
     max_nodes: int | None = None,
     check_starts: bool = True,
     edge_types: Sequence[EdgeType] = (),
+    budget: WorkBudget | None = None,
 ) -> Subgraph:
     """Every node reachable from ``starts`` and every edge between reached nodes met on the way.
 
@@ -103,7 +105,9 @@ def walk(
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
         nxt: list[str] = []
-        for hop in store.expand(frontier, direction, as_of):
+        hops = store.expand(frontier, direction, as_of)
+        charge(budget, expanded=len(hops))
+        for hop in hops:
             if allowed and hop.edge_type not in allowed:
                 continue
             edge = (

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -37,6 +38,8 @@ from lineage.governance.access import anonymous_read_allowed
 from lineage.settings import Settings, graphiql_enabled, load_settings, store_options
 from lineage.storage import open_store
 
+#: Traversals running at once per process (the rest wait, within their request's work budget).
+TRAVERSAL_THREADS = 4
 #: What uvicorn imports in each worker process.
 APP_FACTORY = "lineage.api.app:create_app"
 
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics=metrics,
             limits=limits,
             anonymous_read=anonymous_read_allowed(settings.anonymous_read, settings.host),
+            traversals=anyio.CapacityLimiter(TRAVERSAL_THREADS),
         )
         log.info("serving store %s in %s mode", store.url, settings.mode)
         try:

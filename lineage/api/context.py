@@ -6,11 +6,14 @@ thread (the event loop never blocks on storage) and times it for ``/metrics``.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
@@ -37,6 +40,9 @@ class Services:
     metrics: Metrics
     limits: Limits
     anonymous_read: bool
+    #: Traversals (CPU work) run at most this many at a time per process, so a flood of expensive
+    #: fields queues up instead of starving the event loop of the interpreter lock.
+    traversals: anyio.CapacityLimiter | None = None
 
 
 async def timed_call(metrics: Metrics, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -46,6 +52,15 @@ async def timed_call(metrics: Metrics, fn: Callable[P, R], *args: P.args, **kwar
         return await run_in_threadpool(fn, *args, **kwargs)
     finally:
         metrics.store_latency.labels(_name(fn)).observe(time.perf_counter() - start)
+
+
+async def traversal_call(services: Services, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a traversal in a worker thread, at most ``services.traversals`` at a time, timed."""
+    start = time.perf_counter()
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=services.traversals)
+    finally:
+        services.metrics.store_latency.labels(_name(fn)).observe(time.perf_counter() - start)
 
 
 def _name(fn: object) -> str:
@@ -63,6 +78,8 @@ class Context(BaseContext):
         self.principal = principal
         self.auth_error = auth_error
         self._budget = services.limits.max_result_nodes
+        #: Traversal work this request may do, shared by all its fields (see lineage.analysis.budget).
+        self.work = services.limits.work_budget()
         self._loaders: Loaders | None = None
 
     @property
@@ -87,6 +104,10 @@ class Context(BaseContext):
 
     async def call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await timed_call(self.metrics, fn, *args, **kwargs)
+
+    async def traverse(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Like :meth:`call`, for traversals: bounded concurrency (see ``Services.traversals``)."""
+        return await traversal_call(self.services, fn, *args, **kwargs)
 
     # -- access ------------------------------------------------------------------------------
 

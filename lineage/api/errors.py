@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
-from lineage.errors import LineageError
+from lineage.errors import BackendUnavailableError, LineageError
 
 log = logging.getLogger("lineage.api")
 
@@ -33,7 +33,7 @@ def classify(error: GraphQLError) -> tuple[str, str, dict[str, Any] | None]:
     while isinstance(original, GraphQLError) and original.original_error is not None:
         original = original.original_error
     if isinstance(original, LineageError):
-        return original.code, original.message, original.details or None
+        return original.code, public_message(original), original.details or None
     if error.path is None or original is None or isinstance(error, GraphQLSyntaxError):
         # raised before execution: the document or the variables are wrong
         message = error.message
@@ -98,7 +98,18 @@ def error_response(code: str, message: str, status: int, details: dict[str, Any]
 
 
 def lineage_error_response(exc: LineageError) -> JSONResponse:
-    return error_response(exc.code, exc.message, exc.http_status if exc.http_status >= 400 else 400, exc.details)
+    status = exc.http_status if exc.http_status >= 400 else 400
+    return error_response(exc.code, public_message(exc), status, exc.details)
+
+
+def public_message(exc: LineageError) -> str:
+    """The message a client may see. Store failures name files, hosts and URLs (which may hold
+    credentials): those stay in the server log, under a reference the client gets."""
+    if not isinstance(exc, BackendUnavailableError):
+        return exc.message
+    ref = secrets.token_hex(4)
+    log.warning("store unavailable (ref %s): %s", ref, exc.message)
+    return f"the store is unavailable; retry shortly (ref {ref}; the server log has the details)"
 
 
 @lru_cache(maxsize=512)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lineage.analysis.budget import MAX_EXPANDED, MAX_PATHS, MAX_SECONDS, WorkBudget
 from lineage.errors import BadInputError, LimitExceededError
 from lineage.settings import Settings
 
@@ -32,6 +33,9 @@ class Limits:
     max_query_depth: int
     max_body_bytes: int
     max_result_nodes: int = MAX_RESULT_NODES
+    max_work_expanded: int = MAX_EXPANDED
+    max_work_paths: int = MAX_PATHS
+    max_work_seconds: float = MAX_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -43,6 +47,14 @@ class Limits:
             max_query_depth=settings.max_query_depth,
             max_body_bytes=settings.max_body_bytes,
             max_result_nodes=MAX_RESULT_NODES,
+            max_work_paths=settings.max_work_paths,
+            max_work_seconds=settings.max_work_seconds,
+        )
+
+    def work_budget(self) -> WorkBudget:
+        """A fresh work budget for one request."""
+        return WorkBudget(
+            max_expanded=self.max_work_expanded, max_paths=self.max_work_paths, seconds=self.max_work_seconds
         )
 
     def page(self, first: int | None, default: int = 50, name: str = "first") -> int:

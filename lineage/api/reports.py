@@ -56,7 +56,7 @@ def build_reports_router() -> APIRouter:
         ctx = await get_context(request)
         ctx.reader()
         settings = ctx.services.settings
-        built = await ctx.call(
+        built = await ctx.traverse(
             build_report,
             ctx.store,
             node_id,
@@ -65,6 +65,7 @@ def build_reports_router() -> APIRouter:
             max_depth=depth,
             depth_limit=settings.max_depth,
             max_nodes=settings.max_nodes,
+            budget=ctx.work,
         )
         ctx.spend(len(built.lineage.nodes))
         body = render_markdown(built, max_chars=max_chars) if fmt is ReportFormat.md else render(built, fmt)

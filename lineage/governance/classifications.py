@@ -22,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from lineage.analysis.budget import WorkBudget
 from lineage.analysis.subgraph import Subgraph, walk
 from lineage.errors import ValidationError
 from lineage.governance.annotations import current, holders
@@ -188,7 +189,12 @@ class ClassificationReach:
 
 
 def effective_classifications(
-    store: GraphStore, node_id: str, *, as_of: datetime | None = None, max_nodes: int | None = None
+    store: GraphStore,
+    node_id: str,
+    *,
+    as_of: datetime | None = None,
+    max_nodes: int | None = None,
+    budget: WorkBudget | None = None,
 ) -> NodeClassifications:
     """What ``node_id`` carries as of the time, and what was removed on the way to it.
 
@@ -199,7 +205,7 @@ def effective_classifications(
     tagged = holders(store, "tag", as_of)
     if not tagged:  # nothing is classified: nothing can reach the node
         return NodeClassifications(node, as_of, [], [])
-    sub = walk(store, [node_id], Direction.UPSTREAM, as_of=as_of, max_nodes=max_nodes)
+    sub = walk(store, [node_id], Direction.UPSTREAM, as_of=as_of, max_nodes=max_nodes, budget=budget)
     tags = _tags_of({n: v for n, v in tagged.items() if n in sub.kinds})
     if not tags:
         return NodeClassifications(node, as_of, [], [])
@@ -228,6 +234,7 @@ def classification_reach(
     as_of: datetime | None = None,
     kinds: Sequence[NodeKind] = (),
     max_nodes: int | None = None,
+    budget: WorkBudget | None = None,
 ) -> ClassificationReach:
     """Every node ``classification`` (or a narrower class) reaches as of the time, with owners.
 
@@ -243,7 +250,9 @@ def classification_reach(
     if not tags:
         return result
     starts = sorted({n for origins in tags.values() for n in origins})
-    sub = walk(store, starts, Direction.DOWNSTREAM, as_of=as_of, max_nodes=max_nodes, check_starts=False)
+    sub = walk(
+        store, starts, Direction.DOWNSTREAM, as_of=as_of, max_nodes=max_nodes, check_starts=False, budget=budget
+    )
     graph = sub.digraph()
     removes = {n: v for n, v in holders(store, "removes", as_of).items() if n in sub.kinds}
     reached: dict[str, list[Effective]] = {}

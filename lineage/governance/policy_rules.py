@@ -20,6 +20,7 @@ from itertools import pairwise
 
 import networkx as nx
 
+from lineage.analysis.budget import WorkBudget
 from lineage.analysis.state import graph_state, iso
 from lineage.analysis.subgraph import walk
 from lineage.governance.approvals import approvals_of
@@ -64,6 +65,7 @@ class _Context:
     as_of: datetime
     checked_at: datetime
     target: str | None
+    budget: WorkBudget | None = None
     _reach: dict[str, ClassificationReach] = field(default_factory=dict)
     _records: dict[str, NodeRecord] = field(default_factory=dict)
 
@@ -71,7 +73,7 @@ class _Context:
     def scope(self) -> set[str] | None:
         if self.target is None:
             return None
-        return set(walk(self.store, [self.target], Direction.DOWNSTREAM, as_of=self.as_of).kinds)
+        return set(walk(self.store, [self.target], Direction.DOWNSTREAM, as_of=self.as_of, budget=self.budget).kinds)
 
     @cached_property
     def deployments(self) -> list[NodeRecord]:
@@ -92,7 +94,9 @@ class _Context:
     def upstream(self) -> nx.DiGraph:
         """The upstream of every deployment in scope, cause -> effect."""
         ids = [d.id for d in self.deployments]
-        return walk(self.store, ids, Direction.UPSTREAM, as_of=self.as_of, check_starts=False).digraph()
+        return walk(
+            self.store, ids, Direction.UPSTREAM, as_of=self.as_of, check_starts=False, budget=self.budget
+        ).digraph()
 
     def records_of(self, ids: list[str]) -> dict[str, NodeRecord]:
         """Records of upstream nodes, fetched once each and only when a rule needs their fields."""
@@ -107,7 +111,9 @@ class _Context:
 
     def reach(self, classification: str) -> ClassificationReach:
         if classification not in self._reach:
-            self._reach[classification] = classification_reach(self.store, classification, as_of=self.as_of)
+            self._reach[classification] = classification_reach(
+                self.store, classification, as_of=self.as_of, budget=self.budget
+            )
         return self._reach[classification]
 
     def path_text(self, source: str, target: str) -> str:
@@ -126,6 +132,7 @@ def check_policy(
     target: str | None = None,
     as_of: datetime | None = None,
     now: datetime | None = None,
+    budget: WorkBudget | None = None,
 ) -> PolicyReport:
     """Run every rule; the report lists violations (with explanations) and waivers per rule.
 
@@ -137,7 +144,7 @@ def check_policy(
     if target is not None:
         store.get_node(target, state.as_of)
     checked_at = as_of or now or datetime.now(UTC)
-    ctx = _Context(store, policy, state.as_of, checked_at, target)
+    ctx = _Context(store, policy, state.as_of, checked_at, target, budget)
     report = new_report(policy_name, target, state, checked_at)
     evaluators: dict[type, Callable[[_Context, object, RuleOutcome], None]] = {
         RequireProvenance: _require_provenance,  # type: ignore[dict-item]

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from lineage.analysis import LineageReport, ReachedNode, impact, provenance
+from lineage.analysis.budget import WorkBudget
 from lineage.analysis.state import GraphState, graph_state, iso, state_digest
 from lineage.analysis.subgraph import Subgraph, walk
 from lineage.governance.classifications import NodeClassifications, effective_classifications
@@ -96,6 +97,7 @@ def build_report(
     depth_limit: int = 100,
     max_nodes: int = 1_000_000,
     edge_types: Sequence[EdgeType] = (),
+    budget: WorkBudget | None = None,
 ) -> Report:
     """Compute a report pinned to one graph state. ValidationError, NotFoundError, LimitExceededError."""
     direction = Direction(direction)
@@ -104,12 +106,12 @@ def build_report(
     question = impact if direction is Direction.DOWNSTREAM else provenance
     lineage = question(
         store, node_id, max_depth=max_depth, kinds=kinds, as_of=pinned, depth_limit=depth_limit, max_nodes=max_nodes,
-        edge_types=edge_types,
+        edge_types=edge_types, budget=budget,
     )
     sub = walk(store, [node_id], direction, as_of=pinned, max_depth=max_depth, max_nodes=max_nodes,
-               edge_types=edge_types)
+               edge_types=edge_types, budget=budget)
     records = store.get_nodes(sorted(sub.kinds), pinned)
-    classes = effective_classifications(store, node_id, as_of=pinned, max_nodes=max_nodes)
+    classes = effective_classifications(store, node_id, as_of=pinned, max_nodes=max_nodes, budget=budget)
     who = notices((n.node, n.production) for n in lineage.nodes)
     content = {
         "direction": direction.value,

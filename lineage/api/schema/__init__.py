@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 
 from graphql import ASTValidationRule, GraphQLError
 from lineage.api.errors import CachedParse, ErrorCodes
+from lineage.api.guard import GuardedValidation
 from lineage.api.limits import MAX_ALIASES, MAX_TOKENS
 from lineage.api.metrics import OperationMetrics
 from lineage.api.schema.governance import GovernanceQuery
@@ -50,7 +51,7 @@ def build_schema(max_query_depth: int = 12) -> LineageSchema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         CachedParse,
         lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE),
+        lambda: GuardedValidation(maxsize=DOCUMENT_CACHE),
     ]
     query = merge_types("Query", (Query, GovernanceQuery))
     return LineageSchema(query=query, mutation=Mutation, types=list(KIND_TYPES.values()), extensions=extensions)

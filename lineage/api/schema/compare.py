@@ -40,7 +40,7 @@ async def build_paths(
     ctx: Context, source: str, target: str, *, max_paths: int, as_of: datetime | None
 ) -> PathsResult:
     max_paths = ctx.limits.page(max_paths, default=10, name="max")
-    found: DomainPaths = await ctx.call(
+    found: DomainPaths = await ctx.traverse(
         paths,
         ctx.store,
         source,
@@ -49,6 +49,7 @@ async def build_paths(
         as_of=as_of,
         max_depth=ctx.limits.max_depth,
         max_nodes=ctx.limits.max_nodes,
+        budget=ctx.work,
     )
     records = await _nodes(ctx, [source, target], as_of)
     ctx.spend(sum(len(p.nodes) for p in found.paths))
@@ -96,7 +97,7 @@ class ProvenanceDiff:
 async def build_diff(
     ctx: Context, a: str, b: str, *, kinds: list[Kind] | None, as_of: datetime | None
 ) -> ProvenanceDiff:
-    result: DomainDiff = await ctx.call(
+    result: DomainDiff = await ctx.traverse(
         diff,
         ctx.store,
         a,
@@ -105,6 +106,7 @@ async def build_diff(
         kinds=domain_kinds(kinds),
         max_depth=ctx.limits.max_depth,
         max_nodes=ctx.limits.max_nodes,
+        budget=ctx.work,
     )
     ids = [a, b, *result.added, *result.removed, *(i for c in result.changed for i in (*c.before, *c.after))]
     records = await _nodes(ctx, ids, as_of)

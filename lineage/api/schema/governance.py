@@ -211,7 +211,9 @@ class GovernanceQuery:
         ctx = info.context
         ctx.reader()
         when = as_utc(as_of)
-        found: NodeClassifications = await ctx.call(effective_classifications, ctx.store, str(id), as_of=when)
+        found: NodeClassifications = await ctx.traverse(
+            effective_classifications, ctx.store, str(id), as_of=when, budget=ctx.work
+        )
         return NodeClassificationsResult(
             node_id=id,
             as_of=when,
@@ -228,8 +230,8 @@ class GovernanceQuery:
         ctx.reader()
         check_classification(classification)
         when = as_utc(as_of)
-        reach = await ctx.call(
-            classification_reach, ctx.store, classification, as_of=when, kinds=domain_kinds(kinds)
+        reach = await ctx.traverse(
+            classification_reach, ctx.store, classification, as_of=when, kinds=domain_kinds(kinds), budget=ctx.work
         )
         ctx.spend(len(reach.nodes))
         return ClassificationReachResult(
@@ -261,8 +263,8 @@ class GovernanceQuery:
         ctx = info.context
         ctx.reader()
         rules = await ctx.call(load_policy, text=policy, name="policy")  # parsing is CPU work: not on the loop
-        report = await ctx.call(
+        report = await ctx.traverse(
             check_policy, ctx.store, rules, policy_name="policy", target=str(target) if target else None,
-            as_of=as_utc(as_of),
+            as_of=as_utc(as_of), budget=ctx.work,
         )
         return policy_result(report)

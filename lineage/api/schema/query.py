@@ -39,6 +39,9 @@ EdgeTypesArg = Annotated[
     ),
 ]
 
+#: Longest search text accepted (names and ids are at most a few hundred characters).
+MAX_SEARCH_TEXT = 1_000
+
 
 @strawberry.type
 class Query:
@@ -80,6 +83,11 @@ class Query:
         ctx.reader()
         if not text.strip():
             raise BadInputError("search text must not be empty")
+        if len(text) > MAX_SEARCH_TEXT:
+            raise BadInputError(
+                f"search text is {len(text)} characters long; the limit is {MAX_SEARCH_TEXT}",
+                details={"limit": MAX_SEARCH_TEXT},
+            )
         size = ctx.limits.page(first)
         as_of = as_utc(as_of)
         records = await ctx.call(ctx.store.search, text, domain_kinds(kinds), size, as_of)

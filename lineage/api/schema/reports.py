@@ -15,6 +15,7 @@ from datetime import datetime
 import strawberry
 
 from lineage.analysis import is_production
+from lineage.analysis.budget import WorkBudget, charge
 from lineage.analysis.lineage import IMPACT_ORDER, PROVENANCE_ORDER
 from lineage.api.context import Context
 from lineage.api.schema import cursors
@@ -163,12 +164,14 @@ def impact_page(
     after: str | None,
     size: int,
     edge_types: tuple[EdgeType, ...] = (),
+    budget: WorkBudget | None = None,
 ) -> _ImpactPage:
     """The traversal, the ordering and the page's records: blocking work, run in one worker thread."""
     reach = store.reach(
         node_id, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
         edge_types=edge_types,
     )
+    charge(budget, expanded=len(reach.nodes))
     ordered = sorted(reach.nodes, key=_impact_order)
     start = 0
     after_id = cursors.decode("reached", after)
@@ -195,7 +198,7 @@ async def build_impact(
 ) -> ImpactReport:
     size = ctx.limits.page(first, default=100)
     max_depth = ctx.limits.depth(depth)
-    found = await ctx.call(
+    found = await ctx.traverse(
         impact_page,
         ctx.store,
         node_id,
@@ -206,6 +209,7 @@ async def build_impact(
         after=after,
         size=size,
         edge_types=edge_types,
+        budget=ctx.work,
     )
     reach, records = found.reach, found.records
     ctx.spend(len(found.page) + 1)
@@ -284,7 +288,7 @@ async def build_provenance(
     edge_types: tuple[EdgeType, ...] = (),
 ) -> ProvenanceReport:
     max_depth = ctx.limits.depth(depth)
-    reach = await ctx.call(
+    reach = await ctx.traverse(
         ctx.store.reach,
         node_id,
         Direction.UPSTREAM,
@@ -294,5 +298,6 @@ async def build_provenance(
         max_nodes=ctx.limits.max_nodes,
         edge_types=edge_types,
     )
+    ctx.work.charge(expanded=len(reach.nodes))
     root = await _records(ctx, [node_id], as_of)
     return ProvenanceReport(reach=reach, root=to_node(root[node_id], as_of), depth=max_depth)
