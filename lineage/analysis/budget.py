@@ -40,7 +40,8 @@ class WorkBudget:
         self.max_paths = max_paths
         self.seconds = seconds
         self._clock = clock
-        self.deadline = clock() + seconds
+        #: Set when the first traversal starts (time spent queueing for a worker does not count).
+        self.deadline: float | None = None
         self.expanded = 0
         self.paths = 0
         self._lock = threading.Lock()
@@ -49,8 +50,15 @@ class WorkBudget:
     def unlimited(cls) -> WorkBudget:
         return cls(max_expanded=math.inf, max_paths=math.inf, seconds=math.inf)
 
+    def start(self) -> None:
+        """Start the clock, if it is not running yet."""
+        with self._lock:
+            if self.deadline is None:
+                self.deadline = self._clock() + self.seconds
+
     def charge(self, *, expanded: int = 0, paths: int = 0) -> None:
         """Count work just done; raise LimitExceededError once any bound is passed."""
+        self.start()
         with self._lock:
             self.expanded += expanded
             self.paths += paths
@@ -60,7 +68,7 @@ class WorkBudget:
             self._refuse("nodes expanded", self.max_expanded)
         if over_paths:
             self._refuse("paths built", self.max_paths)
-        if self._clock() > self.deadline:
+        if self.deadline is not None and self._clock() > self.deadline:
             self._refuse("seconds of traversal", self.seconds)
 
     def _refuse(self, what: str, limit: float) -> None:

@@ -100,6 +100,7 @@ def walk(
     index = store.traversal_index()
     if index is not None:
         _walk_index(index, sub, frontier, direction, max_depth, max_nodes, allowed)
+        charge(budget, expanded=len(sub.kinds))
         return sub
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):

@@ -106,8 +106,15 @@ class Context(BaseContext):
         return await timed_call(self.metrics, fn, *args, **kwargs)
 
     async def traverse(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Like :meth:`call`, for traversals: bounded concurrency (see ``Services.traversals``)."""
-        return await traversal_call(self.services, fn, *args, **kwargs)
+        """Like :meth:`call`, for traversals: bounded concurrency (see ``Services.traversals``); the
+        request's work budget starts counting time when its first traversal gets a worker."""
+
+        @functools.wraps(fn)
+        def started() -> R:
+            self.work.start()
+            return fn(*args, **kwargs)
+
+        return await traversal_call(self.services, started)
 
     # -- access ------------------------------------------------------------------------------
 

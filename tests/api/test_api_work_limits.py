@@ -111,7 +111,9 @@ def test_budget_counts_nodes_paths_and_time() -> None:
     with pytest.raises(LimitExceededError, match="paths built"):
         budget.charge(paths=3)
     budget = WorkBudget(seconds=5, clock=lambda: now[0])
-    now[0] = 6.0
+    now[0] = 100.0  # waiting for a worker does not count: the clock starts with the work
+    budget.charge()
+    now[0] = 106.0
     with pytest.raises(LimitExceededError, match="seconds"):
         budget.charge()
     WorkBudget.unlimited().charge(expanded=10**12, paths=10**12)
