@@ -382,3 +382,39 @@ def test_walk_through_the_demo(browser: Browser, served: tuple[Served, str]) -> 
     (OUTPUT / "ui-timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     print("UI timings:", json.dumps(timings))
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The demo store served with anonymous reads off: every read needs a token."""
+    root = tmp_path_factory.mktemp("locked")
+    store = f"sqlite:///{root / 'demo.db'}"
+    done = run_cli("demo", "--store", store)
+    assert done.returncode == 0, done.stderr
+    with serve(store, root, options=("--no-anonymous-read",)) as server:
+        yield server
+
+
+def test_token_prompt_keeps_the_token_in_the_tab_only(browser: Browser, locked: Served) -> None:
+    d = browser.driver
+    d.get(locked.url + "/")
+    browser.wait(lambda _: browser.js("return document.getElementById('token-dialog').open"), what="the token prompt")
+    assert "token needed" in browser.css("#viewer").text
+    browser.shot("token-prompt")
+    browser.css("#token-input").send_keys(locked.token)
+    browser.css("#token-save").click()
+    browser.wait(lambda _: "ci-tests" in browser.css("#viewer").text, what="signed in")
+    browser.wait(
+        lambda _: (
+            "deployment:prod/churn-api"
+            in browser.js("return [...document.querySelectorAll('#search-results a')].map(a => a.dataset.id).join(' ')")
+        ),
+        what="deployments listed with the token",
+    )
+    assert browser.js("return sessionStorage.getItem('lineage.token')") == locked.token
+    stored = browser.js("return JSON.stringify(Object.assign({}, localStorage))")
+    assert locked.token not in stored and locked.token not in browser.js("return document.cookie")
+    browser.shot("signed-in")
+    errors = _console_errors(d)
+    assert not errors, errors
+    assert not _foreign_requests(d, locked.url)
