@@ -10,6 +10,10 @@ import { KINDS, clear, fmtNumber, h, kindBadge, kindLabel, kindPlural, nodeLink,
 const COLLAPSE_OVER = 12;
 /** The most neighbours fetched per node and direction (the server's page limit bounds it too). */
 const FETCH_LIMIT = 500;
+/** Past this many new nodes, or this many in the graph, new nodes are placed beside their anchor and
+ * the graph is not laid out again (the "Tidy" button does that), so a click costs the same at any size. */
+const INCREMENTAL_OVER = 40;
+const INCREMENTAL_GRAPH = 150;
 
 const KIND_COLOURS = {
   DATASET: '#2e7d32', FEATURE: '#00838f', CODE_COMMIT: '#6d4c41', RUN: '#5c6bc0', MODEL: '#8e24aa', DEPLOYMENT: '#ef6c00',
@@ -87,22 +91,33 @@ class Explorer {
     return { group: 'nodes', data: { id: node.id, label: shortLabel(node), kind: node.kind }, classes: classes.join(' ') };
   }
 
-  addNode(node, side) {
+  /** The element for a new node (null when it is drawn already); ``pending`` collects one cy.add. */
+  nodeSpec(node, side) {
     this.nodes.set(node.id, node);
     if (!this.side.has(node.id)) this.side.set(node.id, side);
-    if (this.cy.getElementById(node.id).nonempty()) return;
+    if (this.cy.getElementById(node.id).nonempty()) return null;
     const classes = [];
     if (node.production) classes.push('prod');
     if (side === 'centre') classes.push('centre');
     if (this.hiddenKinds.has(node.kind)) classes.push('hidden-kind');
     classes.push('expandable');
-    this.cy.add(this.nodeElement(node, classes));
+    return this.nodeElement(node, classes);
+  }
+
+  addNode(node, side) {
+    const spec = this.nodeSpec(node, side);
+    if (spec) this.cy.add(spec);
+  }
+
+  edgeSpec(from, type, to, classes) {
+    const id = from + ' -' + type + '-> ' + to;
+    if (this.cy.getElementById(id).nonempty()) return null;
+    return { group: 'edges', data: { id, source: from, target: to, type }, classes: classes || '' };
   }
 
   addEdge(from, type, to, classes) {
-    const id = from + ' -' + type + '-> ' + to;
-    if (this.cy.getElementById(id).nonempty()) return;
-    this.cy.add({ group: 'edges', data: { id, source: from, target: to, type }, classes: classes || '' });
+    const spec = this.edgeSpec(from, type, to, classes);
+    if (spec) this.cy.add(spec);
   }
 
   /** Fetch the neighbours of these (id, direction) pairs in one request; returns the new ids. */
@@ -166,14 +181,49 @@ class Explorer {
   openGroup(gid) {
     const group = this.groups.get(gid);
     const side = group.dir === 'DOWNSTREAM' ? 'down' : 'up';
-    this.cy.batch(() => {
-      this.cy.getElementById(gid).remove();
-      for (const n of group.items) {
-        this.addNode(n.node, side);
-        this.connect(group.parent, n);
-      }
-    });
+    const at = this.cy.getElementById(gid).position();
+    this.cy.getElementById(gid).remove();
+    const nodes = [];
+    const edges = [];
+    const seen = new Set();
+    for (const n of group.items) {
+      const spec = this.nodeSpec(n.node, side);
+      if (spec && !seen.has(spec.data.id)) { nodes.push(spec); seen.add(spec.data.id); }
+      const [from, to] = n.direction === 'DOWNSTREAM' ? [group.parent, n.node.id] : [n.node.id, group.parent];
+      const edge = this.edgeSpec(from, n.edgeType, to);
+      if (edge && !seen.has(edge.data.id)) { edges.push(edge); seen.add(edge.data.id); }
+    }
+    this.cy.add([...nodes, ...edges]); // one add: a per-element add re-styles the graph each time
     this.groups.delete(gid);
+    return { ids: group.items.map((n) => n.node.id), at, dir: group.dir };
+  }
+
+  /** Whether new nodes are placed beside their anchor instead of laying the whole graph out again. */
+  incremental(added) {
+    return added > INCREMENTAL_OVER || this.cy.nodes().length > INCREMENTAL_GRAPH;
+  }
+
+  /** Place new nodes in columns beside a point, away from the centre (cost independent of graph size). */
+  placeNear(at, ids, dir) {
+    const rows = Math.min(ids.length, 18);
+    const step = dir === 'DOWNSTREAM' ? 200 : -200;
+    this.cy.batch(() => {
+      ids.forEach((id, i) => {
+        const col = Math.floor(i / rows);
+        const row = i % rows;
+        const inCol = Math.min(rows, ids.length - col * rows);
+        this.cy.getElementById(id).position({ x: at.x + step * col, y: at.y + (row - (inCol - 1) / 2) * 52 });
+      });
+    });
+    // fit the view to the new nodes from their positions (cy.fit measures every label first)
+    const xs = ids.map((id) => this.cy.getElementById(id).position('x'));
+    const ys = ids.map((id) => this.cy.getElementById(id).position('y'));
+    const box = { x1: Math.min(...xs) - 100, x2: Math.max(...xs) + 100, y1: Math.min(...ys) - 40, y2: Math.max(...ys) + 40 };
+    const zoom = Math.min(this.cy.width() / (box.x2 - box.x1), this.cy.height() / (box.y2 - box.y1), 1.2);
+    this.cy.viewport({
+      zoom,
+      pan: { x: this.cy.width() / 2 - zoom * (box.x1 + box.x2) / 2, y: this.cy.height() / 2 - zoom * (box.y1 + box.y2) / 2 },
+    });
   }
 
   async load(depth) {
@@ -205,8 +255,9 @@ class Explorer {
     const id = el.id();
     if (el.hasClass('group')) {
       performance.mark('lineage:expand-start');
-      this.openGroup(id);
-      await this.layout(false);
+      const opened = this.openGroup(id);
+      if (this.incremental(opened.ids.length)) this.placeNear(opened.at, opened.ids, opened.dir);
+      else await this.layout(false);
       this.timed();
       return;
     }
@@ -217,12 +268,21 @@ class Explorer {
       performance.mark('lineage:expand-start');
       const side = this.side.get(id);
       const dirs = side === 'down' ? ['DOWNSTREAM'] : side === 'up' ? ['UPSTREAM'] : ['DOWNSTREAM', 'UPSTREAM'];
+      const before = new Set(this.cy.nodes().map((n) => n.id()));
       await this.expand(dirs.map((d) => [id, d]));
       el.removeClass('expandable');
-      await this.layout(false);
+      const fresh = this.cy.nodes().filter((n) => !before.has(n.id())).map((n) => n.id());
+      if (this.incremental(fresh.length)) this.placeNear(this.shifted(el, dirs[0]), fresh, dirs[0]);
+      else await this.layout(false);
       this.timed();
     }
     await this.highlightPath(id);
+  }
+
+  /** The point one column beside a node, in the direction of the new neighbours. */
+  shifted(el, dir) {
+    const p = el.position();
+    return { x: p.x + (dir === 'DOWNSTREAM' ? 220 : -220), y: p.y };
   }
 
   timed() {
@@ -299,6 +359,7 @@ export async function explorerView(container, { id, params, asOf, isCurrent }) {
     h('strong', null, 'Lineage of '), nodeLink({ id, kind: id.split(':')[0].toUpperCase() }, id), ' ',
     h('label', null, ' depth ', depthSelect), ' ', h('span', { class: 'kinds' }, 'show: ', kindBoxes), ' ',
     h('button', { type: 'button', id: 'fit' }, 'Fit'), ' ',
+    h('button', { type: 'button', id: 'tidy', title: 'Lay the whole graph out again, left to right' }, 'Tidy'), ' ',
     h('a', { class: 'button', href: route('impact', id) }, 'Impact view'), ' ',
     h('span', { id: 'explorer-stats', class: 'muted' }));
   clear(container, toolbar, h('div', { class: 'explorer' }, graph, panel));
@@ -316,6 +377,7 @@ export async function explorerView(container, { id, params, asOf, isCurrent }) {
     });
   }
   toolbar.querySelector('#fit').addEventListener('click', () => explorer.cy.fit(undefined, 20));
+  toolbar.querySelector('#tidy').addEventListener('click', () => explorer.layout(false));
   await explorer.load(depth);
   if (!isCurrent()) return;
   performance.mark('lineage:explorer-ready');
