@@ -173,3 +173,39 @@ def test_cli_and_bad_repositories(repo: Path, tmp_path: Path) -> None:
     assert missing.returncode == 2 and "feature_store.yaml" in missing.stderr
     with open_store(url) as st, pytest.raises(ValidationError, match=r"feature_store\.yaml"):
         import_feast(st, tmp_path, principal="ci")
+
+
+def test_on_demand_views_are_fed_by_the_features_they_read(tmp_path: Path, lineage_store: GraphStore) -> None:
+    import pandas as pd
+    from feast import FeatureStore, Field, RequestSource
+    from feast.on_demand_feature_view import on_demand_feature_view
+    from feast.types import Float64, Int64
+
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "feature_store.yaml").write_text(CONFIG)
+    customer, orders, orders_30d, basket, service = definitions(repo / "data")
+    request = RequestSource(name="checkout", schema=[Field(name="cart_value", dtype=Float64)])
+
+    @on_demand_feature_view(
+        sources=[orders_30d, request],
+        schema=[Field(name="spend_ratio", dtype=Float64), Field(name="is_big", dtype=Int64)],
+        owner="team-checkout@acme.com",
+    )
+    def checkout_signals(inputs):  # type: ignore[no-untyped-def]  # no annotations: Feast evaluates them
+        out = pd.DataFrame()
+        out["spend_ratio"] = inputs["cart_value"] / (inputs["spend_30d"] + 1)
+        out["is_big"] = (inputs["cart_value"] > 100).astype("int64")
+        return out
+
+    FeatureStore(repo_path=str(repo)).apply([customer, orders, orders_30d, basket, request, checkout_signals, service])
+    result = import_feast(lineage_store, repo, principal="ci")
+    assert result.features == 5
+    ratio = lineage_store.get_node(feature(lineage_store, "checkout_signals.spend_ratio"))
+    assert ratio.properties["feature_view_type"] == "on_demand_feature_view"
+    assert ratio.owners == ("team-checkout@acme.com",)
+    upstream = {h.reached for h in lineage_store.expand([ratio.id], Direction.UPSTREAM)}
+    # every feature of the view it reads (the transformation is code); the request data is no dataset
+    assert upstream == {feature(lineage_store, "orders_30d.orders_30d"), feature(lineage_store, "orders_30d.spend_30d")}
+    source = f"dataset:file/{repo / 'data' / 'orders.parquet'}@observed"
+    assert ratio.id in {n.node.id for n in impact(lineage_store, source).nodes}
