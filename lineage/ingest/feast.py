@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,13 +65,30 @@ class FeastImport:
         )
 
 
+@contextmanager
+def _environment_kept() -> Iterator[None]:
+    """Undo the environment variables Feast sets on import.
+
+    ``feast`` points ``PROMETHEUS_MULTIPROC_DIR`` at a temporary folder for its own feature server's
+    metrics; left set, it would switch the engine's metrics (and every process started afterwards,
+    such as ``lineage serve``) to prometheus_client's multiprocess mode.
+    """
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in [k for k in os.environ if k not in before and k.startswith("PROMETHEUS_")]:
+            del os.environ[key]
+
+
 def _load(repo: Path) -> Any:
     if not (repo / "feature_store.yaml").is_file():
         raise ValidationError(f"--repo {repo}: not a Feast feature repository (no feature_store.yaml)")
     try:
-        from feast import FeatureStore
+        with _environment_kept():
+            from feast import FeatureStore
 
-        return FeatureStore(repo_path=str(repo))
+            return FeatureStore(repo_path=str(repo))
     except ModuleNotFoundError as exc:
         error = missing_extra(exc, "reading a Feast repository")
         if error is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -73,6 +76,18 @@ def apply(repo: Path, **kwargs: Any) -> None:
     (repo / "data").mkdir(parents=True, exist_ok=True)
     (repo / "feature_store.yaml").write_text(CONFIG)
     FeatureStore(repo_path=str(repo)).apply(definitions(repo / "data", **kwargs))
+
+
+_ENVIRONMENT = set(os.environ)
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Applying a repository here imports Feast, which sets PROMETHEUS_* variables for its own server:
+    removed again, so server processes that later tests in this worker start are unaffected."""
+    yield
+    for key in [k for k in os.environ if k.startswith("PROMETHEUS_") and k not in _ENVIRONMENT]:
+        del os.environ[key]
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +177,28 @@ def test_source_resolves_to_the_version_a_pipeline_wrote(repo: Path, lineage_sto
     reached = {n.node.id for n in impact(lineage_store, produced).nodes}
     assert feature(lineage_store, "orders_30d.spend_30d") in reached
     assert "deployment:prod/churn-api" in reached
+
+
+def test_the_import_leaves_the_process_environment_as_it_was(repo: Path, tmp_path: Path) -> None:
+    """Feast points PROMETHEUS_MULTIPROC_DIR at a folder of its own when imported; left set, the
+    engine's metrics (and every process started afterwards) would switch to multiprocess mode."""
+    code = (
+        "import os, sys; from pathlib import Path; from lineage.storage import open_store; "
+        "from lineage.ingest.feast import import_feast; "
+        "st = open_store(sys.argv[2]); import_feast(st, Path(sys.argv[1]), principal='ci'); st.close(); "
+        "print(sorted(k for k in os.environ if k.startswith('PROMETHEUS_')))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(repo), f"sqlite:///{tmp_path / 'env.db'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_cli_and_bad_repositories(repo: Path, tmp_path: Path) -> None:
