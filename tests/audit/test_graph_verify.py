@@ -393,3 +393,11 @@ def test_store_written_before_row_digests_verifies_from_then_on(tmp_path: Path,
     conn.close()
     with open_store(url) as s:
         assert not s.verify_store().ok
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63), st.text()), max_size=8))
+def test_fact_encoding_is_the_documented_json(fields: list[Any]) -> None:
+    from lineage.audit import facts
+
+    expected = json.dumps(["edge", *fields], ensure_ascii=False, separators=(",", ":")).encode()
+    assert facts.encode("edge", fields) == expected
