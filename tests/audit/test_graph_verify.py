@@ -401,3 +401,75 @@ def test_fact_encoding_is_the_documented_json(fields: list[Any]) -> None:
 
     expected = json.dumps(["edge", *fields], ensure_ascii=False, separators=(",", ":")).encode()
     assert facts.encode("edge", fields) == expected
+
+
+#: Bookkeeping the graph does not depend on: the writers' lock and clock hint, counters, schema marks.
+_NOT_GRAPH = {("AuditHead", "lock"), ("AuditHead", "at"), ("AuditHead", "id")}
+_SKIP_LABELS = {"Counter", "LineageMeta"}
+
+
+def _changed_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [*value, "x"]
+    if isinstance(value, bool):
+        return not value
+    return _changed(value)
+
+
+@pytest.mark.neo4j
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS, data=st.data())
+def test_random_history_then_any_single_cypher_edit_is_found(store_factory: Any, backend: str, ops: Any,
+                                                             data: st.DataObject) -> None:
+    if backend != "neo4j":
+        pytest.skip("Cypher edits are for Neo4j")
+    s = store_factory()
+    _apply(s, ops)
+    assert s.verify_store().ok
+    with s._driver.session(database=s.database) as session:
+        found = session.run(
+            "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props, false AS rel "
+            "UNION ALL MATCH ()-[r]->() RETURN elementId(r) AS id, [type(r)] AS labels, properties(r) AS props, "
+            "true AS rel"
+        ).data()
+        candidates: list[tuple[dict[str, Any], str]] = []
+        for item in found:
+            labels = set(item["labels"])
+            if labels & _SKIP_LABELS:
+                continue
+            head = "AuditHead" in labels
+            candidates.extend((item, k) for k in sorted(item["props"]) if not (head and ("AuditHead", k) in _NOT_GRAPH))
+            if not head:
+                candidates.append((item, "<delete>"))
+        if not candidates:
+            return
+        item, key = data.draw(st.sampled_from(candidates), label="edit")
+        edits = {
+            (False, True): "MATCH (n) WHERE elementId(n) = $id DETACH DELETE n",
+            (True, True): "MATCH ()-[r]->() WHERE elementId(r) = $id DELETE r",
+            (False, False): "MATCH (n) WHERE elementId(n) = $id SET n[$key] = $value",
+            (True, False): "MATCH ()-[r]->() WHERE elementId(r) = $id SET r[$key] = $value",
+        }
+        value = None if key == "<delete>" else _changed_value(item["props"][key])
+        session.run(edits[(item["rel"], key == "<delete>")], id=item["id"], key=key, value=value).consume()
+    result = s.verify_store()
+    assert not result.ok, (item, key)
+
+
+def test_version_1_file_is_upgraded_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store file from before ``audit.writes`` existed opens, gains the column and verifies."""
+    from lineage.audit.facts import Writes
+
+    path = tmp_path / "v1.db"
+    with monkeypatch.context() as patch, open_store(f"sqlite:///{path}") as s:
+        patch.setattr(Writes, "record", lambda self: None)
+        populate(s)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ALTER TABLE audit DROP COLUMN writes")
+    conn.execute("UPDATE meta SET value = 'v1' WHERE key = 'schema_ddl'")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+    with open_store(f"sqlite:///{path}") as s:
+        s.annotate(ORDERS, "tag", add=["after-upgrade"], principal="user:ann")
+        result = s.verify_store()
+        assert result.ok and result.unproven_entries == result.entries - 1
