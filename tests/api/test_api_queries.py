@@ -224,6 +224,7 @@ async def test_audit_log_and_verification(api: Api) -> None:
             pageInfo { hasNextPage endCursor }
           }
           auditVerification { ok entries head }
+          proven: auditVerification(graph: true) { ok checked rows entries table key }
         }
     """
     first = (await api.gql(query, {"filter": {"principal": "user:seed", "action": "register"}})).ok()
@@ -231,6 +232,9 @@ async def test_audit_log_and_verification(api: Api) -> None:
     assert [e["seq"] for e in entries] == [1, 2]
     assert entries[1]["prevHash"] == entries[0]["hash"]
     assert first["auditVerification"]["ok"] is True
+    proven = first["proven"]
+    assert proven["ok"] is True and proven["checked"] == "log+graph" and proven["rows"] > 0
+    assert proven["entries"] == first["auditVerification"]["entries"] and proven["table"] is None
     more = (
         await api.gql(query, {"filter": {"subject": SANDBOX_TAGGED}, "after": None})
     ).ok()["auditLog"]["edges"]

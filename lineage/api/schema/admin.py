@@ -11,7 +11,7 @@ from lineage.api.limits import Limits
 from lineage.api.schema.enums import Edge, Kind, Role
 from lineage.api.schema.types import PageInfo
 from lineage.audit import AuditEntry as DomainEntry
-from lineage.audit import Verification
+from lineage.audit.graph_verify import GraphVerification
 from lineage.governance.access import Principal
 from lineage.model import ALLOWED_EDGES, NodeKind, node_id
 from lineage.model.kinds import ANNOTATION_KEYS
@@ -68,10 +68,29 @@ class AuditVerification:
     head: str = strawberry.field(description="Hash of the last entry: anchor it elsewhere to detect truncation.")
     first_bad_seq: int | None
     problem: str | None
+    checked: str = strawberry.field(description="log (the chain) or log+graph (the chain and every stored row).")
+    rows: int = strawberry.field(description="Stored rows checked against their entries (0 for log only).")
+    table: str | None = strawberry.field(description="Table or label of the first problem, when it is in one.")
+    key: str | None = strawberry.field(description="Key of the first bad row, where it can be named.")
+    expected_digest: str | None
+    found_digest: str | None
 
     @classmethod
-    def of(cls, v: Verification) -> AuditVerification:
-        return cls(ok=v.ok, entries=v.entries, head=v.head, first_bad_seq=v.first_bad_seq, problem=v.problem)
+    def of(cls, v: GraphVerification) -> AuditVerification:
+        first = v.first
+        return cls(
+            ok=v.ok,
+            entries=v.entries,
+            head=v.head,
+            first_bad_seq=v.first_bad_seq,
+            problem=v.problem,
+            checked="log" if v.log_only else "log+graph",
+            rows=v.rows,
+            table=first.table if first else None,
+            key=first.key if first else None,
+            expected_digest=first.expected if first else None,
+            found_digest=first.found if first else None,
+        )
 
 
 @strawberry.type

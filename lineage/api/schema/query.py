@@ -166,11 +166,17 @@ class Query:
             page_info=PageInfo(has_next_page=len(entries) > size, end_cursor=edges[-1].cursor if edges else None),
         )
 
-    @field("Recompute the audit chain; pass an anchored head hash to detect truncation.")
-    async def audit_verification(self, info: Info, expect_head: str | None = None) -> AuditVerification | None:
+    @field(
+        "Recompute the audit chain; pass an anchored head hash to detect truncation. With graph: true, "
+        "also prove every stored row against the entry that wrote it (one pass over the whole store)."
+    )
+    async def audit_verification(
+        self, info: Info, expect_head: str | None = None, graph: bool = False
+    ) -> AuditVerification | None:
         ctx = info.context
         ctx.reader()
-        return AuditVerification.of(await ctx.call(ctx.store.verify_audit, expect_head))
+        result = await ctx.call(lambda: ctx.store.verify_store(expect_head=expect_head, log_only=not graph))
+        return AuditVerification.of(result)
 
     @field("The allowed node kinds and edges, and the server's limits.")
     def schema_info(self, info: Info) -> SchemaInfo:
