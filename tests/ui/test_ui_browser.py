@@ -38,6 +38,12 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+
+
+def extra_id_of() -> str:
+    return f"dataset:scratch/{MARKUP}@1"
+
+
 MARKUP = "<img/src=x/onerror=document.body.dataset.pwned=1>"
 FLAGS = [
     "--headless=new",
@@ -75,23 +81,29 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
     time.sleep(1.2)
     between = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     time.sleep(1.2)
-    extra = Batch.model_validate(
-        {
-            "nodes": [
-                {
-                    "kind": "Dataset",
-                    "namespace": "scratch",
-                    "name": MARKUP,
-                    "version": "1",
-                    "owners": ["<b>mallory</b>"],
-                }
-            ],
-            "edges": [{"from": CORRUPTED, "type": "FEEDS", "to": f"dataset:scratch/{MARKUP}@1"}],
+    columns = {
+        "fields": {
+            "amount_eur": {
+                "inputFields": [
+                    {
+                        "namespace": "raw",
+                        "name": "payments.transactions",
+                        "field": "amount",
+                        "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION"}],
+                    }
+                ]
+            }
         }
-    )
+    }
+    node = {"kind": "Dataset", "namespace": "scratch", "name": MARKUP, "version": "1", "owners": ["<b>mallory</b>"]}
     st = open_store(store)
     try:
-        st.register(extra, principal="tester", source="cli")
+        for rows in (10, 12):  # registered twice with other properties: two revisions
+            batch = {
+                "nodes": [{**node, "properties": {"rows": rows, "column_lineage": columns}}],
+                "edges": [{"from": CORRUPTED, "type": "FEEDS", "to": f"dataset:scratch/{MARKUP}@1"}],
+            }
+            st.register(Batch.model_validate(batch), principal="tester", source="cli")
     finally:
         st.close()
     with serve(store, root, options=("--graphiql",)) as server:
@@ -260,6 +272,15 @@ def test_walk_through_the_demo(browser: Browser, served: tuple[Served, str]) -> 
     )
     browser.shot("node-page")
     check_logs("node page")
+
+    # a dataset with column lineage and two revisions
+    browser.go(f"#/node/{extra_id_of()}")
+    body = browser.text()
+    assert "Column lineage" in body and "amount_eur" in body and "payments.transactions amount" in body
+    assert "Revision history (2)" in body and "rows" in body
+    assert MARKUP in body and "<b>mallory</b>" in body and not browser.js("return document.body.dataset.pwned")
+    browser.shot("columns-and-revisions")
+    browser.go(f"#/node/{CORRUPTED}")
 
     # explorer: drawn left to right from the node
     before = browser.js("return document.body.dataset.ready")

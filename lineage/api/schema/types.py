@@ -65,6 +65,14 @@ def _json(value: Any) -> JSON:
     return JSON(value)
 
 
+@strawberry.type(description="One recorded state of a node's properties; registering other properties adds one.")
+class Revision:
+    recorded_at: datetime = strawberry.field(description="When this state was recorded.")
+    recorded_by: str = strawberry.field(description="The principal that recorded it.")
+    event_time: datetime | None
+    properties: JSON
+
+
 @strawberry.interface(description="A version of something in the lineage graph. Every kind implements it.")
 class Node:
     record: strawberry.Private[NodeRecord]
@@ -94,6 +102,22 @@ class Node:
     retracted_at: datetime | None
     retracted_by: str | None
     retract_reason: str | None
+
+    @field("Every recorded state of its properties, oldest first (as of the time asked, if any).")
+    async def revisions(self, info: Info) -> list[Revision]:
+        ctx = info.context
+        found = await ctx.call(ctx.store.revisions, self.record.id)
+        ctx.spend(len(found))
+        return [
+            Revision(
+                recorded_at=r.recorded_at,
+                recorded_by=r.recorded_by,
+                event_time=r.event_time,
+                properties=_json(r.properties),
+            )
+            for r in found
+            if self.as_of is None or r.recorded_at <= self.as_of
+        ]
 
     @field("Nodes one edge upstream (its direct inputs).")
     async def upstream(self, info: Info, kinds: list[Kind] | None = None, first: int = 100) -> list[Node]:

@@ -5,6 +5,7 @@
 
 import { NODE_FIELDS, gql } from './api.js';
 import { KINDS, clear, fmtNumber, h, kindBadge, kindLabel, kindPlural, nodeLink, route } from './dom.js';
+import { columnLineage } from './node.js';
 
 /** Neighbours of one node in one direction beyond this many are collapsed by kind. */
 const COLLAPSE_OVER = 12;
@@ -30,6 +31,7 @@ function levelQuery(count) {
 }
 
 const ROOT = `query Root($id: ID!, $asOf: DateTime) { node(id: $id, asOf: $asOf) { ${NODE_FIELDS} } }`;
+const PROPS = `query Props($id: ID!, $asOf: DateTime) { node(id: $id, asOf: $asOf) { properties } }`;
 const PATH = `query Path($from: ID!, $to: ID!, $asOf: DateTime) {
   paths(from: $from, to: $to, max: 1, asOf: $asOf) { paths { nodeIds edgeTypes nodes { ${NODE_FIELDS} } } }
 }`;
@@ -329,7 +331,16 @@ class Explorer {
         h('a', { class: 'button', href: route('node', node.id) }, 'Node page'),
         h('a', { class: 'button', href: route('explore', node.id) }, 'Centre here'),
         h('a', { class: 'button', href: route('impact', node.id) }, 'Impact')),
-      this.side.get(id) !== 'centre' ? h('div', null, h('h3', null, 'Explaining path'), h('ol', { class: 'plain path-list' }, h('li', { class: 'muted' }, 'loading…'))) : null);
+      this.side.get(id) !== 'centre' ? h('div', null, h('h3', null, 'Explaining path'), h('ol', { class: 'plain path-list' }, h('li', { class: 'muted' }, 'loading…'))) : null,
+      node.kind === 'DATASET' ? h('div', { class: 'columns-box' }) : null);
+    if (node.kind === 'DATASET') this.showColumns(node.id);
+  }
+
+  async showColumns(id) {
+    const data = await gql(PROPS, { id, asOf: this.asOf });
+    const box = this.panel.querySelector('.columns-box');
+    const columns = data.node && columnLineage(data.node.properties);
+    if (box && columns) clear(box, h('h3', null, 'Column lineage'), columns);
   }
 
   setHiddenKinds(kinds) {

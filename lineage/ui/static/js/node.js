@@ -13,6 +13,7 @@ const NODE = `query NodePage($id: ID!, $asOf: DateTime) {
     ... on Model { framework artifactUri metrics params }
     ... on Dataset { location table rows format partition }
     ... on CodeCommit { repository author message committedAt }
+    revisions { recordedAt recordedBy eventTime properties }
     neighbours(first: 500) { direction edgeType node { id kind namespace name version ... on Deployment { production } } }
   }
   effectiveClassifications(id: $id, asOf: $asOf) {
@@ -38,9 +39,10 @@ function value(v) {
 
 function propertiesTable(node) {
   const rows = [];
-  const skip = new Set(['neighbours', 'properties', '__typename', 'id', 'kind', 'owners', 'tags']);
+  const skip = new Set(['neighbours', 'revisions', 'properties', '__typename', 'id', 'kind', 'owners', 'tags']);
   for (const [k, v] of Object.entries(node)) if (!skip.has(k) && v !== null && v !== undefined) rows.push([k, value(v)]);
   const shown = new Set(Object.keys(node));
+  if (columnLineage(node.properties)) shown.add('column_lineage'); // drawn as its own table
   for (const [k, v] of Object.entries(node.properties || {})) if (!shown.has(k)) rows.push([h('span', { class: 'prop-key' }, k), value(v)]);
   return table(['property', 'value'], rows);
 }
@@ -75,6 +77,41 @@ function classificationsSection(result) {
       h('div', { class: 'muted explanation' }, c.explanation)))),
     result.removed.length ? h('div', null, h('h3', null, 'Removed on the way'),
       h('ul', { class: 'plain' }, result.removed.map((r) => h('li', null, h('span', { class: 'tag' }, r.classification), ' ', r.explanation)))) : null);
+}
+
+function revisionsSection(revisions) {
+  if (!revisions || revisions.length < 2) {
+    return section('Revision history', h('p', { class: 'muted' }, revisions && revisions.length
+      ? 'One revision: recorded ' + fmtTime(revisions[0].recordedAt) + ' by ' + revisions[0].recordedBy + '.'
+      : 'No revision recorded.'));
+  }
+  const rows = revisions.map((r, i) => {
+    const before = i ? revisions[i - 1].properties || {} : {};
+    const after = r.properties || {};
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    const changed = i ? keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])) : keys;
+    return [fmtTime(r.recordedAt), r.recordedBy,
+      changed.length ? changed.map((k) => h('div', null, h('code', null, k), ': ',
+        i && k in before ? [h('span', { class: 'muted' }, JSON.stringify(before[k])), ' → '] : null,
+        k in after ? JSON.stringify(after[k]) : h('span', { class: 'muted' }, 'removed'))) : h('span', { class: 'muted' }, 'no change')];
+  });
+  return section('Revision history (' + revisions.length + ')', table(['recorded', 'by', 'properties (changed)'], rows));
+}
+
+/** Column-level lineage of a dataset version, from the OpenLineage columnLineage facet it was recorded with. */
+export function columnLineage(properties) {
+  const facet = properties && properties.column_lineage;
+  const fields = facet && typeof facet === 'object' ? facet.fields : null;
+  if (!fields || typeof fields !== 'object') return null;
+  const rows = [];
+  for (const [target, spec] of Object.entries(fields).sort()) {
+    for (const src of (spec && spec.inputFields) || []) {
+      const how = (src.transformations || []).map((t) => [t.type, t.subtype].filter(Boolean).join('/')).join(', ')
+        || (spec.transformationType || '');
+      rows.push([h('code', null, target), h('span', null, src.namespace + '/' + src.name + ' ', h('code', null, src.field)), how]);
+    }
+  }
+  return rows.length ? table(['column', 'from', 'transformation'], rows) : null;
 }
 
 async function versionsSection(node, asOf) {
@@ -118,7 +155,9 @@ export async function nodeView(container, { id, asOf, isCurrent }) {
       ' · ', h('strong', null, 'Tags: '), node.tags.length ? node.tags.map((t) => h('span', { class: 'tag' }, t)) : h('span', { class: 'muted' }, 'none')),
     node.retractedAt ? h('p', { class: 'error' }, 'Retracted ', fmtTime(node.retractedAt), ' by ', node.retractedBy, ': ', node.retractReason) : null);
   const grid = h('div', { class: 'two-col' },
-    h('div', null, section('Properties', propertiesTable(node)), classificationsSection(data.effectiveClassifications)),
+    h('div', null, section('Properties', propertiesTable(node)),
+      columnLineage(node.properties) ? section('Column lineage', columnLineage(node.properties)) : null,
+      revisionsSection(node.revisions), classificationsSection(data.effectiveClassifications)),
     h('div', null, neighboursSection(node), h('div', { id: 'versions' }), auditSection(data.auditLog)));
   clear(container, header, grid);
   if (KINDS.includes(node.kind)) {
