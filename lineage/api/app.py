@@ -10,6 +10,7 @@ lifespan and closed there; nothing lives at module level, so several apps can sh
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -36,7 +37,7 @@ from lineage.api.ui import mount_ui
 from lineage.errors import LineageError
 from lineage.governance.access import anonymous_read_allowed
 from lineage.settings import Settings, graphiql_enabled, load_settings, store_options
-from lineage.storage import open_store
+from lineage.storage import GraphStore, open_store
 
 #: Traversals running at once per process (the rest wait, within their request's work budget).
 TRAVERSAL_THREADS = 4
@@ -44,6 +45,13 @@ TRAVERSAL_THREADS = 4
 APP_FACTORY = "lineage.api.app:create_app"
 
 log = logging.getLogger("lineage.api")
+
+
+def warm_index(store: GraphStore) -> None:
+    try:
+        store.traversal_index()
+    except LineageError as exc:  # reads will report it; the server still starts
+        log.warning("traversal index not built at start: %s", exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -67,10 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             traversals=anyio.CapacityLimiter(TRAVERSAL_THREADS),
         )
         log.info("serving store %s in %s mode", store.url, settings.mode)
+        # Build the traversal index now rather than on the first query (seconds at a million nodes);
+        # requests that arrive meanwhile wait for it. Not awaited: the server is ready at once.
+        warming = asyncio.get_running_loop().run_in_executor(None, warm_index, store)
         try:
             yield
         finally:
             app.state.services = None
+            await asyncio.wait([warming])
             await run_in_threadpool(store.close)
 
     app = FastAPI(
