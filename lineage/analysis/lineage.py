@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -60,7 +60,7 @@ class _Records:
 
     def arrange(self, order: list[str]) -> None:
         self._order = order
-        self._position = {node: i for i, node in enumerate(order)}
+        self._position = {}
 
     def preload(self, records: dict[str, NodeRecord]) -> None:
         self._loaded.update(records)
@@ -68,6 +68,8 @@ class _Records:
     def get(self, node_id: str) -> NodeRecord:
         found = self._loaded.get(node_id)
         if found is None:
+            if not self._position and self._order:
+                self._position = {node: i for i, node in enumerate(self._order)}
             at = self._position.get(node_id)
             wanted = [node_id] if at is None else self._order[at : at + self._page]
             self._loaded.update(self._store.get_nodes([n for n in wanted if n not in self._loaded], self._as_of))
@@ -141,10 +143,13 @@ class LineageReport:
     nodes: list[ReachedNode]
     truncated: bool
     edge_types: tuple[EdgeType, ...] = ()  # the walk followed only these, when given
+    _grouped: list[tuple[NodeKind, list[ReachedNode]]] | None = field(default=None, repr=False, compare=False)
 
     def groups(self) -> list[tuple[NodeKind, list[ReachedNode]]]:
         """Reached nodes by kind in report order; production deployments first within deployments."""
-        return _groups(self.nodes, self.direction)
+        if self._grouped is None:
+            self._grouped = _groups(self.nodes, self.direction)
+        return [(kind, list(members)) for kind, members in self._grouped]
 
     def counts(self) -> dict[str, int]:
         return {kind.value: len(members) for kind, members in self.groups()}
@@ -211,9 +216,10 @@ def _report(
                 nodes.append(ReachedNode(r, rec.owners, is_production(rec), reach, records))
             else:
                 nodes.append(ReachedNode(r, owners.get(r.id, ()), False, reach, records))
-        records.arrange([n.id for _, members in _groups(nodes, direction) for n in members])
+        grouped = _groups(nodes, direction)
+        records.arrange([n.id for _, members in grouped for n in members])
     return LineageReport(
-        direction, shown[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated, tuple(edge_types)
+        direction, shown[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated, tuple(edge_types), grouped
     )
 
 

@@ -386,6 +386,18 @@ class Neo4jStore(GraphStore):
         recs = self._node_records(q.NODE_ANY, None, id=node_id)
         return recs[0] if recs else None
 
+    def owners_of(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, tuple[str, ...]]:
+        query = q.OWNERS_NOW if as_of is None else q.OWNERS_AS_OF
+
+        def work(tx: neo4j.ManagedTransaction) -> dict[str, tuple[str, ...]]:
+            found: dict[str, list[str]] = {}
+            for chunk in chunks(ids, 50_000):
+                for node_id, values in tx.run(query, ids=list(chunk), t=as_of_us(as_of)).single(strict=True)[0]:
+                    found.setdefault(node_id, []).extend(values)
+            return {k: tuple(sorted(v)) for k, v in found.items()}
+
+        return self._read_tx(work)
+
     def traversal_index(self) -> TraversalIndex:
         """The traversal index fed from this database, built on first use and caught up on every call."""
         index = self._index

@@ -398,3 +398,13 @@ IMPORT_AUDIT = (
     "SET h.seq = last.seq, h.hash = last.hash, h.at = last.at"
 )
 IMPORT_AUDIT_SUBJECTS = "UNWIND $rows AS r CREATE (s:AuditSubject {subject: r[0], seq: r[1]})"
+
+#: Owners of many nodes: now from the node (``owners_now``), as of a time from the annotations.
+OWNERS_NOW = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) WHERE n.owners_now IS NOT NULL "
+    "RETURN collect([n.id, n.owners_now]) AS rows"
+)
+OWNERS_AS_OF = (
+    f"UNWIND $ids AS id MATCH (a:Annotation {{node_id: id}}) WHERE a.key = 'owner' AND {_A_VISIBLE} "
+    "RETURN collect([a.node_id, [a.value]]) AS rows"
+)

@@ -234,3 +234,18 @@ def test_running_server_sees_a_cli_write(tmp_path: Path) -> None:
         assert sorted(impacted()) == ["dataset:wh/clean@1", "run:ci/etl@r1"]
         assert run_cli("retract", "dataset:wh/clean@1", "--reason", "bad", "--store", url).returncode == 0
         assert impacted() == ["run:ci/etl@r1"]
+
+
+def test_owners_of_equals_the_owners_on_records(store: GraphStore) -> None:
+    ids = ["dataset:wh/raw@1", "run:ci/etl@r1", "dataset:wh/clean@1"]
+    raw = {**RAW, "owners": ["team-b", "team-a"]}
+    out = {**OUT, "owners": ["team-c"]}
+    first = store.register(
+        mk([raw, ETL, out], [{"from": ids[0], "type": "INPUT_TO", "to": ids[1]}]), principal=PRINCIPAL
+    ).recorded_at
+    store.annotate(ids[0], "owner", remove=["team-a"], add=["team-d"], principal=PRINCIPAL)
+    for as_of in (None, first):
+        expected = {i: r.owners for i, r in store.get_nodes(ids, as_of).items() if r.owners}
+        assert store.owners_of(ids, as_of) == expected
+    assert store.owners_of(ids)[ids[0]] == ("team-b", "team-d")
+    assert store.owners_of(ids, first)[ids[0]] == ("team-a", "team-b")
