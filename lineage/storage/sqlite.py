@@ -7,6 +7,7 @@ chain stays a single line. SQL is static text with ``?`` parameters only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lineage.audit import GENESIS, AuditEntry
 from lineage.errors import BackendUnavailableError, ValidationError
@@ -373,6 +374,15 @@ class SQLiteStore(GraphStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._index: TraversalIndex | None = None
+        #: The file sits on media this process cannot write (a read-only mount, an archive copy):
+        #: open it immutable, so reading needs no lock files and never writes.
+        self.read_only = self.path.exists() and not os.access(self.path.parent or ".", os.W_OK)
+        wal = self.path.with_name(self.path.name + "-wal")
+        if self.read_only and wal.exists() and wal.stat().st_size > 0:
+            raise BackendUnavailableError(
+                f"store {url!r} is on read-only media with writes still in its write-ahead log ({wal.name}); "
+                "copy the store files to writable storage and open the copy"
+            )
         if not create and not self.path.exists():
             raise BackendUnavailableError(
                 f"no store file at {self.path}; run `lineage demo` or register first"
@@ -407,10 +417,9 @@ class SQLiteStore(GraphStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(
-                    self.path, timeout=self._busy, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn = self.connect(manual=True, check_same_thread=False)
+                if not self.read_only:
+                    conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")
@@ -424,6 +433,21 @@ class SQLiteStore(GraphStore):
                 self._all.append(conn)
         return conn
 
+    def connect(self, *, manual: bool = False, check_same_thread: bool = True) -> sqlite3.Connection:
+        """A new connection to the file (immutable on read-only media); sqlite3.Error when it fails.
+
+        ``manual``: transactions are begun and ended by the caller (no implicit BEGIN).
+        """
+        isolation_level: Literal["DEFERRED"] | None = None if manual else "DEFERRED"
+        if self.read_only:
+            return sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=isolation_level,
+                check_same_thread=check_same_thread,
+            )
+        return sqlite3.connect(
+            self.path, timeout=self._busy, isolation_level=isolation_level, check_same_thread=check_same_thread
+        )
+
     @contextmanager
     def _immediate(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
@@ -432,11 +456,30 @@ class SQLiteStore(GraphStore):
             raise BackendUnavailableError(f"store {self.url!r} is busy or unavailable: {exc}") from None
         try:
             yield conn
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            self._rollback(conn)
+            if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                raise
+            raise self._write_failed(exc) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
-        else:
+        try:
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # e.g. the disk filled up while committing: nothing was written
+            self._rollback(conn)
+            raise self._write_failed(exc) from None
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """Roll back what is left of a transaction (SQLite may have rolled back already)."""
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    def _write_failed(self, exc: sqlite3.Error) -> BackendUnavailableError:
+        where = " (the store is on read-only media)" if self.read_only else ""
+        return BackendUnavailableError(f"store {self.url!r} could not be written{where}; nothing was changed: {exc}")
 
     def close(self) -> None:
         with self._lock:
@@ -717,7 +760,7 @@ class SQLiteStore(GraphStore):
         return [self._entry(r) for r in rows]
 
     def iter_audit(self) -> Iterator[AuditEntry]:
-        conn = sqlite3.connect(self.path, timeout=self._busy)
+        conn = self.connect()
         try:
             cur = conn.execute(
                 "SELECT seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, hash, writes "
@@ -762,7 +805,7 @@ class SQLiteStore(GraphStore):
         return self._token(rows[0]) if rows else None
 
     def iter_raw_events(self, after_seq: int = 0) -> Iterator[RawEvent]:
-        conn = sqlite3.connect(self.path, timeout=self._busy)
+        conn = self.connect()
         try:
             for r in conn.execute(
                 "SELECT seq, received_at, source, payload FROM raw_events WHERE seq > ? ORDER BY seq",
@@ -785,7 +828,7 @@ class SQLiteStore(GraphStore):
     def audit_rows(self) -> AbstractContextManager[SQLiteRows]:
         from lineage.storage.sqlite_verify import snapshot
 
-        return snapshot(self.path, self.url, self._busy)
+        return snapshot(self.path, self.url, self._busy, immutable=self.read_only)
 
     def file_size(self) -> int:
         return sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p))

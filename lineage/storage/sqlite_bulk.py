@@ -110,7 +110,7 @@ def _record(section: Section, r: Any) -> Any:
 def export_section(store: SQLiteStore, section: Section, batch_size: int) -> Iterator[list[Any]]:
     """Stream one section from its own connection, ``batch_size`` records at a time."""
     try:
-        conn = sqlite3.connect(store.path, timeout=60)
+        conn = store.connect()
     except sqlite3.Error as exc:
         raise BackendUnavailableError(f"store {store.url!r} unavailable: {exc}") from None
     try:

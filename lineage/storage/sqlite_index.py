@@ -46,7 +46,7 @@ class SQLiteIndexFeed:
     def index_load(self, consume: Callable[[Iterable[EdgeRow]], None]) -> int:
         store = self._store
         try:
-            conn = sqlite3.connect(store.path, timeout=60.0)
+            conn = store.connect()
             try:
                 conn.execute("BEGIN")  # one read snapshot for the head and the edges
                 row = conn.execute(_HEAD).fetchone()

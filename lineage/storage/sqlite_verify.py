@@ -99,11 +99,14 @@ class SQLiteRows:
 
 
 @contextmanager
-def snapshot(path: Path, url: str, busy_timeout_s: float) -> Iterator[SQLiteRows]:
-    """One read transaction over the file, opened read-only."""
+def snapshot(path: Path, url: str, busy_timeout_s: float, *, immutable: bool = False) -> Iterator[SQLiteRows]:
+    """One read transaction over the file, opened read-only (immutable on read-only media)."""
     try:
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout_s, isolation_level=None
+            f"{path.resolve().as_uri()}?{'immutable=1' if immutable else 'mode=ro'}",
+            uri=True,
+            timeout=busy_timeout_s,
+            isolation_level=None,
         )
     except sqlite3.Error as exc:
         raise BackendUnavailableError(f"cannot open store {url!r}: {exc}") from None
