@@ -1,4 +1,4 @@
-"""`lineage audit`: read the log, verify the hash chain, print the head to anchor elsewhere."""
+"""`lineage audit`: read the log; prove the store (chain and rows); keep the head outside it, signed or not."""
 
 from __future__ import annotations
 

@@ -329,6 +329,8 @@ def test_head_json_and_signed_checkpoint(tmp_path: Path) -> None:
                                                 "--pubkey", str(key), "--json"])
 
     assert verify_with().exit_code == 0
+    assert cli("audit", "verify", "--store", url, "--checkpoint", str(checkpoint)).exit_code == 2  # no key to trust
+    assert verify_with(key=key).exit_code == 2  # a private key is not a public key file
     with open_store(url) as s:  # later writes extend the checkpointed chain
         s.annotate(ORDERS, "tag", add=["later"], principal="user:ann")
     assert verify_with().exit_code == 0
