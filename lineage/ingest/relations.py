@@ -38,26 +38,44 @@ _QUOTES = {'"': '"', "`": "`", "[": "]"}
 _SCHEME_ALIASES = {"s3a": "s3", "s3n": "s3"}
 
 
-def split_relation(name: str) -> list[str]:
-    """The dotted parts of a relation name, identifier quotes removed (``"a.b".c`` is two parts)."""
+def _strict_parts(name: str) -> list[str] | None:
+    """Dotted parts when every quote encloses a whole part (``"a.b".c``); None otherwise."""
     parts: list[str] = []
     current: list[str] = []
     closing: str | None = None
+    quoted = False  # the current part was quoted and closed: only a dot may follow
     for ch in name.strip():
         if closing is not None:
             if ch == closing:
-                closing = None
+                closing, quoted = None, True
             else:
                 current.append(ch)
-        elif ch in _QUOTES:
-            closing = _QUOTES[ch]
         elif ch == ".":
             parts.append("".join(current).strip())
-            current = []
+            current, quoted = [], False
+        elif quoted:
+            return None
+        elif ch in _QUOTES:
+            if current:
+                return None
+            closing = _QUOTES[ch]
         else:
             current.append(ch)
+    if closing is not None:
+        return None
     parts.append("".join(current).strip())
     return [p for p in parts if p]
+
+
+def split_relation(name: str) -> list[str]:
+    """The dotted parts of a relation name, identifier quotes removed (``"a.b".c`` is two parts).
+
+    A name whose quotes do not enclose whole parts (``file[1].csv``) is split on dots as it is.
+    """
+    parts = _strict_parts(name)
+    if parts is None:
+        return [p for p in name.strip().split(".") if p]
+    return parts
 
 
 def relation_name(*parts: object) -> str:
@@ -71,10 +89,11 @@ def relation_name(*parts: object) -> str:
 
 
 def canonical_name(name: str) -> str:
-    """A dotted relation name without identifier quotes; names that are not relations are kept."""
-    if not any(q in name for q in _QUOTES):
+    """A dotted relation name without identifier quotes; anything else (paths, URIs, names whose
+    quotes do not enclose whole parts) is kept exactly as it is."""
+    if not any(q in name for q in _QUOTES) or "/" in name:
         return name
-    parts = split_relation(name)
+    parts = _strict_parts(name)
     return ".".join(parts) if parts else name
 
 

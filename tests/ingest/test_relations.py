@@ -120,7 +120,7 @@ def test_openlineage_spellings_of_one_relation_are_one_dataset(store: GraphStore
     assert f"run:pipelines/report@{run_id(2)}" in reached
 
 
-part = st.text(alphabet=st.characters(blacklist_characters='"`[]', blacklist_categories=("Cs", "Zs", "Cc")),
+part = st.text(alphabet=st.characters(blacklist_characters='"`[]/', blacklist_categories=("Cs", "Zs", "Cc")),
                min_size=1, max_size=8).filter(lambda s: s.strip() == s and s)
 
 
@@ -132,6 +132,12 @@ def test_quoted_and_unquoted_names_are_one_relation(parts: list[str], quote: str
     assert canonical_name(quoted) == plain == relation_name(*parts)
     assert relation_key("ns", quoted) == relation_key("ns/", plain)
     assert split_relation(f'{quote}a.b{close}.c') == ["a.b", "c"]
+
+
+@pytest.mark.parametrize("name", ["file[1].csv", 's3://bucket/"raw"/x', 'a"b".c', "events/2026/11", "plain.name",
+                                  '"unclosed.name'])
+def test_names_that_are_not_quoted_relations_are_kept_as_they_are(name: str) -> None:
+    assert canonical_name(name) == name
 
 
 def test_locations_and_the_index() -> None:
