@@ -98,7 +98,9 @@ def test_version_and_completion() -> None:
     cli = [sys.executable, "-c", "from lineage.cli import main; main()"]
     version = subprocess.run([*cli, "--version"], capture_output=True, text=True, env=env(), timeout=60)
     assert version.returncode == 0 and version.stdout.strip() == f"lineage {lineage.__version__}"
-    script = subprocess.run([*cli, "--show-completion", "bash"], capture_output=True, text=True, env=env(),
+    # typer takes the shell by name (instead of detecting the parent shell) with this variable set
+    named = {**env(), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = subprocess.run([*cli, "--show-completion", "bash"], capture_output=True, text=True, env=named,
                             timeout=60)
     assert script.returncode == 0 and "_LINEAGE_COMPLETE" in script.stdout
 
