@@ -95,10 +95,10 @@ def last(driver: Any, name: str) -> float:
     return float(driver.execute_script(f"return performance.getEntriesByName('{name}').slice(-1)[0].duration"))
 
 
-def open_explorer(driver: Any, base: str, node: str, depth: int) -> tuple[float, int]:
+def open_explorer(driver: Any, base: str, node: str, depth: int, group: str = "kind") -> tuple[float, int]:
     driver.get(f"{base}/")  # a fresh page each time, so every figure starts from the same state
     wait(driver, "return document.body.dataset.ready")
-    driver.execute_script("location.hash = arguments[0]", f"#/explore/{node}?depth={depth}")
+    driver.execute_script("location.hash = arguments[0]", f"#/explore/{node}?depth={depth}&group={group}")
     wait(driver, "const s = document.getElementById('explorer-stats'); return s && s.textContent.includes('drawn in')",
          120)
     count = int(driver.execute_script("return window.lineageExplorer.cy.nodes().length"))
@@ -116,7 +116,7 @@ def tap(driver: Any, node: str) -> tuple[float, int]:
 def summary(name: str, values: list[float], extra: str = "") -> None:
     values = sorted(values)
     p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    print(f"{name:<46} median {statistics.median(values):7.0f} ms   p95 {p95:7.0f} ms   n={len(values)}  {extra}")
+    print(f"{name:<58} median {statistics.median(values):7.0f} ms   p95 {p95:7.0f} ms   n={len(values)}  {extra}")
 
 
 def bench_demo(base: str, profile: Path, repeat: int) -> None:
@@ -127,10 +127,11 @@ def bench_demo(base: str, profile: Path, repeat: int) -> None:
             driver.get(base + "/")
             wait(driver, "return document.body.dataset.ready")
             wait(driver, "return document.querySelectorAll('#search-results li').length > 0")
+            wait(driver, "return performance.getEntriesByName('first-contentful-paint').length")
             fcp.append(driver.execute_script(f"return {MARK % 'first-contentful-paint'}"))
             ready.append(driver.execute_script(f"return {MARK % 'lineage:view-ready'}"))
             if i == 0:
-                print(f"{'start page, cold: first contentful paint':<46} {fcp[0]:7.0f} ms; data {ready[0]:.0f} ms")
+                print(f"{'start page, cold: first contentful paint':<58} {fcp[0]:7.0f} ms; data {ready[0]:.0f} ms")
         summary("start page, warm: first contentful paint", fcp[1:] or fcp)
         summary("start page, warm: data shown (view-ready)", ready[1:] or ready)
         draws, expands, sizes = [], [], []
@@ -154,22 +155,38 @@ def bench_big(base: str, profile: Path, repeat: int) -> None:
     hubs = ["dataset:warehouse/clickstream.hub1@2026-01-30", "dataset:labels/crm.labels@v3"]
     driver = browser(profile)
     try:
-        for hub in hubs:
+        for hub, group in [(h, "kind") for h in hubs] + [(hubs[0], "namespace")]:
             draws, opens, sizes = [], [], []
             for _ in range(repeat):
-                took, count = open_explorer(driver, base, hub, 1)
+                took, count = open_explorer(driver, base, hub, 1, group)
                 draws.append(took)
-                group = driver.execute_script("""const g = window.lineageExplorer.cy.nodes('.group')
+                biggest = driver.execute_script("""const g = window.lineageExplorer.cy.nodes('.group')
                     .sort((a, b) => window.lineageExplorer.groups.get(b.id()).items.length
                                   - window.lineageExplorer.groups.get(a.id()).items.length)[0];
                     return g ? [g.id(), window.lineageExplorer.groups.get(g.id()).items.length] : null""")
-                if group:
-                    took, after = tap(driver, group[0])
+                if biggest:
+                    took, after = tap(driver, biggest[0])
                     opens.append(took)
                     sizes.append(after)
-            summary(f"explorer on {hub.split('/')[-1]} (depth 1)", draws, f"{count} boxes after collapsing")
+            summary(f"explorer on {hub.split('/')[-1]} (depth 1, by {group})", draws, f"{count} boxes after collapsing")
             if opens:
                 summary("  open its largest group (+N members)", opens, f"graph of {max(sizes)} nodes")
+        root = "dataset:raw/payments.tickets@2026-01-28"  # ~10,000 downstream in --big 30000 (seed 7)
+        known = httpx.post(base + "/graphql", json={"query": "query($id: ID!) { node(id: $id) { id } }",
+                                                    "variables": {"id": root}}).json()
+        shown = []
+        for _ in range(repeat if (known.get("data") or {}).get("node") else 0):
+            driver.get(f"{base}/")
+            wait(driver, "return document.body.dataset.ready")
+            before = driver.execute_script("return document.body.dataset.ready")
+            started = time.perf_counter()
+            driver.execute_script("location.hash = arguments[0]", f"#/impact/{root}")
+            done = f"return document.body.dataset.ready !== '{before}' && !!document.getElementById('prod-banner')"
+            wait(driver, done, 120)
+            shown.append((time.perf_counter() - started) * 1000)
+        if shown:
+            total = driver.execute_script("return document.querySelector('.summary strong').textContent")
+            summary("impact view of a 10k-node impact (first page, banner)", shown, f"{total} nodes reached")
     finally:
         driver.quit()
 

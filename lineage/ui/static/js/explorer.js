@@ -136,19 +136,20 @@ class Explorer {
         this.expanded.get(id).add(dir);
         const list = (data['n' + i] && data['n' + i].neighbours) || [];
         const side = dir === 'DOWNSTREAM' ? 'down' : 'up';
-        const byKind = new Map();
+        const byKey = new Map();
         for (const n of list) {
           if (this.cy.getElementById(n.node.id).nonempty()) {
             this.connect(id, n);
             continue;
           }
-          if (!byKind.has(n.node.kind)) byKind.set(n.node.kind, []);
-          byKind.get(n.node.kind).push(n);
+          const key = this.groupBy === 'namespace' ? n.node.namespace : n.node.kind;
+          if (!byKey.has(key)) byKey.set(key, []);
+          byKey.get(key).push(n);
         }
-        const fresh = [...byKind.values()].reduce((a, b) => a + b.length, 0);
-        for (const [kind, items] of byKind) {
+        const fresh = [...byKey.values()].reduce((a, b) => a + b.length, 0);
+        for (const [key, items] of byKey) {
           if (fresh > COLLAPSE_OVER && items.length > 3) {
-            this.addGroup(id, dir, kind, items, list.length >= FETCH_LIMIT);
+            this.addGroup(id, dir, key, items, list.length >= FETCH_LIMIT);
             continue;
           }
           for (const n of items) {
@@ -169,11 +170,19 @@ class Explorer {
     else this.addEdge(n.node.id, n.edgeType, id);
   }
 
-  addGroup(parent, dir, kind, items, more) {
-    const gid = 'group:' + parent + ':' + dir + ':' + kind;
+  addGroup(parent, dir, key, items, more) {
+    const gid = 'group:' + parent + ':' + dir + ':' + key;
     if (this.cy.getElementById(gid).nonempty()) return;
-    const label = '+ ' + fmtNumber(items.length) + (more ? '+' : '') + ' ' + kindPlural(kind, items.length) + '\n(click to show)';
-    this.cy.add({ group: 'nodes', data: { id: gid, label, kind, group: true }, classes: 'group' + (this.hiddenKinds.has(kind) ? ' hidden-kind' : '') });
+    const count = new Map();
+    for (const n of items) count.set(n.node.kind, (count.get(n.node.kind) || 0) + 1);
+    const kinds = [...count.keys()];
+    const kind = kinds.length === 1 ? kinds[0] : 'MIXED';
+    const total = '+ ' + fmtNumber(items.length) + (more ? '+' : '');
+    const label = this.groupBy === 'namespace'
+      ? total + ' in ' + key + '\n' + [...count].map(([k, c]) => fmtNumber(c) + ' ' + kindPlural(k, c)).join(', ')
+      : total + ' ' + kindPlural(key, items.length) + '\n(click to show)';
+    const hidden = kinds.every((k) => this.hiddenKinds.has(k));
+    this.cy.add({ group: 'nodes', data: { id: gid, label, kind, group: true }, classes: 'group' + (hidden ? ' hidden-kind' : '') });
     this.groups = this.groups || new Map();
     this.groups.set(gid, { parent, dir, items });
     if (dir === 'DOWNSTREAM') this.addEdge(parent, 'GROUP', gid, 'group-edge');
@@ -359,16 +368,20 @@ export async function explorerView(container, { id, params, asOf, isCurrent }) {
   performance.mark('lineage:explorer-start');
   const depth = Math.max(1, Math.min(8, Number(params.get('depth') || 3)));
   const hidden = (params.get('hide') || '').split(',').filter((k) => KINDS.includes(k));
+  const groupBy = params.get('group') === 'namespace' ? 'namespace' : 'kind';
   const graph = h('div', { id: 'graph', class: 'graph' });
   const panel = h('aside', { id: 'panel', class: 'panel' }, h('p', { class: 'muted' },
     'Click a node to expand it and see the path that links it to the centre; click a dashed group to show its members. ',
     'Drag to pan, scroll to zoom. Red borders are production deployments.'));
   const depthSelect = h('select', { id: 'depth', 'aria-label': 'depth' }, [1, 2, 3, 4, 5, 6, 7, 8].map((d) => h('option', { value: d, selected: d === depth }, String(d))));
+  const groupSelect = h('select', { id: 'group-by', 'aria-label': 'collapse by' },
+    ['kind', 'namespace'].map((g) => h('option', { value: g, selected: g === groupBy }, g)));
   const kindBoxes = KINDS.map((k) => h('label', { class: 'kind-filter' },
     h('input', { type: 'checkbox', value: k, checked: !hidden.includes(k), 'data-kind': k }), ' ', kindLabel(k)));
   const toolbar = h('div', { class: 'toolbar' },
     h('strong', null, 'Lineage of '), nodeLink({ id, kind: id.split(':')[0].toUpperCase() }, id), ' ',
-    h('label', null, ' depth ', depthSelect), ' ', h('span', { class: 'kinds' }, 'show: ', kindBoxes), ' ',
+    h('label', null, ' depth ', depthSelect), ' ',
+    h('label', { title: 'How large neighbourhoods are collapsed' }, ' collapse by ', groupSelect), ' ', h('span', { class: 'kinds' }, 'show: ', kindBoxes), ' ',
     h('button', { type: 'button', id: 'fit' }, 'Fit'), ' ',
     h('button', { type: 'button', id: 'tidy', title: 'Lay the whole graph out again, left to right' }, 'Tidy'), ' ',
     h('a', { class: 'button', href: route('impact', id) }, 'Impact view'), ' ',
@@ -376,15 +389,19 @@ export async function explorerView(container, { id, params, asOf, isCurrent }) {
   clear(container, toolbar, h('div', { class: 'explorer' }, graph, panel));
   const explorer = new Explorer(graph, panel, id, asOf);
   explorer.hiddenKinds = new Set(hidden);
+  explorer.groupBy = groupBy;
   window.lineageExplorer = explorer;
-  depthSelect.addEventListener('change', () => {
-    location.hash = route('explore', id, { depth: depthSelect.value, hide: hidden.join(',') });
-  });
+  const reload = () => {
+    location.hash = route('explore', id, { depth: depthSelect.value, hide: hidden.join(','),
+      group: groupSelect.value === 'kind' ? null : groupSelect.value });
+  };
+  depthSelect.addEventListener('change', reload);
+  groupSelect.addEventListener('change', reload);
   for (const box of kindBoxes) {
     box.querySelector('input').addEventListener('change', () => {
       const off = kindBoxes.map((b) => b.querySelector('input')).filter((i) => !i.checked).map((i) => i.value);
       explorer.setHiddenKinds(off);
-      history.replaceState(null, '', route('explore', id, { depth, hide: off.join(',') }));
+      history.replaceState(null, '', route('explore', id, { depth, hide: off.join(','), group: groupBy === 'kind' ? null : groupBy }));
     });
   }
   toolbar.querySelector('#fit').addEventListener('click', () => explorer.cy.fit(undefined, 20));
