@@ -379,6 +379,8 @@ def test_walk_through_the_demo(browser: Browser, served: tuple[Served, str]) -> 
     browser.go("#/audit")
     browser.wait(lambda _: "Chain verified" in browser.css("#audit-verify").text, what="audit verification")
     assert "register" in browser.text()
+    browser.css("#verify-graph").click()
+    browser.wait(lambda _: "Chain and stored graph verified" in browser.css("#audit-verify").text, what="graph check")
     browser.shot("audit")
     browser.go("#/governance")
     browser.wait(lambda _: browser.js("return !!document.getElementById('policy-result')"), what="policy result")

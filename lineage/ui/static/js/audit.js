@@ -9,7 +9,7 @@ const LOG = `query Audit($filter: AuditFilterInput, $after: String) {
     pageInfo { hasNextPage endCursor }
   }
 }`;
-const VERIFY = `{ auditVerification { ok entries head firstBadSeq problem } }`;
+const VERIFY = `query Verify($graph: Boolean!) { auditVerification(graph: $graph) { ok entries head firstBadSeq problem checked rows } }`;
 
 const FIELDS = [['principal', 'who'], ['action', 'action'], ['subject', 'node id'], ['since', 'since (ISO)'], ['until', 'until (ISO)']];
 
@@ -35,13 +35,21 @@ export async function auditView(container, { params, isCurrent }) {
   const verifyBox = h('div', { id: 'audit-verify', class: 'banner' }, 'Verifying the chain…');
   const body = h('div');
   clear(container, h('h1', null, 'Audit log'), verifyBox, form, body);
-  const [log, verify] = await Promise.all([gql(LOG, { filter }), gql(VERIFY)]);
+  const [log, verify] = await Promise.all([gql(LOG, { filter }), gql(VERIFY, { graph: false })]);
   if (!isCurrent()) return;
-  const v = verify.auditVerification;
-  verifyBox.className = 'banner ' + (v.ok ? 'ok-banner' : 'prod-banner');
-  clear(verifyBox, h('strong', null, v.ok ? 'Chain verified' : 'Chain BROKEN'), ': ', String(v.entries), ' entries; head ',
-    h('code', { title: 'anchor this hash elsewhere to detect truncation' }, v.head),
-    v.ok ? '' : ' — first bad entry #' + v.firstBadSeq + ': ' + v.problem);
+  const show = (v) => {
+    const graph = v.checked.includes('graph');
+    verifyBox.className = 'banner ' + (v.ok ? 'ok-banner' : 'prod-banner');
+    clear(verifyBox, h('strong', null, (graph ? 'Chain and stored graph ' : 'Chain ') + (v.ok ? 'verified' : 'BROKEN')), ': ',
+      String(v.entries), ' entries', graph ? ', ' + v.rows + ' stored rows checked against them' : '', '; head ',
+      h('code', { title: 'anchor this hash elsewhere to detect truncation' }, v.head),
+      v.ok ? '' : ' — first bad entry #' + v.firstBadSeq + ': ' + v.problem, ' ',
+      graph ? null : h('button', {
+        type: 'button', id: 'verify-graph', title: 'Also check every stored node and edge against the entry that wrote it',
+        onclick: async () => show((await gql(VERIFY, { graph: true })).auditVerification),
+      }, 'Verify the stored graph too'));
+  };
+  show(verify.auditVerification);
   const rows = (edges) => edges.map((e) => [String(e.node.seq), fmtTime(e.node.at), e.node.principal, e.node.source, e.node.action,
     subjects(e.node.subjects), h('code', { title: e.node.hash }, e.node.hash.slice(0, 12))]);
   const grid = table(['#', 'when', 'who', 'from', 'action', 'subjects', 'hash'], rows(log.auditLog.edges));
