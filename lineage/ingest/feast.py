@@ -100,16 +100,18 @@ def _load(repo: Path) -> Any:
         raise ValidationError(f"--repo {repo}: Feast cannot load it: {type(exc).__name__}: {exc}") from None
 
 
-def _dataset_of(source: Any, repo: Path, resolver: RelationResolver) -> tuple[DatasetName | None, dict[str, Any]]:
+def source_dataset(source: Any, repo: Path, resolver: RelationResolver) -> tuple[DatasetName | None, dict[str, Any]]:
     """The dataset a Feast data source reads, with what identifies it; (None, {}) for request data."""
     kind = type(source).__name__
     if kind == "RequestSource":
         return None, {}
     if kind == "PushSource" and getattr(source, "batch_source", None) is not None:
-        return _dataset_of(source.batch_source, repo, resolver)
+        return source_dataset(source.batch_source, repo, resolver)
     props: dict[str, Any] = {"feast_source": source.name, "source_type": kind}
     table = getattr(source, "table", None) or getattr(source, "table_ref", None)
-    parts = [getattr(source, "database", None), getattr(source, "schema", None), table] if table else []
+    parts = [
+        v if isinstance(v, str) else None for v in (getattr(source, "database", None), getattr(source, "schema", None))
+    ] + [table]
     relation = relation_name(*parts) if table else ""
     if relation:
         props["table"] = relation
@@ -167,7 +169,7 @@ class _Builder:
             return None
         if source.name in self.sources:
             return self.sources[source.name]
-        name, props = _dataset_of(source, self.repo, self.resolver)
+        name, props = source_dataset(source, self.repo, self.resolver)
         found: str | None = None
         if name is not None:
             versions = DatasetVersions(self.store, name.namespace, name.name)

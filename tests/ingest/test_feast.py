@@ -246,3 +246,24 @@ def test_on_demand_views_are_fed_by_the_features_they_read(tmp_path: Path, linea
     assert upstream == {feature(lineage_store, "orders_30d.orders_30d"), feature(lineage_store, "orders_30d.spend_30d")}
     source = f"dataset:file/{repo / 'data' / 'orders.parquet'}@observed"
     assert ratio.id in {n.node.id for n in impact(lineage_store, source).nodes}
+
+
+def test_table_sources_resolve_to_the_relation_the_warehouse_names(lineage_store: GraphStore) -> None:
+    from feast import BigQuerySource
+    from feast.infra.offline_stores.snowflake_source import SnowflakeSource
+
+    from lineage.ingest.feast import source_dataset
+    from lineage.ingest.relations import DatasetName, RelationResolver
+
+    known = NodeSpec(kind=NodeKind.DATASET, namespace="snowflake://acme", name="analytics.public.orders", version="v1")
+    lineage_store.register(Batch(nodes=[known]), principal="dbt", source="cli")
+    resolver = RelationResolver(lineage_store, "feast")
+    snowflake = SnowflakeSource(
+        name="orders_sf", database="ANALYTICS", schema="PUBLIC", table="ORDERS", timestamp_field="ts"
+    )
+    name, props = source_dataset(snowflake, Path("/repo"), resolver)
+    # the same relation, whatever the spelling: the dataset dbt or OpenLineage recorded
+    assert name == DatasetName("snowflake://acme", "analytics.public.orders")
+    assert props["table"] == "ANALYTICS.PUBLIC.ORDERS"
+    bigquery = BigQuerySource(name="orders_bq", table="acme-prod.analytics.orders", timestamp_field="ts")
+    assert source_dataset(bigquery, Path("/repo"), resolver)[0] == DatasetName("feast", "acme-prod.analytics.orders")

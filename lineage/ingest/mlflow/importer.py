@@ -288,6 +288,8 @@ class MlflowImporter:
         """(the Run node if it is in the store, the experiment id) of an MLflow run."""
         if run_id not in self._run_experiment:
             run = self.reader.run(run_id)
+            if run is None:  # deleted since the version was registered
+                return None, ""
             self._run_experiment[run_id] = exp_id = str(run.info.experiment_id)
             if exp_id not in self._experiment_names:
                 self._experiment_names[exp_id] = str(self.reader.experiment(exp_id).name)

@@ -142,8 +142,15 @@ class MlflowReader:
     def experiment(self, experiment_id: str) -> Any:
         return self.call(self.client.get_experiment, experiment_id)
 
-    def run(self, run_id: str) -> Any:
-        return self.call(self.client.get_run, run_id)
+    def run(self, run_id: str) -> Any | None:
+        """The run, or None when it no longer exists (deleted and garbage-collected)."""
+        try:
+            return self.client.get_run(run_id)
+        except Exception as exc:
+            if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            with translated(self.uri):
+                raise
 
     def runs(self, experiment_id: str, since_ms: int | None, page: int = PAGE) -> Iterator[list[Any]]:
         """Active runs started at or after ``since_ms``, oldest first, in pages."""
