@@ -82,12 +82,12 @@ def _environment_kept() -> Iterator[None]:
 
 
 def _load(repo: Path) -> Any:
-    if not (repo / "feature_store.yaml").is_file():
-        raise ValidationError(f"--repo {repo}: not a Feast feature repository (no feature_store.yaml)")
     try:
         with _environment_kept():
             from feast import FeatureStore
 
+            if not (repo / "feature_store.yaml").is_file():
+                raise ValidationError(f"--repo {repo}: not a Feast feature repository (no feature_store.yaml)")
             return FeatureStore(repo_path=str(repo))
     except ModuleNotFoundError as exc:
         error = missing_extra(exc, "reading a Feast repository")

@@ -124,6 +124,8 @@ def test_version_and_completion() -> None:
         (["serve"], "server"),
         (["schema", "export"], "server"),
         (["show", "dataset:ml/orders@7", "--store", "neo4j://127.0.0.1:9"], "neo4j"),
+        (["import", "mlflow", "--tracking-uri", "sqlite:///mlflow.db"], "mlflow"),
+        (["import", "feast", "--repo", "."], "feast"),
     ],
 )
 def test_a_command_needing_a_missing_extra_names_it(args: list[str], extra: str, tmp_path: Path) -> None:

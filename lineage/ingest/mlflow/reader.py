@@ -100,11 +100,11 @@ class MlflowReader:
 
     def __init__(self, tracking_uri: str, registry_uri: str | None = None) -> None:
         self.uri = canonical_uri(tracking_uri)
-        check_local(self.uri)
         registry = canonical_uri(registry_uri) if registry_uri else self.uri
         with translated(self.uri):
             from mlflow import MlflowClient
 
+            check_local(self.uri)
             self.client: Any = MlflowClient(tracking_uri=self.uri, registry_uri=registry)
             self.client.search_experiments(max_results=1)
 
