@@ -237,3 +237,14 @@ def test_unknown_experiment_is_bad_input(churn: Tracking, tmp_path: Path) -> Non
         "import", "mlflow", "--tracking-uri", churn.uri, "--experiment", "nope", "--store", f"sqlite:///{target}"
     )
     assert done.returncode == 2 and "'nope'" in done.stderr
+
+
+def test_tracking_uris_are_recorded_without_credentials_and_with_absolute_paths(tmp_path: Path) -> None:
+    from lineage.ingest.mlflow.reader import canonical_uri, redacted
+
+    assert redacted(canonical_uri("https://ci:s3cret@mlflow.acme.internal/")) == "https://mlflow.acme.internal"
+    assert redacted("postgresql://mlflow:pw@db:5432/mlflow") == "postgresql://db:5432/mlflow"
+    assert canonical_uri("databricks") == "databricks"
+    relative = canonical_uri("sqlite:///mlflow.db")
+    assert relative.startswith("sqlite:////") and relative.endswith("/mlflow.db")
+    assert canonical_uri(str(tmp_path / "mlruns")) == f"file://{tmp_path / 'mlruns'}"

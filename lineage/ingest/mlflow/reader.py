@@ -41,6 +41,10 @@ def redacted(uri: str) -> str:
 def canonical_uri(uri: str) -> str:
     """Local stores with absolute paths, so the same store gets the same label from any directory."""
     text = uri.strip()
+    if text.split(":", 1)[0] in ("databricks", "databricks-uc"):
+        return text  # a Databricks workspace profile, not a path
+    if text.startswith(("http://", "https://")):
+        return text.rstrip("/")
     if text.startswith("sqlite:///"):
         path = text.removeprefix("sqlite:///")
         return f"sqlite:///{Path(path).resolve()}" if path and path != ":memory:" else text
