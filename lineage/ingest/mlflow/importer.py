@@ -286,6 +286,11 @@ class MlflowImporter:
 
     def _run_node(self, run_id: str) -> tuple[str | None, str]:
         """(the Run node if it is in the store, the experiment id) of an MLflow run."""
+        if run_id not in self._run_experiment:  # imported before? one store read instead of a client call
+            guesses = {node_id(NodeKind.RUN, self.ns, name, run_id): e for e, name in self._experiment_names.items()}
+            for found in sorted(self.store.get_nodes(list(guesses))):
+                self._run_ids[run_id], self._run_experiment[run_id] = found, guesses[found]
+                return found, guesses[found]
         if run_id not in self._run_experiment:
             run = self.reader.run(run_id)
             if run is None:  # deleted since the version was registered
