@@ -23,11 +23,11 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from lineage.errors import CycleError, LineageError, ValidationError
+from lineage.errors import CycleError, ForbiddenError, LineageError, ValidationError
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_resolve import VersionCache
 from lineage.ingest.openlineage_runs import EdgeKey, Plan, Planner
-from lineage.ingest.openlineage_scope import Author, author_id, check_scope
+from lineage.ingest.openlineage_scope import Author, author_id, check_scope, is_scoped
 from lineage.model import Batch, EdgeType
 from lineage.model.batch import describe_errors
 from lineage.storage.base import GraphStore, WriteTx
@@ -72,6 +72,10 @@ class Outcome:
         if self.dropped_edges:
             out["dropped_edges"] = self.dropped_edges
         return out
+
+
+class _DryRun(Exception):
+    """Rolls back a transaction that only checked what an event would do."""
 
 
 class OpenLineageIngester:
@@ -170,11 +174,19 @@ class OpenLineageIngester:
             except BaseException:
                 self.cache.invalidate()
                 raise
+        # An event its author may not write is refused before it is landed: a raw event in the
+        # landing zone is replayed later under another principal, which would bypass the scope.
+        refused = {i: exc for i, (e, a) in enumerate(zip(events, who, strict=True)) if (exc := self._preflight(e, a))}
         seqs: list[int | LineageError | None] = [None] * len(events)
         if payloads is not None:
-            seqs = self._land_each(list(payloads))
+            keep = [i for i in range(len(events)) if i not in refused]
+            for i, seq in zip(keep, self._land_each([payloads[i] for i in keep]), strict=True):
+                seqs[i] = seq
         results: list[Outcome | LineageError] = []
-        for seq, event, author in zip(seqs, events, who, strict=True):
+        for i, (seq, event, author) in enumerate(zip(seqs, events, who, strict=True)):
+            if i in refused:
+                results.append(refused[i])
+                continue
             if isinstance(seq, LineageError):
                 results.append(seq)
                 continue
@@ -187,6 +199,25 @@ class OpenLineageIngester:
             except _REFUSED as exc:
                 results.append(_refused(exc))
         return results
+
+    def _preflight(self, event: Event, author: Author) -> ForbiddenError | None:
+        """For an author limited to namespaces: plan the event in a transaction that is rolled back,
+        and return the ForbiddenError its scope gives (None when allowed or not scoped)."""
+        if not is_scoped(author):
+            return None
+        try:
+            with self._lock, self.store.write() as tx:
+                self.cache.begin(tx.audit_head())
+                check_scope(tx, _plan(Planner(self.store, tx, self.cache), event), author)
+                raise _DryRun
+        except _DryRun:
+            return None
+        except ForbiddenError as exc:
+            return exc
+        except LineageError:
+            return None  # any other problem is found (and answered) by the real attempt
+        finally:
+            self.cache.invalidate()
 
     def _group(
         self, events: Sequence[Event], who: Sequence[Author], payloads: Sequence[Any] | None

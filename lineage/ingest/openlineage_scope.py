@@ -30,9 +30,14 @@ def author_id(author: Author) -> str:
     return author.id if isinstance(author, Principal) else author
 
 
+def is_scoped(author: Author) -> bool:
+    """Whether the author's writes are limited to namespaces."""
+    return isinstance(author, Principal) and not author.is_admin and bool(author.namespaces)
+
+
 def check_scope(tx: WriteTx, plan: Plan, author: Author) -> None:
     """Raise ForbiddenError unless ``author`` may make every change of ``plan`` (see module doc)."""
-    if not isinstance(author, Principal) or author.is_admin or not author.namespaces:
+    if not isinstance(author, Principal) or not is_scoped(author):
         return
     specs = list(plan.nodes.values())
     stored = tx.nodes([s.id for s in specs]) if specs else {}
