@@ -1,20 +1,25 @@
 """Settings, read from flags, ``LINEAGE_*`` environment variables and defaults.
 
-Built by :func:`load_settings` and passed down; nothing is created at import time.
+Built by :func:`load_settings` and passed down; nothing is created at import time. A plain pydantic
+model filled from the environment by :func:`load_settings` (``LINEAGE_<FIELD>``, any case): every
+field is a scalar, so pydantic's own coercion ("true", "8000") is all the parsing needed, and the CLI
+does not pay for importing pydantic-settings on every start.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DEFAULT_STORE = "sqlite:///lineage.db"
+ENV_PREFIX = "LINEAGE_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
     store: str = Field(default=DEFAULT_STORE, description="Store URL: sqlite:///path.db, neo4j:// or bolt://")
     actor: str | None = Field(default=None, description="Principal recorded for writes.")
@@ -44,9 +49,20 @@ class Settings(BaseSettings):
     max_work_paths: int = Field(default=2_000, ge=1, description="Paths one API request may build.")
 
 
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The ``LINEAGE_*`` variables that name a setting, by field name (names are case-insensitive)."""
+    env = os.environ if environ is None else environ
+    fields = Settings.model_fields
+    found: dict[str, str] = {}
+    for key, value in env.items():
+        if key[: len(ENV_PREFIX)].upper() == ENV_PREFIX and (name := key[len(ENV_PREFIX) :].lower()) in fields:
+            found[name] = value
+    return found
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with explicit (non-None) overrides on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return Settings(**{**settings_from_env(), **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def graphiql_enabled(settings: Settings) -> bool:

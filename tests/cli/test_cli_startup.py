@@ -155,3 +155,16 @@ def test_the_core_works_without_any_extra(tmp_path: Path) -> None:
     assert impact.returncode == 0 and "run:ml/train@42" in impact.stdout, impact.stderr
     assert run("audit", "verify", "--store", store).returncode == 0
     assert run("--help").returncode == 0
+
+
+def test_settings_come_from_lineage_variables_in_any_case_with_flags_on_top() -> None:
+    code = (
+        "from lineage.settings import load_settings; s = load_settings(store='sqlite:///flag.db'); "
+        "print(s.port, s.anonymous_read, s.store, s.neo4j_password.get_secret_value(), s.host)"
+    )
+    variables = {"LINEAGE_PORT": "9001", "lineage_anonymous_read": "true", "LINEAGE_STORE": "sqlite:///env.db",
+                 "LINEAGE_NEO4J_PASSWORD": "pw", "LINEAGE_UNKNOWN": "ignored"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**env(), **variables})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["9001", "True", "sqlite:///flag.db", "pw", "127.0.0.1"]
