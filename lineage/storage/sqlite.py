@@ -68,6 +68,24 @@ def _req(value: int) -> datetime:
     return out
 
 
+def audit_entry_of(r: Any) -> AuditEntry:
+    """An audit entry from a row of ``seq, at, principal, source, action, subjects, payload,
+    payload_digest, prev_hash, hash, writes``."""
+    return AuditEntry(
+        r[0],
+        _req(r[1]),
+        r[2],
+        r[3],
+        r[4],
+        tuple(json.loads(r[5])),
+        json.loads(r[6]),
+        r[7],
+        r[8],
+        r[9],
+        json.loads(r[10]) if r[10] is not None else None,
+    )
+
+
 _DDL_DIGEST = hashlib.sha256(DDL.encode()).hexdigest()
 
 
@@ -723,21 +741,6 @@ class SQLiteStore(GraphStore):
         )
         return [r[0] for r in rows]
 
-    def _entry(self, r: Any) -> AuditEntry:
-        return AuditEntry(
-            r[0],
-            _req(r[1]),
-            r[2],
-            r[3],
-            r[4],
-            tuple(json.loads(r[5])),
-            json.loads(r[6]),
-            r[7],
-            r[8],
-            r[9],
-            json.loads(r[10]) if r[10] is not None else None,
-        )
-
     def audit_entries(self, filt: AuditFilter | None = None) -> list[AuditEntry]:
         filt = filt or AuditFilter()
         rows = self._q(
@@ -757,7 +760,7 @@ class SQLiteStore(GraphStore):
                 "limit": filt.limit,
             },
         )
-        return [self._entry(r) for r in rows]
+        return [audit_entry_of(r) for r in rows]
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         conn = self.connect()
@@ -767,7 +770,7 @@ class SQLiteStore(GraphStore):
                 "FROM audit ORDER BY seq"
             )
             for r in cur:
-                yield self._entry(r)
+                yield audit_entry_of(r)
         finally:
             conn.close()
 

@@ -11,12 +11,11 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lineage.audit import AuditEntry
 from lineage.errors import BackendUnavailableError, ConflictError
 from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
 from lineage.model.ids import parse_node_id
 from lineage.storage.base import Annotation, NodeRevision, RawEvent, Revision, Section, TokenRecord
-from lineage.storage.sqlite import from_us, to_us
+from lineage.storage.sqlite import audit_entry_of, from_us, to_us
 
 if TYPE_CHECKING:
     from lineage.storage.sqlite import SQLiteStore
@@ -92,19 +91,7 @@ def _record(section: Section, r: Any) -> Any:
         return TokenRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], _at(r[4]), r[5], from_us(r[6]))
     if section is Section.RAW_EVENTS:
         return RawEvent(r[0], _at(r[1]), r[2], json.loads(r[3]))
-    return AuditEntry(
-        r[0],
-        _at(r[1]),
-        r[2],
-        r[3],
-        r[4],
-        tuple(json.loads(r[5])),
-        json.loads(r[6]),
-        r[7],
-        r[8],
-        r[9],
-        json.loads(r[10]) if r[10] is not None else None,
-    )
+    return audit_entry_of(r)
 
 
 def export_section(store: SQLiteStore, section: Section, batch_size: int) -> Iterator[list[Any]]:

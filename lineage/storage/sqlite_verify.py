@@ -7,7 +7,6 @@ read-only, so a read-only copy of a store verifies too.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,7 +16,7 @@ from typing import Any
 from lineage.audit import AuditEntry
 from lineage.audit.graph_verify import NodeRow
 from lineage.errors import BackendUnavailableError
-from lineage.storage.sqlite import from_us
+from lineage.storage.sqlite import audit_entry_of
 
 _NODES = (
     "SELECT n.id, n.kind, n.namespace, n.name, n.version, n.properties, n.event_time, n.recorded_at, "
@@ -55,21 +54,7 @@ class SQLiteRows:
 
     def entries(self) -> Iterator[AuditEntry]:
         for r in self._rows(_AUDIT):
-            at = from_us(r[1])
-            assert at is not None
-            yield AuditEntry(
-                r[0],
-                at,
-                r[2],
-                r[3],
-                r[4],
-                tuple(json.loads(r[5])),
-                json.loads(r[6]),
-                r[7],
-                r[8],
-                r[9],
-                json.loads(r[10]) if r[10] is not None else None,
-            )
+            yield audit_entry_of(r)
 
     def stored_head(self) -> tuple[int, str] | None:
         return None  # the head is the last entry itself
