@@ -68,6 +68,16 @@ def _req(value: int) -> datetime:
     return out
 
 
+# Annotation values of some nodes for one key. CROSS JOIN keeps json_each outside: otherwise the
+# planner may walk every annotation with the key (index annotations_value) and scan the id list for each.
+_ANNOTATIONS_OF = (
+    "SELECT a.node_id, a.value FROM json_each(?) f CROSS JOIN annotations a ON a.node_id = f.value "
+    "WHERE a.key = ? AND a.retracted_at IS "
+)
+_CURRENT_ANNOTATIONS = _ANNOTATIONS_OF + "NULL"
+_REMOVED_ANNOTATIONS = _ANNOTATIONS_OF + "NOT NULL"
+
+
 def audit_entry_of(r: Any) -> AuditEntry:
     """An audit entry from a row of ``seq, at, principal, source, action, subjects, payload,
     payload_digest, prev_hash, hash, writes``."""
@@ -207,26 +217,14 @@ class _Tx:
         return [(r[0], r[1]) for r in rows]
 
     def annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        rows = self.c.execute(
-            # CROSS JOIN keeps json_each outside: otherwise the planner may walk every annotation
-            # with the key (index annotations_value) and scan the id list for each one.
-            "SELECT a.node_id, a.value FROM json_each(?) f CROSS JOIN annotations a ON a.node_id = f.value "
-            "WHERE a.key = ? AND a.retracted_at IS NULL",
-            (_json(list(ids)), key),
-        )
-        for node_id, value in rows:
-            out.setdefault(node_id, set()).add(value)
-        return out
+        return self._annotation_values(_CURRENT_ANNOTATIONS, ids, key)
 
     def removed_annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
+        return self._annotation_values(_REMOVED_ANNOTATIONS, ids, key)
+
+    def _annotation_values(self, sql: str, ids: Sequence[str], key: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        rows = self.c.execute(
-            "SELECT a.node_id, a.value FROM json_each(?) f CROSS JOIN annotations a ON a.node_id = f.value "
-            "WHERE a.key = ? AND a.retracted_at IS NOT NULL",
-            (_json(list(ids)), key),
-        )
-        for node_id, value in rows:
+        for node_id, value in self.c.execute(sql, (_json(list(ids)), key)):
             out.setdefault(node_id, set()).add(value)
         return out
 
