@@ -7,6 +7,7 @@ virtual environment holding ``ml-metadata`` for ``mlmd`` (which needs nothing of
 
 from __future__ import annotations
 
+import itertools
 import json
 import resource
 import sys
@@ -138,7 +139,7 @@ class Project(System):
         rep.counts()
         rep.owners()
         rep.production_deployments()
-        shown = [n for _, members in rep.groups() for n in members][:PAGE]
+        shown = itertools.islice(itertools.chain.from_iterable(members for _, members in rep.groups()), PAGE)
         for n in shown:
             n.node.properties  # noqa: B018  (the record is read for the rows shown)
             n.to_dict()

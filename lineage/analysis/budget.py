@@ -84,3 +84,11 @@ def charge(budget: WorkBudget | None, *, expanded: int = 0, paths: int = 0) -> N
     """:meth:`WorkBudget.charge` when there is a budget."""
     if budget is not None:
         budget.charge(expanded=expanded, paths=paths)
+
+
+def charger(budget: WorkBudget | None) -> Callable[[int], None] | None:
+    """A callback charging nodes expanded to the budget (None without a budget), for traversals
+    that report their work level by level."""
+    if budget is None:
+        return None
+    return lambda expanded: budget.charge(expanded=expanded)

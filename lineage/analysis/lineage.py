@@ -1,18 +1,38 @@
-"""Impact and provenance reports: who is reached, how far, along which path, and who to tell."""
+"""Impact and provenance reports: who is reached, how far, along which path, and who to tell.
+
+A report holds its rows as the columns of the traversal (:mod:`lineage.storage.reach_table`) plus
+one owner code and one production flag per row, taken from the traversal index for the current
+graph (so a report needs no store query per reached node), and builds a row's objects, record and
+path only when the row is shown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
-from lineage.analysis.budget import WorkBudget, charge
+import numpy as np
+
+from lineage.analysis.budget import WorkBudget, charger
 from lineage.errors import LimitExceededError
 from lineage.model import EdgeType, NodeKind, NodeRecord
-from lineage.storage.base import Direction, GraphStore, Reach, Reached, gc_paused
+from lineage.storage.base import Direction, GraphStore, Reach
+from lineage.storage.index import (
+    I32,
+    I64,
+    KIND_CODE,
+    KINDS,
+    PRODUCTION_ENVS,
+    TYPES,
+    Bools,
+    TraversalIndex,
+    is_production_env,
+)
+from lineage.storage.reach_table import ListNames, ReachTable
 
-PRODUCTION_ENVS = frozenset({"prod", "production", "live"})
+__all__ = ["PRODUCTION_ENVS", "LineageReport", "ReachedNode", "impact", "is_production", "provenance"]
 
 #: Kind order in reports: what matters most first.
 IMPACT_ORDER = (
@@ -32,86 +52,130 @@ PROVENANCE_ORDER = (
     NodeKind.DEPLOYMENT,
 )
 
+#: Records read per store call when rows are shown (the API's page is 100, the CLI's table 200).
+RECORD_PAGE = 128
+
 
 def is_production(node: NodeRecord) -> bool:
     """A deployment whose environment (property or namespace) is a production one."""
-    if node.kind is not NodeKind.DEPLOYMENT:
-        return False
-    env = str(node.properties.get("environment") or node.namespace).lower()
-    return env in PRODUCTION_ENVS
+    return is_production_env(node.kind, node.namespace, node.properties)
 
 
-class _Records:
-    """Node records of a report, read from the store a page at a time when a row is first shown.
+class _Rows:
+    """What a report holds per row of its reach table: owners and production flag (as arrays),
+    the display order, and the node records, read from the store a page at a time when a row is
+    first shown (pages follow the display order, so a view of the first rows reads only those)."""
 
-    Pages follow the order rows are shown in (kind groups, production first), so a view of the
-    first rows reads and decodes only those.
-    """
+    __slots__ = ("_as_of", "_display", "_loaded", "_store", "order", "owner", "owner_sets", "prod", "reach", "table")
 
-    __slots__ = ("_as_of", "_loaded", "_order", "_page", "_position", "_store")
-
-    def __init__(self, store: GraphStore, as_of: datetime | None, page: int = 512) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        reach: Reach,
+        table: ReachTable,
+        owner: I32,
+        owner_sets: list[tuple[str, ...]],
+        prod: Bools,
+    ) -> None:
         self._store = store
-        self._as_of = as_of
-        self._page = page
-        self._order: list[str] = []
-        self._position: dict[str, int] = {}
+        self._as_of = reach.as_of
+        self.reach = reach
+        self.table = table
+        self.owner = owner
+        self.owner_sets = owner_sets
+        self.prod = prod
+        self.order: I64 = np.zeros(0, dtype=np.int64)  # rows in display order
+        self._display: I64 | None = None
         self._loaded: dict[str, NodeRecord] = {}
-
-    def arrange(self, order: list[str]) -> None:
-        self._order = order
-        self._position = {}
 
     def preload(self, records: dict[str, NodeRecord]) -> None:
         self._loaded.update(records)
 
-    def get(self, node_id: str) -> NodeRecord:
+    def record(self, row: int, node_id: str) -> NodeRecord:
         found = self._loaded.get(node_id)
         if found is None:
-            if not self._position and self._order:
-                self._position = {node: i for i, node in enumerate(self._order)}
-            at = self._position.get(node_id)
-            wanted = [node_id] if at is None else self._order[at : at + self._page]
+            if self._display is None:
+                self._display = np.full(len(self.table), -1, dtype=np.int64)
+                self._display[self.order] = np.arange(self.order.size, dtype=np.int64)
+            at = int(self._display[row])
+            wanted = [node_id] if at < 0 else self.table.ids_of(self.order[at : at + RECORD_PAGE])
             self._loaded.update(self._store.get_nodes([n for n in wanted if n not in self._loaded], self._as_of))
             found = self._loaded[node_id]
         return found
+
+    def nodes(self, rows: I64) -> _Nodes:
+        return _Nodes(self, rows)
+
+
+class _Nodes(Sequence["ReachedNode"]):
+    """Report rows as :class:`ReachedNode` objects, built when read."""
+
+    __slots__ = ("_rows", "_sel")
+
+    def __init__(self, rows: _Rows, sel: I64) -> None:
+        self._rows = rows
+        self._sel = sel
+
+    def __len__(self) -> int:
+        return int(self._sel.size)
+
+    @overload
+    def __getitem__(self, i: int) -> ReachedNode: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[ReachedNode]: ...
+
+    def __getitem__(self, i: int | slice) -> ReachedNode | list[ReachedNode]:
+        if isinstance(i, slice):
+            return [ReachedNode(self._rows, r) for r in self._sel[i].tolist()]
+        return ReachedNode(self._rows, int(self._sel[i]))
+
+    def __iter__(self) -> Iterator[ReachedNode]:
+        rows = self._rows
+        return (ReachedNode(rows, r) for r in self._sel.tolist())
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} reached nodes>"
 
 
 class ReachedNode:
     """One reached node of a report: kind, distance, owners and production at hand; the full record
     and the explaining path are built when first asked for."""
 
-    __slots__ = ("_reach", "_records", "distance", "id", "kind", "owners", "production")
+    __slots__ = ("_row", "_rows", "distance", "id", "kind", "owners", "production")
 
-    def __init__(
-        self,
-        hop: Reached,
-        owners: tuple[str, ...],
-        production: bool,
-        reach: Reach,
-        records: _Records,
-    ) -> None:
-        self.id = hop.id
-        self.kind = hop.kind
-        self.distance = hop.distance
-        self.owners = owners
-        self.production = production
-        self._reach = reach
-        self._records = records
+    def __init__(self, rows: _Rows, row: int) -> None:
+        table = rows.table
+        self._rows = rows
+        self._row = row
+        self.id = table.id_of(row)
+        self.kind = KINDS[int(table.kind[row])]
+        self.distance = int(table.dist[row])
+        code = int(rows.owner[row])
+        self.owners: tuple[str, ...] = rows.owner_sets[code] if code >= 0 else ()
+        self.production = bool(rows.prod[row])
+
+    def __repr__(self) -> str:
+        return f"ReachedNode({self.id!r}, distance={self.distance})"
 
     @property
     def node(self) -> NodeRecord:
-        return self._records.get(self.id)
+        return self._rows.record(self._row, self.id)
+
+    def _chain(self) -> list[int]:
+        return self._rows.table.chain(self._row)
 
     @property
     def path(self) -> list[str]:
         """Node ids from the start to this node."""
-        return self._reach.path_ids(self.id)
+        table = self._rows.table
+        return [table.start, *table.ids_of(np.array(self._chain(), dtype=np.int64))]
 
     @property
     def via(self) -> list[str]:
         """Edge types along :attr:`path`."""
-        return [str(s.edge_type) for s in self._reach.path(self.id)]
+        etype = self._rows.table.etype
+        return [TYPES[int(etype[r])].value for r in self._chain()]
 
     def path_text(self) -> str:
         path = self.path
@@ -121,15 +185,14 @@ class ReachedNode:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        steps = self._reach.path(self.id)
         return {
             "id": self.id,
             "kind": self.kind.value,
             "distance": self.distance,
             "production": self.production,
             "owners": list(self.owners),
-            "path": [self._reach.start, *(s.node for s in steps)],
-            "path_edges": [str(s.edge_type) for s in steps],
+            "path": self.path,
+            "path_edges": self.via,
         }
 
 
@@ -140,31 +203,54 @@ class LineageReport:
     as_of: datetime | None
     max_depth: int | None
     kinds: tuple[NodeKind, ...]
-    nodes: list[ReachedNode]
+    nodes: Sequence[ReachedNode]
     truncated: bool
     edge_types: tuple[EdgeType, ...] = ()  # the walk followed only these, when given
-    _grouped: list[tuple[NodeKind, list[ReachedNode]]] | None = field(default=None, repr=False, compare=False)
+    _grouped: list[tuple[NodeKind, Sequence[ReachedNode]]] | None = field(default=None, repr=False, compare=False)
+    _rows: _Rows | None = field(default=None, repr=False, compare=False)
 
-    def groups(self) -> list[tuple[NodeKind, list[ReachedNode]]]:
+    def groups(self) -> list[tuple[NodeKind, Sequence[ReachedNode]]]:
         """Reached nodes by kind in report order; production deployments first within deployments."""
         if self._grouped is None:
-            self._grouped = _groups(self.nodes, self.direction)
-        return [(kind, list(members)) for kind, members in self._grouped]
+            self._grouped = _groups_of(list(self.nodes), self.direction)
+        return list(self._grouped)
 
     def counts(self) -> dict[str, int]:
         return {kind.value: len(members) for kind, members in self.groups()}
 
     def production_deployments(self) -> list[ReachedNode]:
-        return [n for n in self.nodes if n.production]
+        rows = self._rows
+        if rows is None:
+            return [n for n in self.nodes if n.production]
+        sel = rows.table.rows()
+        return list(rows.nodes(sel[rows.prod[sel]]))
 
     def owners(self) -> dict[str, list[str]]:
         """Owner -> ids of the reached nodes they own, owners with production impact first."""
+        rows = self._rows
         out: dict[str, list[str]] = {}
-        for n in self.nodes:
-            for owner in n.owners:
-                out.setdefault(owner, []).append(n.id)
-        prod = {n.id for n in self.production_deployments()}
-        return dict(sorted(out.items(), key=lambda kv: (not (set(kv[1]) & prod), -len(kv[1]), kv[0])))
+        prod_owners: set[str] = set()
+        if rows is None:
+            for n in self.nodes:
+                for owner in n.owners:
+                    out.setdefault(owner, []).append(n.id)
+                    if n.production:
+                        prod_owners.add(owner)
+        else:
+            sel = rows.table.rows()
+            codes = rows.owner[sel]
+            owned = np.flatnonzero(codes >= 0)  # positions in the report's node order
+            by_owner: dict[str, list[I64]] = {}
+            for code in np.unique(codes[owned]).tolist():
+                at = owned[codes[owned] == code]
+                for owner in rows.owner_sets[code]:
+                    by_owner.setdefault(owner, []).append(at)
+            for owner, parts in by_owner.items():
+                at = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+                out[owner] = rows.table.ids_of(sel[at])
+                if rows.prod[sel[at]].any():
+                    prod_owners.add(owner)
+        return dict(sorted(out.items(), key=lambda kv: (kv[0] not in prod_owners, -len(kv[1]), kv[0])))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +269,41 @@ class LineageReport:
         }
 
 
+def _facts(store: GraphStore, reach: Reach, table: ReachTable) -> tuple[I32, list[tuple[str, ...]], Bools]:
+    """Owners and production flags per row: from the traversal index for the current graph, else
+    (as of a past time, or a store without an index) from the store."""
+    names = table.names
+    if reach.as_of is None and isinstance(names, TraversalIndex):
+        return names.owner_codes(table.nums), names.owner_sets(), names.production(table.nums)
+    n = len(table)
+    owner = np.full(n, -1, dtype=np.int32)
+    prod = np.zeros(n, dtype=np.bool_)
+    sel = table.rows()
+    deployed = sel[table.kind[sel] == KIND_CODE[NodeKind.DEPLOYMENT.value]]
+    others = sel[table.kind[sel] != KIND_CODE[NodeKind.DEPLOYMENT.value]]
+    found: dict[str, tuple[str, ...]] = {}
+    if deployed.size:
+        records = store.get_nodes(table.ids_of(deployed), reach.as_of)
+        for row, node_id in zip(deployed.tolist(), table.ids_of(deployed), strict=True):
+            rec = records.get(node_id)
+            if rec is not None:
+                prod[row] = is_production(rec)
+                found[node_id] = rec.owners
+    if others.size:
+        found.update(store.owners_of(table.ids_of(others), reach.as_of))
+    sets: list[tuple[str, ...]] = []
+    codes: dict[tuple[str, ...], int] = {}
+    for row, node_id in zip(sel.tolist(), table.ids_of(sel), strict=True):
+        owners = found.get(node_id)
+        if owners:
+            code = codes.get(owners)
+            if code is None:
+                code = codes[owners] = len(sets)
+                sets.append(owners)
+            owner[row] = code
+    return owner, sets, prod
+
+
 def _report(
     store: GraphStore,
     start: str,
@@ -198,43 +319,46 @@ def _report(
 ) -> LineageReport:
     if max_depth is not None and (max_depth < 1 or max_depth > depth_limit):
         raise LimitExceededError(f"depth must be between 1 and {depth_limit}, got {max_depth}")
-    with gc_paused():
-        reach: Reach = store.reach(
-            start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
-            edge_types=edge_types,
-        )
-        charge(budget, expanded=len(reach.nodes))
-        records = _Records(store, as_of)
-        deployments = [r.id for r in reach.nodes if r.kind is NodeKind.DEPLOYMENT]
-        shown = store.get_nodes([start, *deployments], as_of)
-        records.preload(shown)
-        owners = store.owners_of([r.id for r in reach.nodes if r.kind is not NodeKind.DEPLOYMENT], as_of)
-        nodes = []
-        for r in reach.nodes:
-            if r.kind is NodeKind.DEPLOYMENT:
-                rec = shown[r.id]
-                nodes.append(ReachedNode(r, rec.owners, is_production(rec), reach, records))
-            else:
-                nodes.append(ReachedNode(r, owners.get(r.id, ()), False, reach, records))
-        grouped = _groups(nodes, direction)
-        records.arrange([n.id for _, members in grouped for n in members])
+    root = store.get_node(start, as_of)
+    reach: Reach = store.reach_from(
+        root, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
+        edge_types=edge_types, charge=charger(budget),
+    )  # fmt: skip
+    table = reach.table if reach.table is not None else ReachTable(ListNames([]), start)
+    rows = _Rows(store, reach, table, *_facts(store, reach, table))
+    rows.preload({start: root})
+    sel = table.rows()
+    order = IMPACT_ORDER if direction is Direction.DOWNSTREAM else PROVENANCE_ORDER
+    rank = np.zeros(len(KINDS), dtype=np.int64)
+    rank[[KIND_CODE[k.value] for k in order]] = np.arange(len(order))
+    kind_rank = rank[table.kind[sel]]
+    # stable: within a kind rows stay in (distance, id) order; deployments in production first
+    rows.order = sel[np.lexsort((~rows.prod[sel], kind_rank))]
+    sizes = np.bincount(kind_rank, minlength=len(order)).tolist()
+    grouped: list[tuple[NodeKind, Sequence[ReachedNode]]] = []
+    at = 0
+    for kind, size in zip(order, sizes, strict=True):
+        if size:
+            grouped.append((kind, rows.nodes(rows.order[at : at + size])))
+        at += size
     return LineageReport(
-        direction, shown[start], as_of, max_depth, tuple(kinds), nodes, reach.truncated, tuple(edge_types), grouped
-    )
+        direction, root, as_of, max_depth, tuple(kinds), rows.nodes(sel), reach.truncated, tuple(edge_types),
+        grouped, rows,
+    )  # fmt: skip
 
 
-def _groups(nodes: list[ReachedNode], direction: Direction) -> list[tuple[NodeKind, list[ReachedNode]]]:
+def _groups_of(nodes: list[ReachedNode], direction: Direction) -> list[tuple[NodeKind, Sequence[ReachedNode]]]:
     order = IMPACT_ORDER if direction is Direction.DOWNSTREAM else PROVENANCE_ORDER
     by_kind: dict[NodeKind, list[ReachedNode]] = {}
     for n in nodes:
         by_kind.setdefault(n.kind, []).append(n)
-    out = []
+    out: list[tuple[NodeKind, Sequence[ReachedNode]]] = []
     for kind in order:
         members = by_kind.get(kind)
         if members:
             if kind is NodeKind.DEPLOYMENT:
                 members.sort(key=lambda n: (not n.production, n.distance, n.id))
-            out.append((kind, members))  # other kinds: already in (distance, id) order
+            out.append((kind, members))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from lineage.analysis.budget import WorkBudget, charge
+from lineage.analysis.budget import WorkBudget, charge, charger
 from lineage.errors import NotFoundError
 from lineage.model import EdgeType, NodeKind
 from lineage.storage.base import Direction, GraphStore
@@ -99,8 +99,7 @@ def walk(
     allowed = frozenset(edge_types)
     index = store.traversal_index()
     if index is not None:
-        _walk_index(index, sub, frontier, direction, max_depth, max_nodes, allowed)
-        charge(budget, expanded=len(sub.kinds))
+        _walk_index(index, sub, frontier, direction, max_depth, max_nodes, allowed, budget)
         return sub
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
@@ -146,8 +145,10 @@ def _walk_index(
     max_depth: int | None,
     max_nodes: int | None,
     edge_types: frozenset[EdgeType],
+    budget: WorkBudget | None,
 ) -> None:
-    """:func:`walk` over the traversal index: the same nodes, distances and edges."""
+    """:func:`walk` over the traversal index: the same nodes, distances and edges; the budget is
+    charged level by level as the walk goes."""
     from lineage.storage.index import KINDS, TYPES
 
     nums = [n for n in (index.number(s) for s in starts) if n is not None]
@@ -156,10 +157,10 @@ def _walk_index(
         return
     walked = index.walk(
         nums, direction is Direction.DOWNSTREAM, as_of=sub.as_of, max_depth=max_depth, max_nodes=max_nodes,
-        keep_edges=True, counted=len(starts), edge_types=edge_types,
+        keep_edges=True, counted=len(starts), edge_types=edge_types, charge=charger(budget),
     )  # fmt: skip
     for depth, level in enumerate(walked.levels, start=1):
-        for node, kind in zip(level.ids, index.kinds_of(level.nodes).tolist(), strict=True):
+        for node, kind in zip(index.ids(level.nodes), index.kinds_of(level.nodes).tolist(), strict=True):
             sub.kinds[node] = KINDS[kind]
             sub.distance[node] = depth
     sub.truncated = walked.truncated

@@ -54,7 +54,7 @@ class Report:
     def production_ids(self) -> set[str]:
         return {n.node.id for n in self.lineage.production_deployments()}
 
-    def groups(self) -> list[tuple[NodeKind, list[ReachedNode]]]:
+    def groups(self) -> list[tuple[NodeKind, Sequence[ReachedNode]]]:
         return self.lineage.groups()
 
     def stamp(self) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import abc
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
@@ -29,6 +29,7 @@ from lineage.model.ids import parse_node_id
 
 if TYPE_CHECKING:
     from lineage.storage.index import TraversalIndex, Walk
+    from lineage.storage.reach_table import ReachTable
 
 
 class Direction(StrEnum):
@@ -49,8 +50,6 @@ class Hop:
 #: Hops in (origin, edge type, reached) order; an EdgeType compares as its string value.
 _HOP_ORDER = attrgetter("origin", "edge_type", "reached")
 
-#: Reached nodes by distance, then id.
-_REACHED_ORDER = attrgetter("distance", "id")
 
 _GC_LOCK = threading.Lock()
 _GC_PAUSES = 0
@@ -90,27 +89,61 @@ class Reached(NamedTuple):
     edge_type: EdgeType
 
 
-@dataclass(slots=True)
 class Reach:
-    """The result of a traversal: distinct nodes with their distance and a BFS tree for paths."""
+    """The result of a traversal: distinct nodes with their distance and a BFS tree for paths.
 
-    start: str
-    start_kind: NodeKind
-    direction: Direction
-    as_of: datetime | None
-    nodes: list[Reached]
-    truncated: bool = False
-    _parents: dict[str, Reached] = field(default_factory=dict, repr=False)
+    Held as columns (:class:`~lineage.storage.reach_table.ReachTable`); :attr:`nodes` builds a
+    :class:`Reached` for a node when it is read, so a caller that counts, pages or filters a large
+    closure pays only for what it reads.
+    """
+
+    __slots__ = ("_view", "as_of", "direction", "start", "start_kind", "table", "truncated")
+
+    def __init__(
+        self,
+        start: str,
+        start_kind: NodeKind,
+        direction: Direction,
+        as_of: datetime | None,
+        table: ReachTable | None = None,
+        truncated: bool = False,
+    ) -> None:
+        self.start = start
+        self.start_kind = start_kind
+        self.direction = direction
+        self.as_of = as_of
+        self.table = table
+        self.truncated = truncated
+        self._view: Sequence[Reached] | None = None
+
+    @property
+    def nodes(self) -> Sequence[Reached]:
+        """Reached nodes of the wanted kinds in (distance, id) order."""
+        if self._view is None:
+            if self.table is None or not len(self.table):
+                self._view = []
+            else:
+                from lineage.storage.reach_table import ReachedView
+
+                self._view = ReachedView(self.table)
+        return self._view
+
+    def _row(self, node: str) -> int:
+        row = self.table.position(node) if self.table is not None else None
+        if row is None:
+            raise KeyError(node)
+        return row
 
     def path(self, node: str) -> list[Step]:
         """One shortest path from the start to ``node``, each step oriented from the start."""
-        steps: list[Step] = []
-        while node != self.start:
-            hop = self._parents[node]
-            steps.append(Step(hop.edge_type, node))
-            node = hop.via
-        steps.reverse()
-        return steps
+        if node == self.start:
+            return []
+        from lineage.storage.index import TYPES
+
+        row = self._row(node)
+        table = self.table
+        assert table is not None
+        return [Step(TYPES[int(table.etype[r])], table.id_of(r)) for r in table.chain(row)]
 
     def path_ids(self, node: str) -> list[str]:
         return [self.start, *(s.node for s in self.path(node))]
@@ -122,16 +155,33 @@ class Reach:
         walk to the start for each.
         """
         table: dict[str, tuple[list[str], list[EdgeType]]] = {self.start: ([self.start], [])}
-        for node, hop in self._parents.items():  # discovery order: a parent comes before its children
-            ids, types = table[hop.via]
-            table[node] = ([*ids, node], [*types, hop.edge_type])
+        cols = self.table
+        if cols is None or not len(cols):
+            return table
+        from lineage.storage.index import TYPES as types
+
+        ids = cols.id_list()
+        rows: list[tuple[list[str], list[EdgeType]]] = []
+        for node, parent, etype in zip(ids, cols.parent.tolist(), cols.etype.tolist(), strict=True):
+            via_ids, via_types = table[self.start] if parent < 0 else rows[parent]
+            entry = ([*via_ids, node], [*via_types, types[etype]])
+            rows.append(entry)
+            table[node] = entry
         return table
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for n in self.nodes:
-            out[n.kind.value] = out.get(n.kind.value, 0) + 1
-        return out
+        """Reached nodes by kind, kinds in the order they are first met."""
+        cols = self.table
+        if cols is None or not len(cols):
+            return {}
+        import numpy as np
+
+        from lineage.storage.index import KINDS
+
+        kinds = cols.kind[cols.rows()]
+        codes, first, counts = np.unique(kinds, return_index=True, return_counts=True)
+        order = np.argsort(first)
+        return {KINDS[int(codes[i])].value: int(counts[i]) for i in order}
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,6 +606,7 @@ class GraphStore(abc.ABC):
         as_of: datetime | None = None,
         max_nodes: int | None = None,
         edge_types: Sequence[EdgeType] = (),
+        charge: Callable[[int], None] | None = None,
     ) -> Reach:
         """Breadth-first closure from ``start``: distinct nodes with their distance and one shortest path.
 
@@ -564,30 +615,50 @@ class GraphStore(abc.ABC):
         walk to those edge types (``PARENT_OF, PRODUCED`` from an orchestrator run: what its runs made).
         Within a level, frontier and edges are taken in id order so the explaining paths are
         reproducible. Served from the traversal index where the backend keeps one (the same answer,
-        see :meth:`reach_by_expand`).
+        see :meth:`reach_by_expand`). ``charge``, when given, is called with the number of nodes
+        reached at each level as the walk goes (a request's work budget, which raises to stop it).
         Raises ValidationError (malformed id), NotFoundError and BackendUnavailableError.
         """
-        direction = Direction(direction)
         root = self.get_node(start, as_of)
+        return self.reach_from(
+            root, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
+            edge_types=edge_types, charge=charge,
+        )  # fmt: skip
+
+    def reach_from(
+        self,
+        root: NodeRecord,
+        direction: Direction,
+        *,
+        max_depth: int | None = None,
+        kinds: Sequence[NodeKind] = (),
+        as_of: datetime | None = None,
+        max_nodes: int | None = None,
+        edge_types: Sequence[EdgeType] = (),
+        charge: Callable[[int], None] | None = None,
+    ) -> Reach:
+        """:meth:`reach` from a start whose record (visible as of the time) the caller already read."""
+        direction = Direction(direction)
+        start = root.id
         index = self.traversal_index()
         if index is None:
             return self.reach_by_expand(
                 start, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
-                edge_types=edge_types,
-            )
+                edge_types=edge_types, charge=charge, root=root,
+            )  # fmt: skip
         num = index.number(start)
         if num is None:  # no edge ever touched it
-            return Reach(start, root.kind, direction, as_of, [])
-        with gc_paused():
-            walked = index.walk(
-                [num],
-                direction is Direction.DOWNSTREAM,
-                as_of=as_of,
-                max_depth=max_depth,
-                max_nodes=max_nodes,
-                edge_types=edge_types,
-            )
-            return reach_from_walk(index, walked, start, root.kind, direction, as_of, kinds)
+            return Reach(start, root.kind, direction, as_of)
+        walked = index.walk(
+            [num],
+            direction is Direction.DOWNSTREAM,
+            as_of=as_of,
+            max_depth=max_depth,
+            max_nodes=max_nodes,
+            edge_types=edge_types,
+            charge=charge,
+        )
+        return reach_from_walk(index, walked, start, root.kind, direction, as_of, kinds)
 
     def reach_by_expand(
         self,
@@ -599,11 +670,16 @@ class GraphStore(abc.ABC):
         as_of: datetime | None = None,
         max_nodes: int | None = None,
         edge_types: Sequence[EdgeType] = (),
+        charge: Callable[[int], None] | None = None,
+        root: NodeRecord | None = None,
     ) -> Reach:
         """:meth:`reach` over the store itself, one :meth:`expand` round trip per level."""
+        from lineage.storage.reach_table import ReachTable
+
         allowed = frozenset(edge_types)
         direction = Direction(direction)
-        root = self.get_node(start, as_of)
+        if root is None:
+            root = self.get_node(start, as_of)
         parents: dict[str, Reached] = {}
         seen = {start}
         frontier = [start]
@@ -622,15 +698,15 @@ class GraphStore(abc.ABC):
                     seen.add(reached)
                     parents[reached] = Reached(reached, hop.reached_kind, depth, hop.origin, hop.edge_type)
                     nxt.append(reached)
+                if charge is not None:
+                    charge(len(nxt))
                 if max_nodes is not None and len(parents) > max_nodes:
                     truncated = True
                     break
                 nxt.sort()
                 frontier = nxt
-            wanted = set(kinds)
-            nodes = [r for r in parents.values() if not wanted or r.kind in wanted]
-            nodes.sort(key=_REACHED_ORDER)
-        return Reach(start, root.kind, direction, as_of, nodes, truncated, parents)
+            table = ReachTable.from_rows(start, list(parents.values()), kinds)
+        return Reach(start, root.kind, direction, as_of, table, truncated)
 
     def history(self, node_id: str) -> dict[str, Any]:
         """Everything recorded about a node: revisions, annotations, retraction and audit entries."""
@@ -684,17 +760,7 @@ def reach_from_walk(
     kinds: Sequence[NodeKind] = (),
 ) -> Reach:
     """The :class:`Reach` of a walk over the traversal index (levels come in id order already)."""
-    from lineage.storage.index import KINDS, TYPES
+    from lineage.storage.reach_table import ReachTable
 
-    parents: dict[str, Reached] = {}
-    nodes: list[Reached] = []
-    wanted = set(kinds)
-    for depth, level in enumerate(walked.levels, start=1):
-        via = index.ids(level.parents)
-        for node, kind, parent, etype in zip(
-            level.ids, index.kinds_of(level.nodes).tolist(), via, level.types.tolist(), strict=True
-        ):
-            r = parents[node] = Reached(node, KINDS[kind], depth, parent, TYPES[etype])
-            if not wanted or r.kind in wanted:
-                nodes.append(r)
-    return Reach(start, start_kind, direction, as_of, nodes, walked.truncated, parents)
+    table = ReachTable.from_walk(index, walked, start, kinds)
+    return Reach(start, start_kind, direction, as_of, table, walked.truncated)

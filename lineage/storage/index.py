@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,28 @@ _SRC_SHIFT = 30 + _TYPE_BITS  # node numbers below 2**30
 #: recorded_at and retracted_at in integer microseconds since the epoch (None: never retracted).
 EdgeRow = tuple[str, str, str, str, str, int, int | None]
 
+#: What reports show of every reached node besides the walk, as currently recorded: node id, its
+#: owners (in value order) and whether it is a production deployment.
+Fact = tuple[str, tuple[str, ...], bool]
+
+#: Environments (a deployment's ``environment`` property, else its namespace) that count as production.
+PRODUCTION_ENVS = frozenset({"prod", "production", "live"})
+
+
+def is_production_env(kind: NodeKind | str, namespace: str, properties: dict[str, object]) -> bool:
+    """A deployment whose environment (property or namespace) is a production one."""
+    if kind != NodeKind.DEPLOYMENT:
+        return False
+    return str(properties.get("environment") or namespace).lower() in PRODUCTION_ENVS
+
+
+class Changes(NamedTuple):
+    """What the audit entries after a sequence number changed."""
+
+    head: int
+    edges: list[EdgeRow]  # every edge touching a subject
+    subjects: list[str]  # the subjects themselves
+
 
 class IndexFeed(Protocol):
     """What a backend provides so an index can follow it."""
@@ -68,11 +90,15 @@ class IndexFeed(Protocol):
         """Pass every edge, retracted or not, to ``consume`` and return the audit head, both read
         in one transaction (so they describe the same state)."""
 
-    def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
-        """The audit head and every edge touching a subject of an entry after ``after_seq``.
+    def index_changes(self, after_seq: int) -> Changes | None:
+        """The audit head, the subjects of the entries after ``after_seq`` and every edge touching them.
 
         None when the changes are too many to follow one by one: the index then loads afresh.
         """
+
+    def index_facts(self, ids: Sequence[str] | None) -> list[Fact]:
+        """The current :data:`Fact` of each of the nodes (None: of every node that has owners or is a
+        deployment); nodes with neither may be left out."""
 
 
 def as_of_us(as_of: datetime | None) -> int:
@@ -151,12 +177,16 @@ class _Segment:
 
 @dataclass(slots=True)
 class Level:
-    """The nodes first reached at one distance, in id order, with the hop that reached each."""
+    """The nodes first reached at one distance, in id order, with the hop that reached each.
+
+    ``origins`` are positions in the previous level (or in the starts): a node's parent is
+    ``previous.nodes[origins[i]]``, so explaining paths need no lookup by id.
+    """
 
     nodes: I64
     parents: I64
     types: I64
-    ids: list[str]
+    origins: I64
 
 
 @dataclass(slots=True)
@@ -173,6 +203,11 @@ class Walk:
 class TraversalIndex:
     """Integer-numbered adjacency of the whole graph, following the store through its audit head.
 
+    Beside the edges it keeps, per node number, the node's id-order rank (so a level is put in id
+    order without comparing strings), its owners and whether it is a production deployment (so a
+    report of the current graph needs no store query per reached node). Owners and production
+    flags are the current ones; reports as of a past time read them from the store.
+
     Thread-safe: catching up takes a lock; walks read a consistent set of arrays.
     """
 
@@ -186,6 +221,14 @@ class TraversalIndex:
         self._ids: list[str] = []
         self._num: dict[str, int] = {}
         self._kind = np.zeros(0, dtype=np.uint8)
+        #: id-order rank of node numbers below ``_ranked`` (later ones are ranked at the next re-rank)
+        self._rank = np.zeros(0, dtype=np.int32)
+        self._ranked = 0
+        #: per node number: index into ``_owner_sets`` (-1: no owners), production deployment or not
+        self._owner = np.zeros(0, dtype=np.int32)
+        self._prod = np.zeros(0, dtype=np.bool_)
+        self._owner_sets: list[tuple[str, ...]] = []
+        self._owner_code: dict[tuple[str, ...], int] = {}
         #: (main, delta): replaced together, so a walk reads one consistent pair
         self._segs = (_Segment.empty(0), _Segment.empty(0))
 
@@ -210,9 +253,13 @@ class TraversalIndex:
             if changes is None:
                 self._load()
                 return
-            new_head, rows = changes
-            self._apply(rows)
-            self._head = new_head
+            known = len(self._ids)
+            self._apply(changes.edges)
+            wanted = dict.fromkeys(s for s in changes.subjects if s in self._num)
+            wanted.update(dict.fromkeys(self._ids[known:]))
+            if wanted:
+                self._set_facts(self._feed.index_facts(list(wanted)))
+            self._head = changes.head
 
     def _number(self, node: str, kind: str, kinds: list[int]) -> int:
         num = self._num.get(node)
@@ -256,9 +303,50 @@ class TraversalIndex:
         rec = np.concatenate([c[3] for c in columns]) if columns else np.zeros(0, dtype=np.int64)
         ret = np.concatenate([c[4] for c in columns]) if columns else np.zeros(0, dtype=np.int64)
         self._kind = np.array([k for c in columns for k in c[5]], dtype=np.uint8)
+        columns.clear()
         n = len(self._ids)
         self._segs = (_Segment.build(n, src, dst, typ, rec, ret), _Segment.empty(n))
+        self._rerank()
+        self._owner = np.full(n, -1, dtype=np.int32)
+        self._prod = np.zeros(n, dtype=np.bool_)
+        self._owner_sets = []
+        self._owner_code = {}
+        # facts read after the edges may be newer than ``head``: the entries after it are read
+        # again at the next catch-up, which sets the same (current) facts again
+        self._set_facts(self._feed.index_facts(None))
         self._head = head
+
+    def _rerank(self) -> None:
+        ids = self._ids
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        rank = np.empty(len(ids), dtype=np.int32)
+        rank[np.array(order, dtype=np.int64)] = np.arange(len(ids), dtype=np.int32)
+        self._rank = rank
+        self._ranked = len(ids)
+
+    def _grow(self, n: int) -> None:
+        """Room in the per-node arrays for ``n`` node numbers (new ones: no owners, not production)."""
+        extra = n - self._owner.size
+        if extra > 0:
+            self._owner = np.concatenate([self._owner, np.full(extra, -1, dtype=np.int32)])
+            self._prod = np.concatenate([self._prod, np.zeros(extra, dtype=np.bool_)])
+
+    def _set_facts(self, facts: Iterable[Fact]) -> None:
+        self._grow(len(self._ids))
+        owner, prod, num, codes = self._owner, self._prod, self._num, self._owner_code
+        for node, owners, production in facts:
+            at = num.get(node)
+            if at is None:
+                continue  # no edge ever touched it: no walk reaches it
+            if owners:
+                code = codes.get(owners)
+                if code is None:
+                    code = codes[owners] = len(self._owner_sets)
+                    self._owner_sets.append(owners)
+                owner[at] = code
+            else:
+                owner[at] = -1
+            prod[at] = production
 
     def _apply(self, rows: Sequence[EdgeRow]) -> None:
         if not rows:
@@ -266,6 +354,9 @@ class TraversalIndex:
         src, dst, typ, rec, ret, kinds = self._columns(rows)
         if kinds:
             self._kind = np.concatenate([self._kind, np.array(kinds, dtype=np.uint8)])
+            self._grow(len(self._ids))
+            if len(self._ids) - self._ranked > self.merge_ratio * max(self._ranked, 1024):
+                self._rerank()
         keys = (src.astype(np.int64) << _SRC_SHIFT) | (dst.astype(np.int64) << _DST_SHIFT) | typ.astype(np.int64)
         keys, first = np.unique(keys, return_index=True)
         src, dst, typ, rec, ret = src[first], dst[first], typ[first], rec[first], ret[first]
@@ -318,6 +409,35 @@ class TraversalIndex:
     def kinds_of(self, nums: I64) -> U8:
         return self._kind[nums]
 
+    def owner_codes(self, nums: I64) -> I32:
+        """Per node: an index into :meth:`owner_sets` (-1: no owners), as currently recorded."""
+        owner = self._owner
+        inside = nums < owner.size
+        if inside.all():
+            return owner[nums]
+        return np.where(inside, owner[np.where(inside, nums, 0)], -1).astype(np.int32)
+
+    def owner_sets(self) -> list[tuple[str, ...]]:
+        return self._owner_sets
+
+    def production(self, nums: I64) -> Bools:
+        """Per node: whether it is a production deployment, as currently recorded."""
+        prod = self._prod
+        inside = nums < prod.size
+        if inside.all():
+            return prod[nums]
+        return np.where(inside, prod[np.where(inside, nums, 0)], False)
+
+    def _id_order(self, nodes: I64) -> I64:
+        """Positions that put the nodes in id order."""
+        if nodes.size < 2:
+            return np.arange(nodes.size, dtype=np.int64)
+        if int(nodes.max()) < self._ranked:
+            return np.argsort(self._rank[nodes], kind="stable").astype(np.int64)
+        ids = self._ids
+        strs = [ids[i] for i in nodes.tolist()]
+        return np.array(sorted(range(len(strs)), key=strs.__getitem__), dtype=np.int64)
+
     def walk(
         self,
         starts: Sequence[int],
@@ -329,6 +449,7 @@ class TraversalIndex:
         keep_edges: bool = False,
         counted: int = 0,
         edge_types: Collection[EdgeType] = (),
+        charge: Callable[[int], None] | None = None,
     ) -> Walk:
         """Breadth-first from ``starts`` (already in id order) over the edges visible as of the time.
 
@@ -337,7 +458,8 @@ class TraversalIndex:
         including the edges from the last level back into the reached set when the depth ran out
         (the induced subgraph of :func:`lineage.analysis.subgraph.walk`). ``counted`` nodes (the
         starts, for that walk) count towards ``max_nodes`` besides the reached ones. ``edge_types``,
-        when given, limits the walk to edges of those types.
+        when given, limits the walk to edges of those types. ``charge``, when given, is called with
+        the number of nodes of each level as it is reached (a work budget: it may raise to stop).
         """
         t = as_of_us(as_of)
         allowed = None
@@ -345,8 +467,7 @@ class TraversalIndex:
             allowed = np.zeros(len(TYPES), dtype=np.bool_)
             allowed[[TYPE_CODE[e.value] for e in edge_types]] = True
         segs = [seg for seg in self._segs if len(seg)]
-        ids = self._ids
-        seen = np.zeros(max(len(ids), 1), dtype=np.bool_)
+        seen = np.zeros(max(len(self._ids), 1), dtype=np.bool_)
         frontier = np.asarray(starts, dtype=np.int64)
         seen[frontier] = True
         out = Walk(int(frontier[0]) if frontier.size else -1)
@@ -369,15 +490,14 @@ class TraversalIndex:
             first = np.ones(order.size, dtype=np.bool_)
             first[1:] = reached_sorted[1:] != reached_sorted[:-1]
             win = order[first]
-            nodes = reached[win]
-            strs = [ids[i] for i in nodes.tolist()]
-            rank = sorted(range(len(strs)), key=strs.__getitem__)
-            win = win[np.array(rank, dtype=np.int64)]
-            level = Level(reached[win], frontier[origin[win]], types[win], [strs[i] for i in rank])
+            win = win[self._id_order(reached[win])]
+            level = Level(reached[win], frontier[origin[win]], types[win], origin[win])
             seen[level.nodes] = True
             out.levels.append(level)
             reached_count += level.nodes.size
             frontier = level.nodes
+            if charge is not None:
+                charge(int(level.nodes.size))
             if max_nodes is not None and reached_count > max_nodes:
                 out.truncated = True
                 break

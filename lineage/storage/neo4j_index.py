@@ -9,11 +9,11 @@ transaction. A traversal then costs one round trip (the head) instead of one per
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, LiteralString
 
 from lineage.storage import neo4j_cypher as q
-from lineage.storage.index import EdgeRow
+from lineage.storage.index import Changes, EdgeRow, Fact, is_production_env
 from lineage.storage.neo4j_records import KIND_BY_PREFIX
 
 if TYPE_CHECKING:
@@ -33,6 +33,20 @@ _TOUCHING: LiteralString = (
     "UNION ALL "
     f"UNWIND $ids AS id MATCH (s:Node)-[r:{q.EDGE_TYPES}]->(t:Node {{id: id}}) "
     "RETURN collect([s.id, type(r), t.id, r.recorded_at, r.retracted_at]) AS rows"
+)
+
+_FACTS_ALL: LiteralString = (
+    "MATCH (n:Node) WHERE n.owners_now IS NOT NULL "
+    "RETURN n.id AS id, n.owners_now AS owners, null AS ns, null AS props "
+    "UNION ALL "
+    "MATCH (n:Deployment) WHERE n.retracted_at IS NULL "
+    "RETURN n.id AS id, n.owners_now AS owners, n.namespace AS ns, n.properties AS props"
+)
+_FACTS_OF: LiteralString = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) "
+    "WITH n, n:Deployment AND n.retracted_at IS NULL AS deployed "
+    "RETURN n.id AS id, n.owners_now AS owners, CASE WHEN deployed THEN n.namespace END AS ns, "
+    "CASE WHEN deployed THEN n.properties END AS props"
 )
 
 #: Past this many changed subjects a fresh load is cheaper than following them one by one.
@@ -71,10 +85,10 @@ class Neo4jIndexFeed:
 
         return self._store._read_tx(work)
 
-    def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
+    def index_changes(self, after_seq: int) -> Changes | None:
         entries = self._store._read(_CHANGED, after=after_seq)
         if not entries:
-            return after_seq, []
+            return Changes(after_seq, [], [])
         subjects: dict[str, None] = {}
         head = after_seq
         for e in entries:
@@ -85,7 +99,18 @@ class Neo4jIndexFeed:
         rows: list[EdgeRow] = []
         for part in self._store._read(_TOUCHING, ids=list(subjects)):
             rows.extend(_row(*r) for r in part["rows"])
-        return head, rows
+        return Changes(head, rows, list(subjects))
+
+    def index_facts(self, ids: Sequence[str] | None) -> list[Fact]:
+        found = self._store._read(_FACTS_ALL) if ids is None else self._store._read(_FACTS_OF, ids=list(ids))
+        owners: dict[str, tuple[str, ...]] = {}
+        prod: set[str] = set()
+        for r in found:
+            node_id = r["id"]
+            owners[node_id] = tuple(sorted(r["owners"] or ()))
+            if r["props"] is not None and is_production_env("Deployment", r["ns"], json.loads(r["props"])):
+                prod.add(node_id)
+        return [(i, o, i in prod) for i, o in owners.items()]
 
 
 def _subjects(value: Any) -> Iterator[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from lineage.errors import BackendUnavailableError
-from lineage.storage.index import EdgeRow
+from lineage.storage.index import Changes, EdgeRow, Fact, is_production_env
 
 if TYPE_CHECKING:
     from lineage.storage.sqlite import SQLiteStore
@@ -26,6 +26,19 @@ _EDGES_TOUCHING = (
     "FROM json_each(:ids) f JOIN edges e ON e.src = f.value UNION ALL "
     "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at "
     "FROM json_each(:ids) f JOIN edges e INDEXED BY edges_in ON e.dst = f.value"
+)
+
+_OWNERS_ALL = "SELECT a.node_id, a.value FROM annotations a WHERE a.key = 'owner' AND a.retracted_at IS NULL"
+_OWNERS_OF = (
+    "SELECT a.node_id, a.value FROM json_each(:ids) f CROSS JOIN annotations a ON a.node_id = f.value "
+    "AND a.key = 'owner' WHERE a.retracted_at IS NULL"
+)
+_DEPLOYMENTS_ALL = (
+    "SELECT n.id, n.namespace, n.properties FROM nodes n WHERE n.kind = 'Deployment' AND n.retracted_at IS NULL"
+)
+_DEPLOYMENTS_OF = (
+    "SELECT n.id, n.namespace, n.properties FROM json_each(:ids) f JOIN nodes n ON n.id = f.value "
+    "WHERE n.kind = 'Deployment' AND n.retracted_at IS NULL"
 )
 
 #: Edges converted per step of a full load (bounds the Python objects alive at once).
@@ -60,10 +73,10 @@ class SQLiteIndexFeed:
             raise BackendUnavailableError(f"store {store.url!r} unavailable: {exc}") from None
         return int(row[0]) if row else 0
 
-    def index_changes(self, after_seq: int) -> tuple[int, list[EdgeRow]] | None:
+    def index_changes(self, after_seq: int) -> Changes | None:
         entries = self._store._q("SELECT seq, subjects FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
         if not entries:
-            return after_seq, []
+            return Changes(after_seq, [], [])
         subjects: dict[str, None] = {}
         for _, text in entries:
             subjects.update(dict.fromkeys(json.loads(text)))
@@ -71,4 +84,19 @@ class SQLiteIndexFeed:
                 return None
         ids = json.dumps(list(subjects))
         rows = self._store._q(_EDGES_TOUCHING, {"ids": ids})
-        return int(entries[-1][0]), rows
+        return Changes(int(entries[-1][0]), rows, list(subjects))
+
+    def index_facts(self, ids: Sequence[str] | None) -> list[Fact]:
+        q = self._store._q
+        if ids is None:
+            owned, deployed = q(_OWNERS_ALL), q(_DEPLOYMENTS_ALL)
+        else:
+            param = {"ids": json.dumps(list(ids))}
+            owned, deployed = q(_OWNERS_OF, param), q(_DEPLOYMENTS_OF, param)
+        owners: dict[str, list[str]] = {i: [] for i in ids or ()}
+        for node_id, value in owned:
+            owners.setdefault(node_id, []).append(value)
+        prod = {node_id for node_id, ns, props in deployed if is_production_env("Deployment", ns, json.loads(props))}
+        every = dict.fromkeys(owners)
+        every.update(dict.fromkeys(prod))
+        return [(i, tuple(sorted(owners.get(i, ()))), i in prod) for i in every]
