@@ -12,9 +12,18 @@ COMPLETE event per run, each with inputs, an output and a schema facet) through
   through one client, in order. Throughput is events acknowledged (HTTP 201) per wall-clock second.
 - rate (light clients): --light-clients processes post pre-serialised events (START and COMPLETE of
   distinct runs, one event per POST) over keep-alive connections with the standard library's
-  http.client, so the figure is the server's, not the client's; the server's CPU time per event is
-  read from /proc. The real client's own ceiling is measured beside it against a server that answers
-  201 and does nothing.
+  http.client for --rate-seconds, so the figure is the server's, not the client's; the server's CPU
+  time per event (every worker process) is read from /proc. The real client's own ceiling is
+  measured beside it against a server that answers 201 and does nothing.
+- mapper: the same events parsed, landed and mapped in one process without HTTP, in groups as the
+  endpoint's group commit makes them: the mapper's own rate on one core.
+
+``--compare DIR`` runs the rate and mapper phases also with another source tree of the project (for
+example ``git archive <commit> | tar -x -C DIR``), side by side in one run, so that a change is
+measured against
+its base under the same load:
+
+    python bench/openlineage_bench.py --phases rate,mapper --compare /tmp/main-tree --workers 2
 
 Then the CI hook: ``lineage register`` (the real command, process start included) in a git
 checkout with a lineage.yaml, --hook-runs times against the store file and through the server,
@@ -177,8 +186,11 @@ def free_port() -> int:
         return port
 
 
-def env_for(args: argparse.Namespace) -> dict[str, str]:
+def env_for(args: argparse.Namespace, tree: Path | None = None) -> dict[str, str]:
+    """The environment of a child process; with ``tree``, it imports ``lineage`` from that source tree."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGE_", "GITHUB_", "GITLAB_", "CI"))}
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
     env["LINEAGE_NEO4J_USER"] = args.neo4j_user
     if args.neo4j_password:
         env["LINEAGE_NEO4J_PASSWORD"] = args.neo4j_password
@@ -223,8 +235,28 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and every live descendant (server worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        here = todo.pop()
+        used = cpu_seconds(here)
+        if used == used:  # not NaN: the process still exists
+            total += used
+        todo.extend(children.get(here, []))
+    return total
+
+
 @contextmanager
-def server(url: str, args: argparse.Namespace) -> Iterator[str]:
+def server(url: str, args: argparse.Namespace, tree: Path | None = None) -> Iterator[str]:
     port = free_port()
     log_path = args.workdir / f"serve-{port}.log"
     with log_path.open("w") as log:
@@ -247,7 +279,7 @@ def server(url: str, args: argparse.Namespace) -> Iterator[str]:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env_for(args),
+            env=env_for(args, tree),
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -344,12 +376,13 @@ def ingest(backend: str, url: str, base: str, token: str, args: argparse.Namespa
 
 
 def post_raw(
-    base: str, token: str, bodies: list[bytes], start_at: float, connections: int
+    base: str, token: str, bodies: list[bytes], start_at: float, connections: int, seconds: float = 0.0
 ) -> tuple[int, list[float], str, float, float]:
     """POST each body (one event) over ``connections`` keep-alive connections, round robin by run.
 
     (acknowledged, latencies s, first error, end time, client CPU s). Each connection sends its
-    events one after another; the connections run in threads.
+    events one after another; the connections run in threads. With ``seconds``, sending stops
+    that long after ``start_at`` (the rate is then sustained over a fixed window).
     """
     import http.client
     import threading
@@ -367,7 +400,10 @@ def post_raw(
         conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
         mine = []
         ok = 0
+        stop = start_at + seconds if seconds else float("inf")
         for body in share:
+            if time.time() >= stop:
+                break
             t0 = time.perf_counter()
             try:
                 conn.request("POST", "/api/v1/lineage", body, headers)
@@ -399,7 +435,9 @@ def post_raw(
     return acked[0], latencies, errors[0] if errors else "", time.time(), time.process_time() - c0
 
 
-def _post_raw_star(args: tuple[str, str, list[bytes], float, int]) -> tuple[int, list[float], str, float, float]:
+def _post_raw_star(
+    args: tuple[str, str, list[bytes], float, int, float],
+) -> tuple[int, list[float], str, float, float]:
     return post_raw(*args)
 
 
@@ -418,29 +456,35 @@ def spread(runs: list[list[bytes]], clients: int) -> list[list[bytes]]:
     return shares
 
 
-def light(backend: str, base: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+def light(backend: str, base: str, token: str, args: argparse.Namespace, label: str = "") -> dict[str, Any]:
     runs = rate_workload(args)
     shares = spread(runs, args.light_clients)
     total = sum(len(s) for s in shares)
     print(
-        f"[{backend}] rate: {args.light_clients} light client processes x {args.connections} connections, "
-        f"{total} events (load average {os.getloadavg()[0]:.1f})",
+        f"[{backend}{label and ' ' + label}] rate: {args.light_clients} light client processes x "
+        f"{args.connections} connections, up to {total} events for {args.rate_seconds:g} s, {args.workers} "
+        f"server worker(s) (load average {os.getloadavg()[0]:.1f})",
         flush=True,
     )
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.light_clients) as pool:
         start_at = time.time() + 3.0
-        pending = pool.map_async(_post_raw_star, [(base, token, share, start_at, args.connections) for share in shares])
+        pending = pool.map_async(
+            _post_raw_star, [(base, token, share, start_at, args.connections, args.rate_seconds) for share in shares]
+        )
         while time.time() < start_at:
             time.sleep(0.001)
-        cpu0 = cpu_seconds(args.server_pid)
+        cpu0 = tree_cpu_seconds(args.server_pid)
+        load0 = os.getloadavg()[0]
         results = pending.get()
-        cpu1 = cpu_seconds(args.server_pid)
+        cpu1 = tree_cpu_seconds(args.server_pid)
     seconds = max(1e-9, max(r[3] for r in results) - start_at)
     acked = sum(r[0] for r in results)
     lat = [x for r in results for x in r[1]]
     return {
         "backend": backend,
+        "code": label or "this tree",
+        "workers": args.workers,
         "clients": args.light_clients,
         "connections": args.connections,
         "events": total,
@@ -454,6 +498,7 @@ def light(backend: str, base: str, token: str, args: argparse.Namespace) -> dict
         "client_cpu_ms_per_event": sum(r[4] for r in results) * 1e3 / max(1, acked),
         "errors": [r[2] for r in results if r[2]][:3],
         "load_average": os.getloadavg()[0],
+        "load_average_before": load0,
     }
 
 
@@ -618,6 +663,48 @@ def in_process(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+MAPPER = """
+import json, os, sys, time
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import openlineage_bench as bench
+from lineage.ingest.openlineage import OpenLineageIngester
+from lineage.ingest.openlineage_events import parse_event
+from lineage.storage import open_store
+args = bench.parse_args(["--rate-days", sys.argv[3], "--jobs", sys.argv[4]])
+group = int(sys.argv[5])
+shares = bench.spread(bench.rate_workload(args), group)
+bodies = [share[i] for i in range(max(map(len, shares))) for share in shares if i < len(share)]
+with open_store("sqlite:///" + sys.argv[2]) as store:
+    ingester = OpenLineageIngester(store, principal="bench")
+    wall, cpu = time.perf_counter(), time.process_time()
+    for at in range(0, len(bodies), group):
+        payloads = [json.loads(b) for b in bodies[at : at + group]]
+        events = [parse_event(p) for p in payloads]
+        ingester.apply_many(events, principals=["bench"] * len(events), payloads=payloads)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+n = len(bodies)
+out = {"events": n, "events_per_s": n / wall, "cpu_ms_per_event": cpu * 1e3 / n, "events_per_cpu_s": n / cpu}
+print(json.dumps(out))
+"""
+
+
+def mapper(label: str, tree: Path | None, args: argparse.Namespace) -> dict[str, Any]:
+    """The mapper alone, in a process of its own (one core): the rate workload parsed, landed and
+    mapped in groups of --mapper-group events, as the endpoint's group commit does under load."""
+    db = args.workdir / f"mapper-{label.replace(' ', '-')}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MAPPER, str(Path(__file__).resolve()), str(db), str(args.mapper_days), str(args.jobs),
+         str(args.mapper_group)],
+        capture_output=True, text=True, env=env_for(args, tree), check=False, timeout=1800,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"mapper run ({label}) failed: {done.stderr}")
+    return {"code": label, "group": args.mapper_group, "load_average": os.getloadavg()[0],
+            **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
 # -- report ---------------------------------------------------------------------------------------
 
 
@@ -649,6 +736,7 @@ def report(
     args: argparse.Namespace,
     rates: list[dict[str, Any]] | None = None,
     ceiling: dict[str, Any] | None = None,
+    mappers: list[dict[str, Any]] | None = None,
 ) -> None:
     info = machine()
     print()
@@ -682,18 +770,30 @@ def report(
     if rates:
         print()
         print("Server rate with light clients (pre-serialised events, one per POST, keep-alive, http.client)")
-        head = (f"{'backend':<8} {'procs x conns':>13} {'events':>7} {'events/s':>9} {'p50 ms':>7} {'p95 ms':>7} "
-                f"{'p99 ms':>7} {'server CPU ms/ev':>16} {'load':>5}")
+        head = (f"{'backend':<8} {'code':<12} {'workers':>7} {'procs x conns':>13} {'events':>7} {'seconds':>7} "
+                f"{'events/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'server CPU ms/ev':>16} "
+                f"{'client CPU ms/ev':>16} {'load':>9}")
         print(head)
         print("-" * len(head))
         for r in rates:
             print(
-                f"{r['backend']:<8} {str(r['clients']) + ' x ' + str(r['connections']):>13} {r['acknowledged']:>7} "
-                f"{r['events_per_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} "
-                f"{r['server_cpu_ms_per_event']:>16.2f} {r['load_average']:>5.1f}"
+                f"{r['backend']:<8} {r['code'][:12]:<12} {r['workers']:>7} "
+                f"{str(r['clients']) + ' x ' + str(r['connections']):>13} {r['acknowledged']:>7} "
+                f"{r['seconds']:>7.1f} {r['events_per_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
+                f"{r['p99_ms']:>7.1f} {r['server_cpu_ms_per_event']:>16.2f} {r['client_cpu_ms_per_event']:>16.2f} "
+                f"{r['load_average_before']:>4.1f}>{r['load_average']:<4.1f}"
             )
             if r["errors"]:
                 print(f"  errors: {r['errors']}")
+    if mappers:
+        print()
+        print(f"Mapper alone (sqlite, one process, groups of {mappers[0]['group']} events, parse + land + map)")
+        for m in mappers:
+            print(
+                f"  {m['code'][:12]:<12} {m['events']} events: {m['events_per_s']:.0f} events/s wall, "
+                f"{m['cpu_ms_per_event']:.2f} ms CPU per event ({m['events_per_cpu_s']:.0f} events per CPU second), "
+                f"load {m['load_average']:.1f}"
+            )
     if ceiling:
         real = [r for r in ingests if r.get("backend") == "sqlite"]
         beside = f"; against lineage serve (sqlite): {real[0]['concurrent']['events_per_s']:.0f}" if real else ""
@@ -726,8 +826,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hook-runs", type=int, default=10)
     p.add_argument("--light-clients", type=int, default=4, help="light client processes for the rate phase")
     p.add_argument("--connections", type=int, default=4, help="keep-alive connections per light client")
-    p.add_argument("--rate-days", type=int, default=100, help="days of the rate workload (2 x jobs events a day)")
-    p.add_argument("--phases", default="real,rate,ceiling,hook,inproc", help="comma-separated phases to run")
+    p.add_argument("--rate-days", type=int, default=300, help="days of the rate workload (2 x jobs events a day)")
+    p.add_argument("--rate-seconds", type=float, default=20.0, help="light clients stop sending after this long")
+    p.add_argument("--mapper-days", type=int, default=20, help="days of the rate workload for the mapper phase")
+    p.add_argument("--mapper-group", type=int, default=16, help="events per group commit in the mapper phase")
+    p.add_argument(
+        "--compare",
+        type=Path,
+        help="another source tree of the project (e.g. `git archive` of main); the rate and mapper phases "
+        "run it too, side by side, labelled 'compare'",
+    )
+    p.add_argument(
+        "--phases", default="real,rate,ceiling,hook,inproc,mapper", help="comma-separated phases to run"
+    )
     p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, neo4j")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lineage-ol-bench")
@@ -744,7 +855,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     phases = {p.strip() for p in args.phases.split(",")}
-    ingests, hooks, inproc, rates = [], [], [], []
+    ingests, hooks, inproc, rates, mappers = [], [], [], [], []
+    trees: list[tuple[str, Path | None]] = [("this tree", None)]
+    if args.compare is not None:
+        trees.insert(0, ("compare", args.compare.resolve()))
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         if phases & {"real", "hook"}:
             url = prepare_store(backend, args)
@@ -756,21 +870,26 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"[{backend}] CI hook: {args.hook_runs} runs and retries", flush=True)
                     hooks.append(hook(backend, url, base, token, args))
         if "rate" in phases:
-            url = prepare_store(backend, args)
-            token = make_token(url, args)
-            with server(url, args) as base:
-                rates.append(light(backend, base, token, args))
+            for label, tree in trees:
+                url = prepare_store(backend, args)
+                token = make_token(url, args)
+                with server(url, args, tree) as base:
+                    rates.append(light(backend, base, token, args, label))
         if "inproc" in phases:
             print(f"[{backend}] in process, without HTTP", flush=True)
             inproc.append(in_process(backend, args))
+    if "mapper" in phases:
+        for label, tree in trees:
+            print(f"[sqlite {label}] mapper alone, groups of {args.mapper_group}", flush=True)
+            mappers.append(mapper(label, tree, args))
     ceiling = None
     if "ceiling" in phases:
         print(f"real client against a do-nothing server: {args.clients} processes", flush=True)
         ceiling = real_client_ceiling(args)
-    report(ingests, hooks, inproc, args, rates, ceiling)
+    report(ingests, hooks, inproc, args, rates, ceiling, mappers)
     if args.json:
         payload = {"machine": machine(), "ingest": ingests, "hook": hooks, "in_process": inproc, "rate": rates,
-                   "real_client_ceiling": ceiling}
+                   "real_client_ceiling": ceiling, "mapper": mappers}
         args.json.write_text(json.dumps(payload, indent=2))
 
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
+import orjson
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from lineage.api.errors import lineage_error_response
@@ -95,7 +96,7 @@ def _max_body(request: Request) -> int:
     return int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY))
 
 
-async def _json_body(request: Request) -> Any:
+async def _json_body(request: Request) -> _Body:
     """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip`` (bounded).
 
     Events in it are checked one by one by :func:`parse_event` (nesting, text), so a batch answers
@@ -116,19 +117,52 @@ async def _json_body(request: Request) -> Any:
         raise ValidationError(f"unsupported Content-Encoding {encoding!r}; send JSON, optionally gzip-compressed")
     if not body.strip():
         raise ValidationError("the request body is empty; send an OpenLineage event as JSON")
+    return parse_body(body)
+
+
+def parse_body(body: bytes) -> _Body:
+    """The JSON of a body, or MalformedRequestError (TooDeepError for a body too deep to parse).
+
+    Nesting and text are checked per event by parse_event (one walk of each event, not two).
+    """
     try:
-        # Nesting and text are checked per event by parse_event (one walk of each event, not two);
-        # a body too deep even to parse is refused here.
         return _loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise MalformedRequestError(f"malformed JSON{where}: {getattr(exc, 'msg', exc)}") from None
 
 
-def _loads(body: bytes) -> Any:
-    """The parsed body, unchecked: every event in it is checked by parse_event."""
+#: A number orjson would read as a float (an integer beyond 64 bits) or round differently.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A parsed body, and whether it is known to need no document check (see :func:`_loads`)."""
+
+    value: Any
+    checked: bool = False
+
+
+def _loads(body: bytes) -> _Body:
+    """The parsed body. Every event in it is checked by parse_event, unless the body is known to pass.
+
+    orjson reads what the standard library reads, faster, except integers beyond 64 bits (read as
+    floats; bodies with a 19-digit run go the standard way) and what it refuses (NaN, lone
+    surrogates, a byte-order mark, nesting past 1024), which the standard parser then reads, or
+    refuses with its own message, exactly as without orjson. A body orjson accepts holds no lone
+    surrogate, and one with at most MAX_NESTING objects and arrays cannot nest deeper: it needs
+    no second walk.
+    """
+    if not _LONG_NUMBER.search(body):
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return _Body(value, body.count(b"{") + body.count(b"[") <= MAX_NESTING)
     try:
-        return json.loads(body, parse_constant=_not_json)
+        return _Body(json.loads(body, parse_constant=_not_json))
     except RecursionError:
         raise TooDeepError(
             f"the body: nested deeper than {MAX_NESTING} levels of objects and arrays", details={"limit": MAX_NESTING}
@@ -148,10 +182,10 @@ def namespaces_of(event: Event) -> list[str]:
     return []
 
 
-def _parse(payload: Any, where: str, *, alone: bool) -> Event | LineageError:
+def _parse(payload: Any, where: str, *, alone: bool, checked: bool = False) -> Event | LineageError:
     """The validated event, or (in a batch, where each event stands alone) its validation error."""
     try:
-        return parse_event(payload, where=where)
+        return parse_event(payload, where=where, checked=checked)
     except LineageError as exc:
         if alone:
             raise
@@ -177,11 +211,13 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             found = committers[store] = GroupCommitter(OpenLineageIngester(store, principal="openlineage"))
         return found
 
-    async def accept(request: Request, writer: Writer, payloads: list[Any], many: bool) -> Response:
+    async def accept(request: Request, writer: Writer, payloads: list[Any], many: bool, checked: bool) -> Response:
         try:
             if len(payloads) > MAX_BATCH_EVENTS:
                 raise LimitExceededError(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(payloads)}")
-            parsed = [_parse(p, f"[{i}]" if many else "", alone=not many) for i, p in enumerate(payloads)]
+            parsed = [
+                _parse(p, f"[{i}]" if many else "", alone=not many, checked=checked) for i, p in enumerate(payloads)
+            ]
             valid = [i for i, e in enumerate(parsed) if not isinstance(e, LineageError)]
             events = [e for e in parsed if not isinstance(e, LineageError)]
             writer.allow(sorted({ns for e in events for ns in namespaces_of(e)}))
@@ -190,7 +226,7 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
                 store = get_store(request)
                 author = writer.principal if isinstance(writer, _TokenWriter) else writer.id
                 chosen = [payloads[i] for i in valid]
-                done = await run_in_threadpool(committer(store).submit, chosen, events, author)
+                done = await committer(store).submit_async(chosen, events, author)
                 for i, result in zip(valid, done, strict=True):
                     results[i] = result
         except LineageError as exc:
@@ -211,24 +247,24 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     async def lineage_event(request: Request) -> Response:
         try:
             writer = await get_writer(request)
-            payload = await _json_body(request)
+            body = await _json_body(request)
         except LineageError as exc:
             return lineage_error_response(exc)
-        if isinstance(payload, list):
+        if isinstance(body.value, list):
             return lineage_error_response(
                 ValidationError(f"send one event per request to {PATH}, or a JSON array to {PATH}/batch")
             )
-        return await accept(request, writer, [payload], many=False)
+        return await accept(request, writer, [body.value], many=False, checked=body.checked)
 
     @router.post(f"{PATH}/batch", status_code=201, summary="Receive a JSON array of OpenLineage events")
     async def lineage_batch(request: Request) -> Response:
         try:
             writer = await get_writer(request)
-            payload = await _json_body(request)
+            body = await _json_body(request)
         except LineageError as exc:
             return lineage_error_response(exc)
-        if not isinstance(payload, list):
+        if not isinstance(body.value, list):
             return lineage_error_response(ValidationError(f"{PATH}/batch expects a JSON array of events"))
-        return await accept(request, writer, payload, many=True)
+        return await accept(request, writer, body.value, many=True, checked=body.checked)
 
     return router

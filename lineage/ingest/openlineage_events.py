@@ -203,12 +203,17 @@ def event_kind(payload: dict[str, Any]) -> type[RunEvent] | type[DatasetEvent] |
     )
 
 
-def parse_event(payload: Any, where: str = "") -> Event:
-    """Validate one event; raise ValidationError naming every bad field (prefixed by ``where``)."""
+def parse_event(payload: Any, where: str = "", *, checked: bool = False) -> Event:
+    """Validate one event; raise ValidationError naming every bad field (prefixed by ``where``).
+
+    ``checked``: the caller knows the payload passes :func:`check_document` (bounded nesting,
+    no lone surrogate), so it is not walked again.
+    """
     prefix = f"{where}: " if where else ""
     if not isinstance(payload, dict):
         raise ValidationError(f"{prefix}an OpenLineage event must be a JSON object, not {type(payload).__name__}")
-    check_document(payload, where.strip("[]") and f"event{where}")
+    if not checked:
+        check_document(payload, where.strip("[]") and f"event{where}")
     try:
         cls = event_kind(payload)
     except ValidationError as exc:

@@ -1,13 +1,23 @@
 """Group commit for concurrent OpenLineage requests.
 
-Each request hands its (already validated) events to the committer and waits. Whichever request
-takes the write lock first becomes the leader: it lands every queued event in one write, maps them
-in one transaction, and wakes the requests it served. Under load many events share one commit (one
-disk flush); a lone request is served at once. No background thread: leaders are request threads.
+Each request hands its (already validated) events to the committer and waits. Events queued while
+a commit is under way go together into the next one: they are landed in one write, mapped in one
+transaction and acknowledged together, so under load many events share one commit (one disk
+flush) while a lone request is served at once.
+
+Two ways in, with the same grouping:
+
+- :meth:`GroupCommitter.submit_async` for an event loop (the HTTP endpoint): the request awaits a
+  future; the first request finding no commit under way starts a drain task on the loop, which
+  runs each group in a worker thread (one thread hop per group, not per request) until the queue
+  is empty, then ends. No thread lives longer than a commit.
+- :meth:`GroupCommitter.submit` for plain threads: whichever thread takes the write lock first
+  leads and commits every queued event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +39,7 @@ class _Item:
     results: list[Result] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
+    future: asyncio.Future[list[Result]] | None = None
 
 
 class GroupCommitter:
@@ -38,6 +49,8 @@ class GroupCommitter:
         self._queue: list[_Item] = []
         self._queue_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._draining = False
+        self._drainers: set[asyncio.Task[None]] = set()
 
     def submit(self, payloads: Sequence[Any], events: Sequence[Event], principal: Author) -> list[Result]:
         """Land and map validated events; return one outcome (or mapping error) per event."""
@@ -49,17 +62,68 @@ class GroupCommitter:
                 if item.done:
                     break
                 with self._queue_lock:
-                    group: list[_Item] = []
-                    size = 0
-                    while self._queue and (not group or size + len(self._queue[0].events) <= self.max_events):
-                        size += len(self._queue[0].events)
-                        group.append(self._queue.pop(0))
+                    group = self._take()
                 self._run(group)
         if item.error is not None:
             raise item.error
         return item.results
 
+    async def submit_async(self, payloads: Sequence[Any], events: Sequence[Event], principal: Author) -> list[Result]:
+        """:meth:`submit` for a coroutine: waits on the loop, not in a thread of its own."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Result]] = loop.create_future()
+        item = _Item(payloads, events, principal, future=future)
+        with self._queue_lock:
+            self._queue.append(item)
+            start = not self._draining
+            self._draining = True
+        if start:
+            task = loop.create_task(self._drain())
+            self._drainers.add(task)
+            task.add_done_callback(self._drainers.discard)
+        # The commit goes on if the request is cancelled (its client left): the events are landed.
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        """Commit queued groups one after another in a worker thread until the queue is empty."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                with self._queue_lock:
+                    group = self._take()
+                    if not group:
+                        self._draining = False
+                        return
+                # The group is answered by _run, in the thread, even if this task is cancelled.
+                await loop.run_in_executor(None, self._run_locked, group)
+        except BaseException:
+            # Cancelled with the loop (the server stops): nobody else will commit what is queued.
+            with self._queue_lock:
+                left, self._queue = self._queue, []
+                self._draining = False
+            for item in left:
+                item.error = LineageError("the server is stopping; the event was not stored, send it again")
+                item.done = True
+            _resolve(left)
+            raise
+
+    def _take(self) -> list[_Item]:
+        """The next group (the caller holds the queue lock): queued items, oldest first, up to
+        ``max_events`` events (at least one item)."""
+        group: list[_Item] = []
+        size = 0
+        while self._queue and (not group or size + len(self._queue[0].events) <= self.max_events):
+            size += len(self._queue[0].events)
+            group.append(self._queue.pop(0))
+        return group
+
+    def _run_locked(self, group: list[_Item]) -> None:
+        with self._write_lock:
+            self._run(group)
+
     def _run(self, group: list[_Item]) -> None:
+        if not group:
+            return
         try:
             payloads = [p for item in group for p in item.payloads]
             events = [e for item in group for e in item.events]
@@ -75,3 +139,30 @@ class GroupCommitter:
         finally:
             for item in group:
                 item.done = True
+            _resolve(group)
+
+
+def _resolve(group: list[_Item]) -> None:
+    """Wake the requests of a committed group (on whichever loop each one waits)."""
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    for item in group:
+        future = item.future
+        if future is None or future.done():
+            continue
+        loop = future.get_loop()
+        if loop is running:
+            _settle(future, item)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(_settle, future, item)
+
+
+def _settle(future: asyncio.Future[list[Result]], item: _Item) -> None:
+    if future.done():
+        return
+    if item.error is not None:
+        future.set_exception(item.error)
+    else:
+        future.set_result(item.results)
