@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
-from lineage.analysis.budget import WorkBudget
+from lineage.analysis.budget import WorkBudget, charger
 from lineage.analysis.subgraph import Subgraph, walk
 from lineage.errors import ValidationError
 from lineage.governance.annotations import current, holders
@@ -30,6 +31,7 @@ from lineage.governance.labels import check_classification, check_column, covers
 from lineage.governance.propagation import Flow, blockers_for, propagate
 from lineage.model import NodeKind, NodeRecord, WriteResult
 from lineage.storage.base import Direction, GraphStore
+from lineage.storage.index import KINDS, TYPES, TraversalIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +207,19 @@ def effective_classifications(
     tagged = holders(store, "tag", as_of)
     if not tagged:  # nothing is classified: nothing can reach the node
         return NodeClassifications(node, as_of, [], [])
-    sub = walk(store, [node_id], Direction.UPSTREAM, as_of=as_of, max_nodes=max_nodes, budget=budget)
-    tags = _tags_of({n: v for n, v in tagged.items() if n in sub.kinds})
-    if not tags:
-        return NodeClassifications(node, as_of, [], [])
-    # only nodes on a way from a classified node to this one take part in the propagation
-    sub = sub.restrict(_downstream_within(sub, {n for origins in tags.values() for n in origins}))
+    index = store.traversal_index()
+    if index is not None:
+        found = _between_index(index, node, tagged, as_of, max_nodes, budget)
+        if found is None:
+            return NodeClassifications(node, as_of, [], [])
+        sub, tags = found
+    else:
+        sub = walk(store, [node_id], Direction.UPSTREAM, as_of=as_of, max_nodes=max_nodes, budget=budget)
+        tags = _tags_of({n: v for n, v in tagged.items() if n in sub.kinds})
+        if not tags:
+            return NodeClassifications(node, as_of, [], [])
+        # only nodes on a way from a classified node to this one take part in the propagation
+        sub = sub.restrict(_downstream_within(sub, {n for origins in tags.values() for n in origins}))
     removes = {n: v for n, v in holders(store, "removes", as_of).items() if n in sub.kinds}
     graph = sub.digraph()
     effective: list[Effective] = []
@@ -347,6 +356,44 @@ def _tags_of(tagged: dict[str, set[str]]) -> dict[str, dict[str, list[str | None
         for ref in sorted(parse_tag(v) for v in tagged[node]):
             out.setdefault(ref.classification, {}).setdefault(node, []).append(ref.column)
     return out
+
+
+def _between_index(
+    index: TraversalIndex,
+    node: NodeRecord,
+    tagged: dict[str, set[str]],
+    as_of: datetime | None,
+    max_nodes: int | None,
+    budget: WorkBudget | None,
+) -> tuple[Subgraph, dict[str, dict[str, list[str | None]]]] | None:
+    """The subgraph of the nodes on a way from a classified node to ``node`` (both included) and the
+    classifications of those origins, from the traversal index: the upstream walk keeps no edges and
+    no ids, so a node with nothing classified upstream costs one array walk, however large its
+    upstream. None when nothing classified is upstream."""
+    num = index.number(node.id)
+    if num is None:  # no edges: only its own tags count
+        tags = _tags_of({n: v for n, v in tagged.items() if n == node.id})
+        if not tags:
+            return None
+        sub = Subgraph((node.id,), Direction.UPSTREAM, as_of, {node.id: node.kind}, set(), {node.id: 0})
+        return sub, tags
+    walked = index.walk([num], False, as_of=as_of, max_nodes=max_nodes, counted=1, charge=charger(budget))
+    levels = [np.array([num], dtype=np.int64), *(lv.nodes for lv in walked.levels)]
+    up = np.concatenate(levels)
+    up_ids = index.ids(up)
+    tags = _tags_of({n: tagged[n] for n in up_ids if n in tagged})
+    if not tags:
+        return None
+    numbers = {index.number(n) for o in tags.values() for n in o}
+    origins = sorted(n for n in numbers if n is not None)  # every origin is upstream: numbered
+    # the nodes upstream of this one that a classified node reaches, walking inside the upstream only
+    down = index.walk(origins, True, as_of=as_of, within=index.mask(up), charge=charger(budget))
+    keep = np.concatenate([np.array(origins, dtype=np.int64), *(lv.nodes for lv in down.levels)])
+    sub = Subgraph((node.id,), Direction.UPSTREAM, as_of, truncated=walked.truncated)
+    sub.kinds = dict(zip(index.ids(keep), (KINDS[k] for k in index.kinds_of(keep).tolist()), strict=True))
+    src, types, dst = index.induced(keep, as_of=as_of)
+    sub.edges = set(zip(index.ids(src), (TYPES[t] for t in types.tolist()), index.ids(dst), strict=True))
+    return sub, tags
 
 
 def _downstream_within(sub: Subgraph, sources: set[str]) -> set[str]:

@@ -450,6 +450,7 @@ class TraversalIndex:
         counted: int = 0,
         edge_types: Collection[EdgeType] = (),
         charge: Callable[[int], None] | None = None,
+        within: Bools | None = None,
     ) -> Walk:
         """Breadth-first from ``starts`` (already in id order) over the edges visible as of the time.
 
@@ -460,6 +461,7 @@ class TraversalIndex:
         starts, for that walk) count towards ``max_nodes`` besides the reached ones. ``edge_types``,
         when given, limits the walk to edges of those types. ``charge``, when given, is called with
         the number of nodes of each level as it is reached (a work budget: it may raise to stop).
+        ``within``, when given, is a mask over node numbers: the walk enters only nodes inside it.
         """
         t = as_of_us(as_of)
         allowed = None
@@ -479,6 +481,8 @@ class TraversalIndex:
             origin, reached, types = self._hops(segs, frontier, downstream, t, allowed, keep_edges, out)
             expanded.append(frontier)
             new = ~seen[reached]
+            if within is not None:
+                new &= within[reached]
             origin, reached, types = origin[new], reached[new], types[new]
             if reached.size == 0:
                 frontier = reached
@@ -511,6 +515,20 @@ class TraversalIndex:
                     out.edges.append((o, types[back], r) if downstream else (r, types[back], o))
             out.expanded = np.concatenate(expanded) if expanded else np.zeros(0, dtype=np.int64)
         return out
+
+    def mask(self, nums: I64) -> Bools:
+        """A mask over node numbers, true at ``nums``."""
+        out = np.zeros(max(len(self._ids), 1), dtype=np.bool_)
+        out[nums] = True
+        return out
+
+    def induced(self, nums: I64, *, as_of: datetime | None = None) -> tuple[I64, I64, I64]:
+        """Every edge visible as of the time with both ends among ``nums``: (sources, types, targets)."""
+        inside = self.mask(nums)
+        segs = [seg for seg in self._segs if len(seg)]
+        origin, reached, types = self._hops(segs, nums, True, as_of_us(as_of), None, False, Walk(-1))
+        keep = inside[reached]
+        return nums[origin[keep]], types[keep], reached[keep]
 
     @staticmethod
     def _hops(
