@@ -12,9 +12,11 @@ import argparse
 import contextlib
 import gc
 import importlib.util
+import itertools
 import json
 import os
 import platform
+import random
 import resource
 import shlex
 import sqlite3
@@ -32,10 +34,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import LineageGraph, diamond_lattice, pick_starts  # noqa: E402
+from generate import LineageGraph, closure_size, diamond_lattice, pick_starts  # noqa: E402
 
 from lineage.analysis import impact, provenance  # noqa: E402
 from lineage.model import Batch, NodeKind, NodeSpec  # noqa: E402
+from lineage.report.data import build_report  # noqa: E402
 from lineage.storage import Direction, GraphStore, open_store  # noqa: E402
 
 PRINCIPAL = "bench"
@@ -44,6 +47,22 @@ DEFAULT_LATTICE = (8, 12, 16, 18, 20, 22, 24, 64, 256)
 
 
 # -- small helpers --------------------------------------------------------------------------------
+
+PAGE = 100  # rows a report shows (the API's default page)
+
+
+def full_report(store: GraphStore, start: str, direction: Direction) -> int:
+    """The full report as the CLI and the API show it: every reached node with owners and production
+    flag, counts, owners to notify, production deployments, and the first page of rows with their
+    records and explaining paths (the same definition as bench/peers)."""
+    rep = (impact if direction is Direction.DOWNSTREAM else provenance)(store, start)
+    rep.counts()
+    rep.owners()
+    rep.production_deployments()
+    for n in itertools.islice(itertools.chain.from_iterable(m for _, m in rep.groups()), PAGE):
+        n.node.properties  # noqa: B018  (the record is read for the rows shown)
+        n.to_dict()
+    return len(rep.nodes)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -151,15 +170,16 @@ def neo4j_available() -> str | None:
 def fresh_store(backend: str, args: argparse.Namespace, workdir: Path, label: str) -> Iterator[GraphStore]:
     if backend == "sqlite":
         path = workdir / f"{label}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if not args.reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         store = open_store(f"sqlite:///{path}")
     else:
         options = {"user": args.neo4j_user, "password": args.neo4j_password}
         if args.neo4j_database:
             options["database"] = args.neo4j_database
         store = open_store(args.neo4j_uri, **options)
-        if store.counts().get("nodes", 0):
+        if store.counts().get("nodes", 0) and not args.reuse:
             if not args.neo4j_wipe:
                 store.close()
                 raise SystemExit(
@@ -206,6 +226,7 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
         largest = 0.0
         batches = graph.batches()
         result["load_before"] = os.getloadavg()
+        reused = bool(args.reuse and store.counts().get("nodes", 0))
         while True:
             t0 = time.perf_counter()
             gc.disable()  # building specs is the caller's cost; keep the collector out of it
@@ -215,6 +236,10 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
             t_build += t1 - t0
             if batch is None:
                 break
+            if reused:  # the generator still runs: the start nodes are picked from its edge list
+                elements += len(batch)
+                n_batches += 1
+                continue
             c1 = time.process_time()
             store.register(batch, principal=PRINCIPAL, source="bench")
             t2 = time.perf_counter()
@@ -225,6 +250,10 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
             elements += len(batch)
             del batch
         counts = store.counts()
+        nan = float("nan")
+        if reused:  # ingest figures belong to the run that filled the store
+            t_reg = cpu_reg = nan
+        result["reused_store"] = reused
         result["ingest"] = {
             "nodes": counts["nodes"],
             "edges": counts["edges"],
@@ -271,11 +300,11 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
             Direction.DOWNSTREAM: pick_starts(graph, downstream=True, sizes=wanted, per_size=args.starts),
             Direction.UPSTREAM: pick_starts(graph, downstream=False, sizes=wanted, per_size=args.starts),
         }
+        leaves = pick_leaves(graph, args.starts)
         result["pick_starts_s"] = time.perf_counter() - t0
         del graph
         rows = []
         for direction, by_size in picks.items():
-            report = impact if direction is Direction.DOWNSTREAM else provenance
             for wanted_size, starts in by_size.items():
                 reps = args.reps if wanted_size <= 1_000 else max(5, args.reps // 4)
                 reach_s: list[float] = []
@@ -285,10 +314,10 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
                     got = store.reach(start, direction)  # warm-up, and a check of the generator
                     if len(got.nodes) != expect:
                         raise SystemExit(f"{start}: store reached {len(got.nodes)} nodes, the edge list {expect}")
-                    report(store, start)
+                    full_report(store, start, direction)
                     actual.append(expect)
                     reach_s += timed(lambda s=start, d=direction: store.reach(s, d), reps)
-                    report_s += timed(lambda s=start, r=report: r(store, s), reps)
+                    report_s += timed(lambda s=start, d=direction: full_report(store, s, d), reps)
                 rows.append(
                     {
                         "direction": direction.value,
@@ -300,6 +329,21 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
                     }
                 )
         result["closures"] = rows
+
+        # leaves: nothing downstream, a large upstream (the start's classifications walk it)
+        leaf_rows = []
+        for leaf, upstream in leaves:
+            full_report(store, leaf, Direction.DOWNSTREAM)
+            build_report(store, leaf, Direction.DOWNSTREAM)
+            leaf_rows.append(
+                {
+                    "leaf": leaf,
+                    "upstream": upstream,
+                    "impact": summary(timed(lambda s=leaf: full_report(store, s, Direction.DOWNSTREAM), args.reps)),
+                    "report": summary(timed(lambda s=leaf: build_report(store, s, Direction.DOWNSTREAM), args.reps)),
+                }
+            )
+        result["leaves"] = leaf_rows
 
         # what one big report allocates in Python (traced separately: tracing slows everything)
         big = picks[Direction.DOWNSTREAM].get(wanted[-1]) if wanted else None
@@ -313,6 +357,16 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
         result["max_rss_mib"] = max_rss_mib()
         result["load_after"] = os.getloadavg()
     return result
+
+
+def pick_leaves(graph: LineageGraph, count: int, sample: int = 400, seed: int = 3) -> list[tuple[str, int]]:
+    """Nodes with upstream edges and no downstream ones, the largest upstream closures of a sample."""
+    down, _ = graph.adjacency(True)
+    up, up_targets = graph.adjacency(False)
+    leaves = [i for i in range(len(graph.ids)) if down[i + 1] == down[i] and up[i + 1] > up[i]]
+    picked = random.Random(seed).sample(leaves, min(sample, len(leaves)))
+    sized = sorted(((closure_size(up, up_targets, i, 50_000), i) for i in picked), reverse=True)
+    return [(graph.ids[i], size) for size, i in sized[:count]]
 
 
 # -- the diamond lattice: ours against path enumeration ----------------------------------------------
@@ -494,7 +548,8 @@ def print_scenarios(results: list[dict[str, Any]]) -> None:
             )
     print(
         table(
-            "Closures (ms): store.reach and the full report (lineage.analysis.impact / provenance)",
+            "Closures (ms): store.reach and the full report (lineage.analysis.impact / provenance with counts, "
+            "owners, production deployments and the first 100 rows with records and paths)",
             [
                 "graph",
                 "query",
@@ -511,6 +566,34 @@ def print_scenarios(results: list[dict[str, Any]]) -> None:
             rows,
         )
     )
+    rows = []
+    for r in results:
+        for leaf in r.get("leaves", []):
+            rows.append(
+                [
+                    f"{r['backend']} {r['ingest']['nodes']:,}",
+                    leaf["leaf"],
+                    f"{leaf['upstream']:,}",
+                    fmt_ms(leaf["impact"]["p50_ms"]),
+                    fmt_ms(leaf["impact"]["p95_ms"]),
+                    fmt_ms(leaf["report"]["p50_ms"]),
+                    fmt_ms(leaf["report"]["p95_ms"]),
+                ]
+            )
+    if rows:
+        print()
+        print(
+            table(
+                "Leaves (ms): nothing downstream, a large upstream; the full impact report, and the report "
+                "document (lineage.report.data.build_report: pinned state, subgraph, the start's classifications)",
+                ["graph", "leaf", "upstream", "impact p50", "impact p95", "document p50", "document p95"],
+                rows,
+            )
+        )
+    for r in results:
+        if r.get("reused_store"):
+            print(f"  {r['backend']} {r['ingest']['nodes']:,}: store reused from an earlier run (--reuse): "
+                  "no ingest figures")
     for r in results:
         if "traced_peak_impact_mib" in r:
             print(
@@ -570,6 +653,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workdir", help="where store files go (default: a temporary directory, removed)")
     p.add_argument("--json", default="auto", help="results file; 'auto': bench/results/<time>.json; '' for none")
     p.add_argument("--in-process", action="store_true", help="run every scenario in this process")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep a store already filled with the same graph (SQLite: under --workdir; Neo4j: the "
+                        "database) instead of emptying and loading it again; no ingest figures then")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
