@@ -9,6 +9,12 @@ clients busy for --seconds, each sending its next request as soon as the last on
 Start nodes are picked so their closures hold about 10, 100 and 1,000 nodes, used in equal turns.
 Latency is measured by the clients (request sent to response read, HTTP included). Figures are
 printed, never asserted.
+
+The clients run in --client-procs separate processes (each with its own event loop), so their CPU
+is their own: the table shows the server's CPU per request (user+system time of the ``lineage
+serve`` process tree, read from /proc, over the load window), the clients' CPU per request, the
+load average, and the CPU one request costs in process (the same document through
+``schema.execute``, no HTTP, one request at a time) for comparison.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -140,7 +148,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
+def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
     if args.neo4j_password:
@@ -184,7 +192,7 @@ def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise SystemExit("lineage serve did not become ready in 120 s")
                 time.sleep(0.2)
-            yield base
+            yield base, proc.pid
         finally:
             proc.terminate()
             try:
@@ -197,12 +205,59 @@ def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
 # -- the load -------------------------------------------------------------------------------------
 
 
-async def load(
-    base: str, secret: str, query: str, starts: dict[str, list[list[Any]]], clients: int, seconds: float
+def tree_cpu_seconds(root: int) -> float:
+    """User+system CPU seconds of a process and all its live descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    wanted = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in wanted and pid not in wanted:
+                wanted.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in wanted)
+
+
+def client_process(
+    base: str,
+    secret: str,
+    query: str,
+    plan: list[tuple[str, str]],
+    clients: int,
+    begin: float,
+    seconds: float,
+    seed: int,
 ) -> dict[str, Any]:
-    plan = [(size, start) for size, picks in starts.items() for start, _ in picks]
+    """One client process: warm up, wait for the common start time, keep ``clients`` requests in flight."""
+    return asyncio.run(_client_loop(base, secret, query, plan, clients, begin, seconds, seed))
+
+
+async def _client_loop(
+    base: str,
+    secret: str,
+    query: str,
+    plan: list[tuple[str, str]],
+    clients: int,
+    begin: float,
+    seconds: float,
+    seed: int,
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {secret}"}
-    samples: dict[str, list[float]] = {size: [] for size in starts}
+    samples: dict[str, list[float]] = {}
     errors: list[str] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
@@ -216,12 +271,13 @@ async def load(
                 return elapsed, json.dumps(body.get("errors") or response.status_code)[:200]
             return elapsed, None
 
-        for _, start in plan:  # warm-up: every start once
-            await ask(start)
+        await asyncio.gather(*(ask(start) for _, start in plan))  # warm-up: every start, one connection each
+        await asyncio.sleep(max(0.0, begin - time.time()))
         stop = time.perf_counter() + seconds
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
-        async def one_client(seed: int) -> None:
-            rng = random.Random(seed)
+        async def one_client(index: int) -> None:
+            rng = random.Random(seed * 1000 + index)
             order = plan[:]
             while time.perf_counter() < stop:
                 rng.shuffle(order)
@@ -229,13 +285,47 @@ async def load(
                     if time.perf_counter() >= stop:
                         return
                     elapsed, error = await ask(start)
-                    samples[size].append(elapsed)
+                    samples.setdefault(size, []).append(elapsed)
                     if error:
                         errors.append(error)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one_client(i) for i in range(clients)))
         wall = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return {"samples": samples, "errors": errors, "wall": wall, "cpu": cpu}
+
+
+def load(
+    base: str,
+    secret: str,
+    query: str,
+    starts: dict[str, list[list[Any]]],
+    args: argparse.Namespace,
+    server_pid: int,
+) -> dict[str, Any]:
+    plan = [(size, start) for size, picks in starts.items() for start, _ in picks]
+    procs = max(1, min(args.client_procs, args.clients))
+    shares = [args.clients // procs + (1 if i < args.clients % procs else 0) for i in range(procs)]
+    begin = time.time() + 3.0 + 0.5 * len(plan)  # after every process has warmed up
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(procs) as pool:
+        pending = [
+            pool.apply_async(client_process, (base, secret, query, plan, n, begin, args.seconds, i))
+            for i, n in enumerate(shares)
+        ]
+        while time.time() < begin:
+            time.sleep(0.01)
+        server0, load0 = tree_cpu_seconds(server_pid), os.getloadavg()[0]
+        parts = [p.get() for p in pending]
+        server1 = tree_cpu_seconds(server_pid)
+    samples: dict[str, list[float]] = {size: [] for size in starts}
+    for part in parts:
+        for size, values in part["samples"].items():
+            samples[size].extend(values)
+    errors = [e for part in parts for e in part["errors"]]
+    wall = max(part["wall"] for part in parts)
     every = [s for per in samples.values() for s in per]
     return {
         "requests": len(every),
@@ -245,6 +335,10 @@ async def load(
         "p95_ms": 1000 * pct(every, 0.95),
         "p99_ms": 1000 * pct(every, 0.99),
         "mean_ms": 1000 * statistics.fmean(every),
+        "server_cpu_ms": 1000 * (server1 - server0) / max(1, len(every)),
+        "client_cpu_ms": 1000 * sum(part["cpu"] for part in parts) / max(1, len(every)),
+        "load_average": [load0, os.getloadavg()[0]],
+        "client_procs": procs,
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "by_closure": {
@@ -253,6 +347,48 @@ async def load(
             if s
         },
     }
+
+
+def in_process(
+    url: str, secret: str, query: str, starts: dict[str, list[list[Any]]], args: argparse.Namespace, reps: int
+) -> float:
+    """CPU ms of one request's GraphQL execution in this process (no HTTP, no concurrency)."""
+    from lineage.api.context import Context, Services
+    from lineage.api.limits import Limits
+    from lineage.api.metrics import Metrics
+    from lineage.api.schema import build_schema
+    from lineage.governance.access import authenticate
+    from lineage.settings import load_settings
+
+    settings = load_settings(store=url)
+    store = open_bench_store(url, args)
+    try:
+        store.traversal_index()
+        services = Services(
+            settings=settings,
+            store=store,
+            metrics=Metrics(),
+            limits=Limits.from_settings(settings),
+            anonymous_read=False,
+        )
+        principal = authenticate(store, secret)
+        schema = build_schema(settings.max_query_depth)
+        ids = [start for picks in starts.values() for start, _ in picks]
+
+        async def run(rounds: int) -> None:
+            for _ in range(rounds):
+                for start in ids:
+                    ctx = Context(services, principal)
+                    result = await schema.execute(query, variable_values={"id": start}, context_value=ctx)
+                    if result.errors:
+                        raise SystemExit(f"in-process query failed: {result.errors[0]}")
+
+        asyncio.run(run(1))
+        t0 = time.process_time()
+        asyncio.run(run(reps))
+        return 1000 * (time.process_time() - t0) / (reps * len(ids))
+    finally:
+        store.close()
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -282,17 +418,24 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"load    : 1/5/15-minute load average at the end {info['load_average']} (other work on the machine)")
     print(
         f"clients : {args.clients} concurrent clients, {args.seconds:g} s per query, server with "
-        f"{args.workers} worker(s), reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes"
+        f"{args.workers} worker(s), reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes; "
+        f"clients in {rows[0]['client_procs'] if rows else args.client_procs} process(es) on the same machine"
+    )
+    print(
+        "cpu/req : server = CPU of the lineage serve process tree per request; clients = the client processes' "
+        "CPU per request; in-proc = the same document through schema.execute in one process, no HTTP"
     )
     print()
     head = f"{'backend':<8} {'query':<11} {'nodes':>8} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-    head += f"{'p99 ms':>7} {'errors':>6}"
+    head += f"{'p99 ms':>7} {'server':>7} {'clients':>7} {'in-proc':>7} {'load':>9} {'errors':>6}"
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
             f"{r['backend']:<8} {r['query']:<11} {r['nodes']:>8,} {r['requests']:>8,} {r['throughput']:>7.1f} "
-            f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6}"
+            f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['server_cpu_ms']:>7.2f} "
+            f"{r['client_cpu_ms']:>7.2f} {r.get('in_process_cpu_ms') or float('nan'):>7.2f} "
+            f"{r['load_average'][0]:>4.1f}-{r['load_average'][1]:<4.1f} {r['errors']:>6}"
         )
     print()
     print("by closure size (p50 / p95 ms)")
@@ -310,6 +453,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="lineage serve --workers")
+    p.add_argument("--client-procs", type=int, default=2, help="processes the clients are spread over")
+    p.add_argument("--queries", default="impact,provenance", help="comma-separated: impact, provenance")
+    p.add_argument("--in-process-reps", type=int, default=10, help="rounds of the in-process comparison (0: skip)")
     p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, neo4j")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lineage-bench")
@@ -329,15 +475,23 @@ def main(argv: list[str] | None = None) -> None:
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         print(f"[{backend}] preparing a {args.nodes:,}-node graph", flush=True)
         url, starts, secret = prepare(backend, args, args.workdir)
-        with server(url, args, args.workdir) as base:
-            for name, (query, _) in QUERIES.items():
+        names = [q.strip() for q in args.queries.split(",") if q.strip()]
+        with server(url, args, args.workdir) as (base, pid):
+            for name in names:
                 print(
                     f"[{backend}] {name}: {args.clients} clients for {args.seconds:g} s "
                     f"(load average {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
-                result = asyncio.run(load(base, secret, query, starts[name], args.clients, args.seconds))
+                result = load(base, secret, QUERIES[name][0], starts[name], args, pid)
                 rows.append({"backend": backend, "query": name, "nodes": args.nodes, **result})
+        if args.in_process_reps > 0:
+            for row in rows[-len(names) :]:
+                query = QUERIES[row["query"]][0]
+                print(f"[{backend}] {row['query']}: the same requests in process", flush=True)
+                row["in_process_cpu_ms"] = in_process(
+                    url, secret, query, starts[row["query"]], args, args.in_process_reps
+                )
     print_results(rows, args)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2))
