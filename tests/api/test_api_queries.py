@@ -139,6 +139,32 @@ async def test_impact_report(api: Api) -> None:
     assert "team-sre" in {o["owner"] for o in owners}
 
 
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "productionDeployments { distance production node { id } }",
+        "prod: productionDeployments { distance production node { id } }",
+        "... on ImpactReport { productionDeployments { distance production node { id } } }",
+        "...Prod",
+    ],
+    ids=["direct", "aliased", "inline-fragment", "fragment"],
+)
+async def test_impact_production_deployments_however_selected(api: Api, selection: str) -> None:
+    """Production deployments are read with the traversal when the selection shows them up front;
+    the answer is the same whatever the selection looks like."""
+    fragment = "fragment Prod on ImpactReport { productionDeployments { distance production node { id } } }"
+    query = f"query($id: ID!) {{ impact(id: $id) {{ total {selection} }} }} {fragment if 'Prod' in selection else ''}"
+    report = (await api.gql(query, {"id": CORRUPTED})).ok()["impact"]
+    found = report.get("prod") or report["productionDeployments"]
+    plain = (await api.gql(IMPACT, {"id": CORRUPTED, "first": 500})).ok()["impact"]
+    assert [(d["node"]["id"], d["distance"]) for d in found] == [
+        (d["node"]["id"], d["distance"]) for d in plain["productionDeployments"]
+    ]
+    assert found and all(d["production"] for d in found)
+    shown = {e["node"]["id"]: e["production"] for e in plain["reached"]["edges"]}
+    assert {d["node"]["id"] for d in found} == {i for i, production in shown.items() if production}
+
+
 async def test_impact_pages_cover_the_report_once(api: Api) -> None:
     whole = (await api.gql(IMPACT, {"id": CORRUPTED, "first": 500})).ok()["impact"]["reached"]["edges"]
     seen: list[str] = []

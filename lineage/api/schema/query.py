@@ -20,7 +20,7 @@ from lineage.api.schema.admin import (
 )
 from lineage.api.schema.compare import PathsResult, ProvenanceDiff, build_diff, build_paths
 from lineage.api.schema.enums import Edge, Kind, domain_edges, domain_kinds
-from lineage.api.schema.fields import field
+from lineage.api.schema.fields import field, selects
 from lineage.api.schema.inputs import AuditFilterInput, NodeFilterInput
 from lineage.api.schema.reports import ImpactReport, ProvenanceReport, build_impact, build_provenance
 from lineage.api.schema.types import Info, Node, NodeConnection, NodeEdge, PageInfo, to_node
@@ -109,7 +109,7 @@ class Query:
         info.context.reader()
         return await build_impact(
             info.context, str(id), depth=depth, kinds=kinds, as_of=as_utc(as_of), first=first, after=after,
-            edge_types=domain_edges(edge_types),
+            edge_types=domain_edges(edge_types), deployments=selects(info, "productionDeployments"),
         )
 
     @field("Everything upstream of a node: its bill of materials, grouped by kind.")

@@ -34,19 +34,21 @@ class KindCount:
     count: int
 
 
+def _path_of(root: Reached) -> Path:
+    return _path(root.reach, root.node.record.id)
+
+
 @strawberry.type(description="A node reached by a traversal, how far away it is and one shortest path to it.")
 class Reached:
     node: Node
     distance: int
     reach: strawberry.Private[Reach]
-
-    @field("One shortest path from the report's root to this node (computed when asked for).")
-    def path(self) -> Path:
-        return _path(self.reach, self.node.record.id)
-
-    @field("Whether this is a deployment in a production environment.")
-    def production(self) -> bool:
-        return is_production(self.node.record)
+    path: Path = strawberry.field(
+        resolver=_path_of,
+        description="One shortest path from the report's root to this node (computed when asked for).",
+    )
+    #: Plain attribute, set from the record at hand (see :func:`_reached`): no resolver call per row.
+    production: bool = strawberry.field(description="Whether this is a deployment in a production environment.")
 
 
 @strawberry.type(description="A reached node with its pagination cursor.")
@@ -74,7 +76,9 @@ def _path(reach: Reach, node_id: str) -> Path:
 
 
 def _reached(reach: Reach, record: NodeRecord, distance: int) -> Reached:
-    return Reached(node=to_node(record, reach.as_of), distance=distance, reach=reach)
+    return Reached(
+        node=to_node(record, reach.as_of), distance=distance, reach=reach, production=is_production(record)
+    )
 
 
 def _counts(reach: Reach, order: Sequence[NodeKind]) -> list[KindCount]:
@@ -92,6 +96,8 @@ async def _records(ctx: Context, ids: list[str], as_of: datetime | None) -> dict
 @strawberry.type(description="Everything downstream of a node: what a broken version affects.")
 class ImpactReport:
     reach: strawberry.Private[Reach]
+    #: Records of the reached deployments when read with the traversal (see :func:`impact_page`).
+    deployments: strawberry.Private[dict[str, NodeRecord] | None]
     root: Node
     depth: int
     kinds: list[Kind]
@@ -115,12 +121,13 @@ class ImpactReport:
 
     @field("Production deployments reached, nearest first.")
     async def production_deployments(self, info: Info) -> list[Reached]:
-        hops = [r for r in self.reach.nodes if r.kind is NodeKind.DEPLOYMENT]
-        records = await _records(info.context, [r.id for r in hops], self.reach.as_of)
-        out = [_reached(self.reach, records[r.id], r.distance) for r in hops if r.id in records]
-        prod = [r for r in out if is_production(r.node.record)]
+        hops = _deployments(self.reach)
+        records = self.deployments
+        if records is None:  # not read with the traversal: the selection did not show it up front
+            records = await _records(info.context, [r.id for r in hops], self.reach.as_of)
+        prod = [(r, records[r.id]) for r in hops if r.id in records and is_production(records[r.id])]
         info.context.spend(len(prod))
-        return prod
+        return [_reached(self.reach, record, r.distance) for r, record in prod]
 
     @field("Owners of the reached nodes and what they own.")
     async def owners_to_notify(self, info: Info) -> list[OwnerToNotify]:
@@ -140,8 +147,15 @@ class ImpactReport:
         ]
 
 
+_KIND_RANK = {kind: i for i, kind in enumerate(IMPACT_ORDER)}
+
+
 def _impact_order(hop: ReachedHop) -> tuple[int, int, str]:
-    return IMPACT_ORDER.index(hop.kind), hop.distance, hop.id
+    return _KIND_RANK[hop.kind], hop.distance, hop.id
+
+
+def _deployments(reach: Reach) -> list[ReachedHop]:
+    return [r for r in reach.nodes if r.kind is NodeKind.DEPLOYMENT]
 
 
 @dataclass(slots=True)
@@ -151,6 +165,7 @@ class _ImpactPage:
     start: int
     total: int
     records: dict[str, NodeRecord]
+    deployments: dict[str, NodeRecord] | None
 
 
 def impact_page(
@@ -165,8 +180,10 @@ def impact_page(
     size: int,
     edge_types: tuple[EdgeType, ...] = (),
     budget: WorkBudget | None = None,
+    deployments: bool = False,
 ) -> _ImpactPage:
-    """The traversal, the ordering and the page's records: blocking work, run in one worker thread."""
+    """The traversal, the ordering and the page's records (and, with ``deployments``, the records of
+    every reached deployment, to tell the production ones): blocking work, run in one worker thread."""
     reach = store.reach(
         node_id, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
         edge_types=edge_types,
@@ -181,8 +198,11 @@ def impact_page(
             raise BadInputError(f"cursor {after!r} does not point into this report (did the graph change?)")
         start = position + 1
     page = ordered[start : start + size]
-    records = store.get_nodes([node_id, *(r.id for r in page)], as_of)
-    return _ImpactPage(reach, page, start, len(ordered), records)
+    wanted = [node_id, *(r.id for r in page)]
+    deployed = [r.id for r in _deployments(reach)] if deployments else []
+    records = store.get_nodes(wanted + deployed if deployed else wanted, as_of)
+    by_id = {i: records[i] for i in deployed if i in records} if deployments else None
+    return _ImpactPage(reach, page, start, len(ordered), records, by_id)
 
 
 async def build_impact(
@@ -195,7 +215,10 @@ async def build_impact(
     first: int | None,
     after: str | None,
     edge_types: tuple[EdgeType, ...] = (),
+    deployments: bool = False,
 ) -> ImpactReport:
+    """The report with its first page; ``deployments`` when the selection asks for production
+    deployments, whose records are then read in the same worker-thread call as the traversal."""
     size = ctx.limits.page(first, default=100)
     max_depth = ctx.limits.depth(depth)
     found = await ctx.traverse(
@@ -210,6 +233,7 @@ async def build_impact(
         size=size,
         edge_types=edge_types,
         budget=ctx.work,
+        deployments=deployments,
     )
     reach, records = found.reach, found.records
     ctx.spend(len(found.page) + 1)
@@ -219,6 +243,7 @@ async def build_impact(
             node=to_node(records[r.id], as_of),
             distance=r.distance,
             reach=reach,
+            production=is_production(records[r.id]),
             cursor=cursors.encode("reached", r.id),
         )
         for r in found.page
@@ -227,6 +252,7 @@ async def build_impact(
     info = PageInfo(has_next_page=found.start + size < found.total, end_cursor=edges[-1].cursor if edges else None)
     return ImpactReport(
         reach=reach,
+        deployments=found.deployments,
         root=to_node(records[node_id], as_of),
         depth=max_depth,
         kinds=list(kinds or []),

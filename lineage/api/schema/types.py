@@ -353,10 +353,8 @@ class Path:
     ids: strawberry.Private[tuple[str, ...]]
     edges: strawberry.Private[tuple[EdgeType, ...]]
     as_of: strawberry.Private[datetime | None]
-
-    @field("Number of edges.")
-    def length(self) -> int:
-        return len(self.edges)
+    #: A plain attribute (set by :func:`make_path`): selecting it costs no resolver call.
+    length: int = strawberry.field(description="Number of edges.")
 
     @field("The path as one line: a -EDGE-> b -EDGE-> c.")
     def text(self) -> str:
@@ -387,7 +385,7 @@ class Path:
 
 
 def make_path(ids: Sequence[str], edges: Sequence[EdgeType], as_of: datetime | None) -> Path:
-    return Path(ids=tuple(ids), edges=tuple(edges), as_of=as_of)
+    return Path(ids=tuple(ids), edges=tuple(edges), as_of=as_of, length=len(edges))
 
 
 @strawberry.type(description="Relay pagination state.")
