@@ -1,4 +1,8 @@
-"""Who is calling: the bearer token of a request, resolved once per request."""
+"""Who is calling: the bearer token of a request, resolved once per request.
+
+A token's principal is reused for a second per process (see :mod:`lineage.api.principals`), so a
+busy client costs one store lookup per second rather than one per request.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from starlette.requests import Request
 
 from lineage.api.context import Context, Services, timed_call
 from lineage.errors import BackendUnavailableError, LineageError
-from lineage.governance.access import Principal, authenticate, parse_bearer
+from lineage.governance.access import Principal, authenticate, hash_secret, parse_bearer
 
 
 def services_of(request: Request) -> Services:
@@ -26,7 +30,12 @@ async def resolve_principal(services: Services, header: str | None) -> tuple[Pri
         secret = parse_bearer(header)
         if secret is None:
             return None, None
-        return await timed_call(services.metrics, authenticate, services.store, secret), None
+        key = hash_secret(secret)
+        principal = services.principals.get(key)
+        if principal is None:
+            principal = await timed_call(services.metrics, authenticate, services.store, secret)
+            services.principals.put(key, principal)
+        return principal, None
     except LineageError as exc:
         return None, exc
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import anyio
@@ -19,6 +19,7 @@ from strawberry.fastapi import BaseContext
 
 from lineage.api.limits import Limits
 from lineage.api.metrics import Metrics
+from lineage.api.principals import PrincipalCache
 from lineage.errors import LimitExceededError, LineageError
 from lineage.governance.access import Principal, require_admin, require_read, require_writer
 from lineage.settings import Settings
@@ -43,6 +44,8 @@ class Services:
     #: Traversals (CPU work) run at most this many at a time per process, so a flood of expensive
     #: fields queues up instead of starving the event loop of the interpreter lock.
     traversals: anyio.CapacityLimiter | None = None
+    #: Principals of recently seen tokens (see :mod:`lineage.api.principals`).
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
 
 
 async def timed_call(metrics: Metrics, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

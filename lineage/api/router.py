@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -33,6 +34,14 @@ class LineageRouter(GraphQLRouter[Context, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """The offline GraphiQL page (Strawberry's own loads its scripts from a CDN)."""
         return graphiql_page()
+
+    def encode_json(self, data: object) -> str | bytes:
+        """The response body, encoded by orjson (UTF-8, compact); the standard encoder for what
+        orjson refuses (integers beyond 64 bits in a JSON property)."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     def decode_json(self, data: str | bytes) -> object:
         try:

@@ -317,3 +317,21 @@ async def test_paths_and_diff(api: Api) -> None:
     changed = {(c["kind"], c["name"]) for c in diff["changed"]}
     assert ("CODE_COMMIT", "github.com/acme/ml-platform") in changed
     assert ("RUN", "train.churn-classifier") in changed
+
+
+async def test_response_bodies_carry_any_recorded_value(api: Api) -> None:
+    """Responses are UTF-8 JSON; integers beyond 64 bits and non-ASCII text come back as recorded."""
+    from lineage.model import parse_batch
+
+    big = 2**70
+    batch = parse_batch(
+        {"nodes": [{"kind": "Dataset", "namespace": "sandbox", "name": "wide", "version": "1",
+                    "properties": {"rows": big, "title": "Bestellungen über 2⁷⁰"}}]}
+    )
+    api.store.register(batch, principal="seed", source="test")
+    response = await api.client.post(
+        "/graphql", json={"query": '{ node(id: "dataset:sandbox/wide@1") { properties } }'}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["data"]["node"]["properties"] == {"rows": big, "title": "Bestellungen über 2⁷⁰"}

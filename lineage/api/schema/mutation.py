@@ -150,11 +150,15 @@ class Mutation:
         )
         return CreatedToken(token=TokenInfo.of(record), secret=secret)
 
-    @mutation("Revoke a token by name (admin only); it stops working at once.")
+    @mutation(
+        "Revoke a token by name (admin only); it stops working at once "
+        "(within a second on other server processes)."
+    )
     async def revoke_token(self, info: Info, name: str) -> TokenInfo:
         ctx = info.context
         who = ctx.admin("revoking tokens")
         await ctx.call(revoke_token, ctx.store, name, principal=who.id, source="api")
+        ctx.services.principals.clear()
         tokens = await ctx.call(ctx.store.tokens)
         revoked = [t for t in tokens if t.name == name and t.revoked_at is not None]
         if not revoked:
