@@ -10,6 +10,11 @@ Start nodes are picked so their closures hold about 10, 100 and 1,000 nodes, use
 Latency is measured by the clients (request sent to response read, HTTP included). Figures are
 printed, never asserted.
 
+``--workers 1,2,3`` serves with each worker count, ``--baseline-src DIR`` also serves the
+``lineage`` package of another source tree (``git archive <commit> lineage | tar -x -C DIR``), and
+``--rounds N`` lets these variants take turns N times per query, so that changes of the machine's
+load hit them all alike; the table has one row per variant.
+
 The clients run in --client-procs separate processes (each with its own event loop), so their CPU
 is their own: the table shows the server's CPU per request (user+system time of the ``lineage
 serve`` process tree, read from /proc, over the load window), the clients' CPU per request, the
@@ -34,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +124,24 @@ def prepare(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[str,
         starts = json.loads(starts_file.read_text())
     else:
         url = args.neo4j_uri
+        # The start nodes of a graph this script registered before, with the node count it left
+        # (reused when the database still holds exactly that many nodes: loading takes minutes).
+        kept = workdir / f"graphql-bench-neo4j-{args.nodes}-{args.seed}.starts.json"
         store = open_bench_store(url, args)
         try:
-            if store.counts().get("nodes", 0):
-                wipe = getattr(store, "wipe", None)
-                if not args.neo4j_wipe or wipe is None:
-                    raise SystemExit(f"the Neo4j database at {url} is not empty; pass --neo4j-wipe")
-                wipe()
-            starts = build(store, args.nodes, args.seed)
+            present = store.counts().get("nodes", 0)
+            previous = json.loads(kept.read_text()) if kept.exists() else None
+            if previous is not None and previous["nodes"] == present and not args.neo4j_wipe:
+                print(f"  reusing the {present:,}-node graph in {url}", flush=True)
+                starts = previous["starts"]
+            else:
+                if present:
+                    wipe = getattr(store, "wipe", None)
+                    if not args.neo4j_wipe or wipe is None:
+                        raise SystemExit(f"the Neo4j database at {url} is not empty; pass --neo4j-wipe")
+                    wipe()
+                starts = build(store, args.nodes, args.seed)
+                kept.write_text(json.dumps({"nodes": store.counts()["nodes"], "starts": starts}))
         finally:
             store.close()
     store = open_bench_store(url, args)
@@ -148,9 +163,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, int]]:
+def server(
+    url: str, args: argparse.Namespace, workdir: Path, workers: int, source: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """A ``lineage serve`` subprocess: (base URL, pid). With ``source``, the ``lineage`` package is
+    imported from that source tree (another version of this project, for a side-by-side run)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
     if args.neo4j_password:
         env["LINEAGE_NEO4J_PASSWORD"] = args.neo4j_password
     env["LINEAGE_NEO4J_USER"] = args.neo4j_user
@@ -169,7 +190,7 @@ def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[tuple[
                 "--mode",
                 "production",
                 "--workers",
-                str(args.workers),
+                str(workers),
                 "--no-anonymous-read",
                 "--log-level",
                 "warning",
@@ -192,6 +213,7 @@ def server(url: str, args: argparse.Namespace, workdir: Path) -> Iterator[tuple[
                 if time.monotonic() > deadline:
                     raise SystemExit("lineage serve did not become ready in 120 s")
                 time.sleep(0.2)
+            settle(proc.pid)
             yield base, proc.pid
         finally:
             proc.terminate()
@@ -230,6 +252,19 @@ def tree_cpu_seconds(root: int) -> float:
                 wanted.add(pid)
                 grew = True
     return sum(times.get(pid, 0.0) for pid in wanted)
+
+
+def settle(pid: int, timeout: float = 180.0) -> None:
+    """Wait until a just-started server is idle: its workers build their traversal index after
+    saying ready, which must not count as the first requests' CPU."""
+    deadline = time.monotonic() + timeout
+    before = tree_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = tree_cpu_seconds(pid)
+        if now - before < 0.05:
+            return
+        before = now
 
 
 def client_process(
@@ -326,8 +361,44 @@ def load(
             samples[size].extend(values)
     errors = [e for part in parts for e in part["errors"]]
     wall = max(part["wall"] for part in parts)
+    return summarise(
+        samples, errors, wall, server1 - server0, sum(part["cpu"] for part in parts), [load0, os.getloadavg()[0]], procs
+    )
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary over several rounds of the same variant."""
+    samples: dict[str, list[float]] = {}
+    for part in parts:
+        for size, values in part["samples"].items():
+            samples.setdefault(size, []).extend(values)
+    loads = [x for part in parts for x in part["load_average"]]
+    return summarise(
+        samples,
+        [e for part in parts for e in part["error_list"]],
+        sum(part["seconds"] for part in parts),
+        sum(part["server_cpu_s"] for part in parts),
+        sum(part["client_cpu_s"] for part in parts),
+        [min(loads), max(loads)],
+        parts[0]["client_procs"],
+    )
+
+
+def summarise(
+    samples: dict[str, list[float]],
+    errors: list[str],
+    wall: float,
+    server_cpu: float,
+    client_cpu: float,
+    load_average: list[float],
+    procs: int,
+) -> dict[str, Any]:
     every = [s for per in samples.values() for s in per]
     return {
+        "samples": samples,
+        "error_list": errors,
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": client_cpu,
         "requests": len(every),
         "seconds": wall,
         "throughput": len(every) / wall,
@@ -335,9 +406,9 @@ def load(
         "p95_ms": 1000 * pct(every, 0.95),
         "p99_ms": 1000 * pct(every, 0.99),
         "mean_ms": 1000 * statistics.fmean(every),
-        "server_cpu_ms": 1000 * (server1 - server0) / max(1, len(every)),
-        "client_cpu_ms": 1000 * sum(part["cpu"] for part in parts) / max(1, len(every)),
-        "load_average": [load0, os.getloadavg()[0]],
+        "server_cpu_ms": 1000 * server_cpu / max(1, len(every)),
+        "client_cpu_ms": 1000 * client_cpu / max(1, len(every)),
+        "load_average": load_average,
         "client_procs": procs,
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
@@ -417,8 +488,8 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"machine : {info['cores']} cores, {info['platform']}, Python {info['python']}, git {info['git']}")
     print(f"load    : 1/5/15-minute load average at the end {info['load_average']} (other work on the machine)")
     print(
-        f"clients : {args.clients} concurrent clients, {args.seconds:g} s per query, server with "
-        f"{args.workers} worker(s), reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes; "
+        f"clients : {args.clients} concurrent clients, {args.seconds:g} s x {args.rounds} round(s) per query and "
+        f"variant, reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes; "
         f"clients in {rows[0]['client_procs'] if rows else args.client_procs} process(es) on the same machine"
     )
     print(
@@ -426,13 +497,15 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "CPU per request; in-proc = the same document through schema.execute in one process, no HTTP"
     )
     print()
-    head = f"{'backend':<8} {'query':<11} {'nodes':>8} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+    head = f"{'backend':<8} {'query':<11} {'code':<8} {'workers':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
+    head += f"{'p95 ms':>7} "
     head += f"{'p99 ms':>7} {'server':>7} {'clients':>7} {'in-proc':>7} {'load':>9} {'errors':>6}"
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
-            f"{r['backend']:<8} {r['query']:<11} {r['nodes']:>8,} {r['requests']:>8,} {r['throughput']:>7.1f} "
+            f"{r['backend']:<8} {r['query']:<11} {r['version']:<8} {r['workers']:>7} {r['requests']:>8,} "
+            f"{r['throughput']:>7.1f} "
             f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['server_cpu_ms']:>7.2f} "
             f"{r['client_cpu_ms']:>7.2f} {r.get('in_process_cpu_ms') or float('nan'):>7.2f} "
             f"{r['load_average'][0]:>4.1f}-{r['load_average'][1]:<4.1f} {r['errors']:>6}"
@@ -441,10 +514,10 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print("by closure size (p50 / p95 ms)")
     for r in rows:
         parts = [f"~{size}: {v['p50_ms']:.1f} / {v['p95_ms']:.1f}" for size, v in r["by_closure"].items()]
-        print(f"  {r['backend']:<8} {r['query']:<11} " + "   ".join(parts))
+        print(f"  {r['backend']:<8} {r['query']:<11} {r['version']:<8} {r['workers']:>2} " + "   ".join(parts))
     for r in rows:
         if r["first_error"]:
-            print(f"  first error ({r['backend']} {r['query']}): {r['first_error']}")
+            print(f"  first error ({r['backend']} {r['query']} {r['version']}): {r['first_error']}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -452,7 +525,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--nodes", type=int, default=100_000)
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="lineage serve --workers")
+    p.add_argument(
+        "--workers", default=str(os.cpu_count() or 1), help="lineage serve --workers; a list (1,2,3) compares them"
+    )
+    p.add_argument("--rounds", type=int, default=1, help="turns each variant takes per query (variants alternate)")
+    p.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also serve the lineage package from this source tree (e.g. `git archive` of an earlier commit), "
+        "side by side with this one",
+    )
     p.add_argument("--client-procs", type=int, default=2, help="processes the clients are spread over")
     p.add_argument("--queries", default="impact,provenance", help="comma-separated: impact, provenance")
     p.add_argument("--in-process-reps", type=int, default=10, help="rounds of the in-process comparison (0: skip)")
@@ -463,7 +545,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--neo4j-user", default=os.environ.get("NEO4J_USER", "neo4j"))
     p.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD"))
     p.add_argument("--neo4j-database", default=os.environ.get("NEO4J_DATABASE"))
-    p.add_argument("--neo4j-wipe", action="store_true", help="empty the Neo4j database first")
+    p.add_argument(
+        "--neo4j-wipe",
+        action="store_true",
+        help="empty the Neo4j database first (else a graph this script left is reused)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -471,30 +557,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    versions: list[tuple[str, Path | None]] = [("this", None)]
+    if args.baseline_src is not None:
+        versions.append(("baseline", args.baseline_src.resolve()))
     rows = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         print(f"[{backend}] preparing a {args.nodes:,}-node graph", flush=True)
         url, starts, secret = prepare(backend, args, args.workdir)
         names = [q.strip() for q in args.queries.split(",") if q.strip()]
-        with server(url, args, args.workdir) as (base, pid):
+        first = len(rows)
+        with ExitStack() as stack:
+            servers = [
+                (version, workers, *stack.enter_context(server(url, args, args.workdir, workers, source)))
+                for version, source in versions
+                for workers in worker_counts
+            ]
+            results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
             for name in names:
-                print(
-                    f"[{backend}] {name}: {args.clients} clients for {args.seconds:g} s "
-                    f"(load average {os.getloadavg()[0]:.1f})",
-                    flush=True,
-                )
-                result = load(base, secret, QUERIES[name][0], starts[name], args, pid)
-                rows.append({"backend": backend, "query": name, "nodes": args.nodes, **result})
+                for round_ in range(args.rounds):  # the variants take turns, so load changes hit them all
+                    for version, workers, base, pid in servers:
+                        print(
+                            f"[{backend}] {name}: {version} code, {workers} worker(s), {args.clients} clients for "
+                            f"{args.seconds:g} s, round {round_ + 1}/{args.rounds} "
+                            f"(load average {os.getloadavg()[0]:.1f})",
+                            flush=True,
+                        )
+                        part = load(base, secret, QUERIES[name][0], starts[name], args, pid)
+                        results.setdefault((name, version, workers), []).append(part)
+        for (name, version, workers), parts in results.items():
+            rows.append(
+                {
+                    "backend": backend,
+                    "query": name,
+                    "nodes": args.nodes,
+                    "version": version,
+                    "workers": workers,
+                    **merge(parts),
+                }
+            )
         if args.in_process_reps > 0:
-            for row in rows[-len(names) :]:
-                query = QUERIES[row["query"]][0]
-                print(f"[{backend}] {row['query']}: the same requests in process", flush=True)
-                row["in_process_cpu_ms"] = in_process(
-                    url, secret, query, starts[row["query"]], args, args.in_process_reps
-                )
+            for name in names:
+                print(f"[{backend}] {name}: the same requests in process", flush=True)
+                cost = in_process(url, secret, QUERIES[name][0], starts[name], args, args.in_process_reps)
+                for row in rows[first:]:
+                    if row["query"] == name and row["version"] == "this":
+                        row["in_process_cpu_ms"] = cost
     print_results(rows, args)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2))
+        public = [{k: v for k, v in r.items() if k not in ("samples", "error_list")} for r in rows]
+        args.json.write_text(json.dumps({"machine": machine(), "results": public}, indent=2))
 
 
 if __name__ == "__main__":
