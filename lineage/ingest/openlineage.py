@@ -207,7 +207,7 @@ class OpenLineageIngester:
             return None
         try:
             with self._lock, self.store.write() as tx:
-                self.cache.begin(tx.audit_head())
+                self.cache.begin(tx.audit_head(), self.store)
                 check_scope(tx, _plan(Planner(self.store, tx, self.cache), event), author)
                 raise _DryRun
         except _DryRun:
@@ -224,7 +224,7 @@ class OpenLineageIngester:
     ) -> list[Outcome | LineageError]:
         """Land and map every event in one transaction; any error rolls the whole group back."""
         with self._lock, self.store.write() as tx:
-            self.cache.begin(tx.audit_head())
+            self.cache.begin(tx.audit_head(), self.store)
             seqs: list[int | None] = []
             if payloads is not None:
                 seqs = list(land_raw_events_in(tx, self.source, payloads, principal=self._lander(who)))
@@ -271,7 +271,7 @@ class OpenLineageIngester:
     def _apply_once(self, event: Event, principal: Author, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
         """Plan and write one event in one transaction; the plan is left in ``planned[0]``."""
         with self.store.write() as tx:
-            self.cache.begin(tx.audit_head())
+            self.cache.begin(tx.audit_head(), self.store)
             planned[0] = _plan(Planner(self.store, tx, self.cache, avoid), event)
             done = self._write(tx, planned[0], event, principal)
             self.cache.end(tx.audit_head())

@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage.model import NodeKind
-from lineage.model.ids import node_id
-from lineage.storage.base import GraphStore, NodeFilter
+from lineage.model.ids import node_id, parse_node_id
+from lineage.storage.base import AuditFilter, GraphStore, NodeFilter
 
 PLACEHOLDER = "observed"
+#: Audit actions that never change a node's properties or visibility (they name no subjects).
+_NO_NODE_CHANGES = frozenset({"land", "token.create", "token.revoke"})
+#: Most foreign audit entries read to catch the cache up; beyond that it is emptied.
+CATCH_UP_LIMIT = 512
 
 
 def output_version(run_id: str) -> str:
@@ -73,6 +77,9 @@ class DatasetVersions:
             after = page[-1].id
         self._order = sorted(k for v in self._versions.values() if (k := v.produced()) is not None)
         self._counter[0] += len(self._versions)
+
+    def __len__(self) -> int:
+        return len(self._versions)
 
     def id(self, version: str) -> str:
         return dataset_id(self.namespace, self.name, version)
@@ -133,12 +140,15 @@ class DatasetVersions:
 
 
 class VersionCache:
-    """Dataset versions kept between events by one ingester, valid while nobody else writes.
+    """Dataset versions kept between events by one ingester, valid while it knows every write.
 
     Every write to a store appends exactly one audit entry, so the audit head names the state of
-    the graph: the cache is trusted only when the head is the one it recorded after its own last
-    write, and emptied otherwise (another process wrote) or when a write fails. It is also emptied
-    when it holds more than ``max_versions`` versions, which bounds its memory.
+    the graph: the cache is trusted as is when the head is the one it recorded after its own last
+    write. When others wrote since (another server process on the same file), it reads their audit
+    entries, which name every node they touched, and forgets only the datasets named there; it is
+    emptied when that cannot be done exactly (too many entries, a chain that does not continue from
+    its head, an entry naming no nodes) or when a write fails. It is also emptied when it holds
+    more than ``max_versions`` versions, which bounds its memory.
     """
 
     def __init__(self, max_versions: int = 100_000) -> None:
@@ -147,9 +157,11 @@ class VersionCache:
         self._datasets: dict[tuple[str, str], DatasetVersions] = {}
         self._size = [0]  # versions held, counted by the DatasetVersions themselves
 
-    def begin(self, head: tuple[int, str]) -> None:
-        """Start a write transaction whose audit head is ``head``."""
-        if head != self._head or self._size[0] > self.max_versions:
+    def begin(self, head: tuple[int, str], store: GraphStore | None = None) -> None:
+        """Start a write transaction whose audit head is ``head`` (``store``: read inside it, to
+        catch up with others' writes)."""
+        current = head == self._head or (store is not None and self._catch_up(store, head))
+        if not current or self._size[0] > self.max_versions:
             self.invalidate()
         self._head = None  # untrusted until this transaction records its own head
 
@@ -161,6 +173,39 @@ class VersionCache:
         self._head = None
         self._datasets.clear()
         self._size = [0]
+
+    def _catch_up(self, store: GraphStore, head: tuple[int, str]) -> bool:
+        """Forget the datasets written since the recorded head; False when that is not exact."""
+        ours = self._head
+        if ours is None or not 0 < head[0] - ours[0] <= CATCH_UP_LIMIT:
+            return False
+        missed = head[0] - ours[0]
+        entries = store.audit_entries(AuditFilter(after_seq=ours[0], limit=missed))
+        if len(entries) != missed or entries[0].prev_hash != ours[1] or entries[-1].hash != head[1]:
+            return False
+        changed: dict[str, tuple[DatasetVersions, str]] = {}
+        for entry in entries:
+            if entry.action in _NO_NODE_CHANGES:
+                continue
+            if not entry.subjects:
+                return False
+            for subject in entry.subjects:
+                try:
+                    key = parse_node_id(subject)
+                except ValueError:
+                    return False
+                held = self._datasets.get((key.namespace, key.name)) if key.kind is NodeKind.DATASET else None
+                if held is not None and key.version is not None:
+                    changed[subject] = (held, key.version)
+        # Re-read just the versions named (one query): changed properties, new or retracted versions.
+        found = store.get_nodes(sorted(changed)) if changed else {}
+        for nid, (held, version) in changed.items():
+            record = found.get(nid)
+            if record is None:
+                held.drop(version)
+            else:
+                held.put(version, dict(record.properties))
+        return True
 
     def get(self, store: GraphStore, namespace: str, name: str) -> DatasetVersions:
         key = (namespace, name)

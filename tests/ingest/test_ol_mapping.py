@@ -346,3 +346,24 @@ def test_a_tiny_version_cache_gives_the_same_graph(tmp_path: Path) -> None:
         for event in _scenario():
             ingester.ingest(event)
         assert snapshot(tiny) == snapshot(big)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_two_writers_on_one_file_give_the_same_graph_as_one(tmp_path: Path, seed: int) -> None:
+    """Two ingesters (two server processes) share a file: each catches its cache up with the other's
+    writes from the audit log, and the graph is the one a single ingester builds."""
+    events = _scenario()
+    with open_store(f"sqlite:///{tmp_path / 'one.db'}") as st:
+        ingest_all(st, events)
+        expected = snapshot(st)
+    rng = random.Random(seed)
+    shuffled = rng.sample(events, len(events))
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    with open_store(url) as a, open_store(url) as b:
+        writers = [OpenLineageIngester(a, principal="token:a"), OpenLineageIngester(b, principal="token:b")]
+        at = 0
+        while at < len(shuffled):
+            size = rng.randint(1, 3)
+            writers[rng.randint(0, 1)].ingest_many(shuffled[at : at + size])
+            at += size
+        assert snapshot(a) == expected
