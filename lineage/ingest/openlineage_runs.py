@@ -206,7 +206,8 @@ class Planner:
             own = dataset_version(out.facets)
             versions = [own] if own else pinned.get((out.namespace, out.name)) or [output_version(ev.run.runId)]
             for version in versions:
-                before = self.versions(out.namespace, out.name).props(version) or {}
+                known = self.versions(out.namespace, out.name).props(version)
+                before = known or {}
                 nid = self._dataset(
                     plan,
                     out.namespace,
@@ -222,7 +223,7 @@ class Planner:
                 after = plan.nodes[nid].properties
                 moved = ("produced_at", "produced_by")
                 if any(before.get(k) != after.get(k) for k in moved):  # new, earlier, or a new producer
-                    self._relink_readers(plan, out.namespace, out.name, version)
+                    self._relink_readers(plan, out.namespace, out.name, version, new=known is None)
         # A version facet seen now makes the run's provisional ``run-<id>`` version redundant: fold it.
         provisional = output_version(ev.run.runId)
         for (ns, name), versions in sorted(pinned.items()):
@@ -269,12 +270,13 @@ class Planner:
         found = self.store.get_nodes(ids) if ids else {}
         return [(i, dict(found[i].properties)) for i in ids if i in found]
 
-    def _relink_readers(self, plan: Plan, ns: str, name: str, version: str) -> None:
+    def _relink_readers(self, plan: Plan, ns: str, name: str, version: str, *, new: bool = False) -> None:
         """A version produced (or known to be produced) earlier than before changes what readers of
-        the version before it, and of itself, read at their mention times."""
+        the version before it, and of itself, read at their mention times. A ``new`` version (not
+        stored before this event) has no readers of its own yet."""
         versions = self.versions(ns, name)
         before = versions.predecessor(version)
-        for target in dict.fromkeys([before, version]):
+        for target in dict.fromkeys([before] if new else [before, version]):
             for reader, reader_props in self._readers_of(versions.id(target)):
                 if reader == plan.subject:
                     continue
