@@ -13,20 +13,28 @@ Two ways in, with the same grouping:
   is empty, then ends. No thread lives longer than a commit.
 - :meth:`GroupCommitter.submit` for plain threads: whichever thread takes the write lock first
   leads and commits every queued event.
+
+Server processes sharing one SQLite file (``lineage serve --workers N``) take turns through a lock
+file beside it (``<database>.commit-lock``), so a waiting process starts its commit the moment the
+other's ends instead of polling for SQLite's lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lineage.errors import LineageError
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import Event
 from lineage.ingest.openlineage_scope import Author
+from lineage.storage.sqlite import SQLiteStore
 
 Result = Outcome | LineageError
 
@@ -51,6 +59,10 @@ class GroupCommitter:
         self._write_lock = threading.Lock()
         self._draining = False
         self._drainers: set[asyncio.Task[None]] = set()
+        self._commit_lock = _CommitLock(ingester.store)
+
+    def __del__(self) -> None:
+        self._commit_lock.close()
 
     def submit(self, payloads: Sequence[Any], events: Sequence[Event], principal: Author) -> list[Result]:
         """Land and map validated events; return one outcome (or mapping error) per event."""
@@ -63,7 +75,8 @@ class GroupCommitter:
                     break
                 with self._queue_lock:
                     group = self._take()
-                self._run(group)
+                with self._commit_lock.held():
+                    self._run(group)
         if item.error is not None:
             raise item.error
         return item.results
@@ -118,7 +131,7 @@ class GroupCommitter:
         return group
 
     def _run_locked(self, group: list[_Item]) -> None:
-        with self._write_lock:
+        with self._write_lock, self._commit_lock.held():
             self._run(group)
 
     def _run(self, group: list[_Item]) -> None:
@@ -140,6 +153,46 @@ class GroupCommitter:
             for item in group:
                 item.done = True
             _resolve(group)
+
+
+class _CommitLock:
+    """For a SQLite file served by several processes: their group commits take turns on a lock
+    file beside the database, so a process waiting for the write lock wakes as soon as it is free
+    (SQLite's own busy wait polls, sleeping up to 100 ms between tries). Other writers are not
+    affected; where no lock file can be used, commits wait for SQLite's lock as before."""
+
+    def __init__(self, store: Any) -> None:
+        self._path = Path(f"{store.path}.commit-lock") if isinstance(store, SQLiteStore) else None
+        self._fd: int | None = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        fd = self._open()
+        if fd is None:
+            yield
+            return
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _open(self) -> int | None:
+        if self._fd is None and self._path is not None:
+            try:
+                import fcntl  # noqa: F401  (POSIX only)
+
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            except (ImportError, OSError):
+                self._path = None  # not POSIX, or read-only media: SQLite's lock alone
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _resolve(group: list[_Item]) -> None:
