@@ -19,11 +19,10 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 import orjson
@@ -32,16 +31,12 @@ from starlette.responses import JSONResponse, Response
 
 from lineage.api.errors import lineage_error_response
 from lineage.errors import LimitExceededError, LineageError, MalformedRequestError, ValidationError
-from lineage.governance.access import Principal, authenticate, check_namespaces, parse_bearer, require_writer
+from lineage.governance.access import Principal, check_namespaces, require_writer
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
 from lineage.model.documents import MAX_NESTING, TooDeepError
 from lineage.storage.base import GraphStore
-from lineage.storage.sqlite import SQLiteStore
-
-if TYPE_CHECKING:
-    from lineage.api.metrics import Metrics
 
 PATH = "/api/v1/lineage"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -89,27 +84,10 @@ async def _app_writer(request: Request) -> Writer:
     from lineage.api.auth import resolve_principal, services_of
 
     services = services_of(request)
-    header = request.headers.get("authorization")
-    if isinstance(services.store, SQLiteStore):
-        # One indexed read of a local file (a WAL reader never waits for writers): cheaper on the
-        # event loop than the thread hop that would carry it, which costs more than the read.
-        principal = _sqlite_principal(services.store, services.metrics, header)
-    else:
-        principal, error = await resolve_principal(services, header)
-        if error is not None:
-            raise error
+    principal, error = await resolve_principal(services, request.headers.get("authorization"))
+    if error is not None:
+        raise error
     return _TokenWriter(require_writer(principal, "sending OpenLineage events"))
-
-
-def _sqlite_principal(store: SQLiteStore, metrics: Metrics, header: str | None) -> Principal | None:
-    secret = parse_bearer(header)
-    if secret is None:
-        return None
-    start = time.perf_counter()
-    try:
-        return authenticate(store, secret)
-    finally:
-        metrics.store_latency.labels("authenticate").observe(time.perf_counter() - start)
 
 
 def _max_body(request: Request) -> int:
