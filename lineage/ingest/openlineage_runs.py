@@ -57,6 +57,7 @@ from lineage.model.ids import parse_node_id
 from lineage.storage.base import GraphStore, WriteTx
 
 EdgeKey = tuple[str, EdgeType, str]
+_RUN_PREFIX = f"{NodeKind.RUN.prefix}:"  # how the ids of Run nodes begin
 
 #: Run properties the mapping keeps for itself: when each input was mentioned, pinned versions.
 MENTIONS, INPUTS_PINNED, OUTPUTS_PINNED = "_ol_inputs", "_ol_inputs_pinned", "_ol_outputs_pinned"
@@ -262,13 +263,11 @@ class Planner:
             self._reconcile(plan, ns, name, reader, reader_props)
 
     def _readers_of(self, version_id: str) -> list[tuple[str, dict[str, Any]]]:
-        ids = sorted(
-            e.target
-            for e in self.store.node_edges(version_id)
-            if e.type is EdgeType.INPUT_TO and e.source == version_id
-        )
-        found = self.store.get_nodes(ids) if ids else {}
-        return [(i, dict(found[i].properties)) for i in ids if i in found]
+        """The runs reading a dataset version, with their properties: two light reads in the
+        transaction (a dataset's only edges to runs are INPUT_TO)."""
+        ids = sorted({dst for _, dst in self.tx.successors([version_id]) if dst.startswith(_RUN_PREFIX)})
+        found = self.tx.nodes(ids) if ids else {}
+        return [(i, dict(found[i].properties)) for i in ids if i in found and found[i].retracted_at is None]
 
     def _relink_readers(self, plan: Plan, ns: str, name: str, version: str, *, new: bool = False) -> None:
         """A version produced (or known to be produced) earlier than before changes what readers of
