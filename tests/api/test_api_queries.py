@@ -178,6 +178,21 @@ async def test_impact_pages_cover_the_report_once(api: Api) -> None:
     assert seen == [e["node"]["id"] for e in whole]
 
 
+async def test_impact_cursor_of_an_earlier_server_version_still_pages(api: Api) -> None:
+    """Cursors name the row's position and id; one naming only the id (as earlier versions issued
+    them) points to the same row."""
+    import base64
+
+    whole = (await api.gql(IMPACT, {"id": CORRUPTED, "first": 500})).ok()["impact"]["reached"]["edges"]
+    third = whole[2]["node"]["id"]
+    legacy = base64.urlsafe_b64encode(f"reached:{third}".encode()).decode().rstrip("=")
+    page = (await api.gql(IMPACT, {"id": CORRUPTED, "first": 3, "after": legacy})).ok()["impact"]["reached"]
+    assert [e["node"]["id"] for e in page["edges"]] == [e["node"]["id"] for e in whole[3:6]]
+    stale = base64.urlsafe_b64encode(b"reached:2:dataset:nowhere/none@1").decode().rstrip("=")
+    refused = await api.gql(IMPACT, {"id": CORRUPTED, "first": 3, "after": stale})
+    assert refused.codes == ["BAD_INPUT"]
+
+
 async def test_impact_kind_filter_and_depth(api: Api) -> None:
     report = (await api.gql(IMPACT, {"id": CORRUPTED, "kinds": ["MODEL"]})).ok()["impact"]
     assert {e["node"]["kind"] for e in report["reached"]["edges"]} == {"MODEL"}

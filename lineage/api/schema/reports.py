@@ -1,9 +1,10 @@
 """Impact and provenance reports over GraphQL.
 
-The traversal runs once (one store round trip per level); node records are fetched only for
-what the query selects: the requested page of an impact report, its deployments when
-``productionDeployments`` is asked for, every reached node for ``ownersToNotify`` or a bill of
-materials.
+An impact field runs the report (:func:`lineage.analysis.impact`: traversal, owners and production
+flags from the traversal index, display order) in one worker-thread call, which also reads the node
+records of the requested page and, when the selection asks for them, of the production
+deployments; nothing else of the closure becomes Python objects. A bill of materials reads the
+records of every node it lists.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from datetime import datetime
 import strawberry
 
 from lineage.analysis import is_production
-from lineage.analysis.budget import WorkBudget, charge
-from lineage.analysis.lineage import IMPACT_ORDER, PROVENANCE_ORDER
+from lineage.analysis.budget import WorkBudget
+from lineage.analysis.lineage import PROVENANCE_ORDER, LineageReport, ReachedNode, impact
 from lineage.api.context import Context
 from lineage.api.schema import cursors
 from lineage.api.schema.enums import Kind, domain_kinds
@@ -25,7 +26,6 @@ from lineage.api.schema.types import Info, Node, PageInfo, Path, make_path, to_n
 from lineage.errors import BadInputError
 from lineage.model import EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore, Reach
-from lineage.storage.base import Reached as ReachedHop
 
 
 @strawberry.type(description="How many reached nodes are of a kind.")
@@ -35,6 +35,10 @@ class KindCount:
 
 
 def _path_of(root: Reached) -> Path:
+    row = root.row
+    if row is not None:
+        return make_path(row.path, [EdgeType(e) for e in row.via], root.node.as_of)
+    assert root.reach is not None
     return _path(root.reach, root.node.record.id)
 
 
@@ -42,13 +46,15 @@ def _path_of(root: Reached) -> Path:
 class Reached:
     node: Node
     distance: int
-    reach: strawberry.Private[Reach]
+    #: Where the explaining path comes from: a traversal, or a report row.
+    reach: strawberry.Private[Reach | None]
     path: Path = strawberry.field(
         resolver=_path_of,
         description="One shortest path from the report's root to this node (computed when asked for).",
     )
-    #: Plain attribute, set from the record at hand (see :func:`_reached`): no resolver call per row.
+    #: Plain attribute, set from the record or report row at hand: no resolver call per row.
     production: bool = strawberry.field(description="Whether this is a deployment in a production environment.")
+    row: strawberry.Private[ReachedNode | None] = None
 
 
 @strawberry.type(description="A reached node with its pagination cursor.")
@@ -81,6 +87,10 @@ def _reached(reach: Reach, record: NodeRecord, distance: int) -> Reached:
     )
 
 
+def _row(row: ReachedNode, record: NodeRecord, as_of: datetime | None) -> Reached:
+    return Reached(node=to_node(record, as_of), distance=row.distance, reach=None, production=row.production, row=row)
+
+
 def _counts(reach: Reach, order: Sequence[NodeKind]) -> list[KindCount]:
     counts = reach.counts()
     return [KindCount(kind=Kind.of(k), count=counts[k.value]) for k in order if k.value in counts]
@@ -95,9 +105,9 @@ async def _records(ctx: Context, ids: list[str], as_of: datetime | None) -> dict
 
 @strawberry.type(description="Everything downstream of a node: what a broken version affects.")
 class ImpactReport:
-    reach: strawberry.Private[Reach]
-    #: Records of the reached deployments when read with the traversal (see :func:`impact_page`).
-    deployments: strawberry.Private[dict[str, NodeRecord] | None]
+    report: strawberry.Private[LineageReport]
+    #: Production deployments and their records, when read with the report (see :func:`impact_page`).
+    deployments: strawberry.Private[tuple[list[ReachedNode], dict[str, NodeRecord]] | None]
     root: Node
     depth: int
     kinds: list[Kind]
@@ -105,67 +115,97 @@ class ImpactReport:
 
     @strawberry.field
     def as_of(self) -> datetime | None:
-        return self.reach.as_of
+        return self.report.as_of
 
     @field("Number of reached nodes (of the requested kinds).")
     def total(self) -> int:
-        return len(self.reach.nodes)
+        return len(self.report.nodes)
 
     @field("True when the traversal stopped at the server's node limit.")
     def truncated(self) -> bool:
-        return self.reach.truncated
+        return self.report.truncated
 
     @strawberry.field
     def counts(self) -> list[KindCount]:
-        return _counts(self.reach, IMPACT_ORDER)
+        return [KindCount(kind=Kind.of(NodeKind(k)), count=n) for k, n in self.report.counts().items()]
 
     @field("Production deployments reached, nearest first.")
     async def production_deployments(self, info: Info) -> list[Reached]:
-        hops = _deployments(self.reach)
-        records = self.deployments
-        if records is None:  # not read with the traversal: the selection did not show it up front
-            records = await _records(info.context, [r.id for r in hops], self.reach.as_of)
-        prod = [(r, records[r.id]) for r in hops if r.id in records and is_production(records[r.id])]
-        info.context.spend(len(prod))
-        return [_reached(self.reach, record, r.distance) for r, record in prod]
+        found = self.deployments
+        if found is None:  # not read with the report: the selection did not show it up front
+            found = await info.context.call(_production_rows, info.context.store, self.report)
+            info.context.loaders.prime(found[1], self.report.as_of)
+        rows, records = found
+        rows = [r for r in rows if r.id in records]
+        info.context.spend(len(rows))
+        as_of = self.report.as_of
+        return [_row(r, records[r.id], as_of) for r in rows]
 
     @field("Owners of the reached nodes and what they own.")
     async def owners_to_notify(self, info: Info) -> list[OwnerToNotify]:
-        records = await _records(info.context, [r.id for r in self.reach.nodes], self.reach.as_of)
-        owned: dict[str, list[str]] = {}
-        prod_owners: set[str] = set()
-        for hop in self.reach.nodes:
-            record = records.get(hop.id)
-            for owner in record.owners if record else ():
-                owned.setdefault(owner, []).append(hop.id)
-                if record is not None and is_production(record):
-                    prod_owners.add(owner)
-        ordered = sorted(owned.items(), key=lambda kv: (kv[0] not in prod_owners, -len(kv[1]), kv[0]))
+        owned, prod_ids = await info.context.call(_owners, self.report)
         return [
-            OwnerToNotify(owner=o, node_ids=[strawberry.ID(i) for i in ids], production=o in prod_owners)
-            for o, ids in ordered
+            OwnerToNotify(
+                owner=o, node_ids=[strawberry.ID(i) for i in ids], production=not prod_ids.isdisjoint(ids)
+            )
+            for o, ids in owned.items()
         ]
 
 
-_KIND_RANK = {kind: i for i, kind in enumerate(IMPACT_ORDER)}
+def _production_rows(
+    store: GraphStore, report: LineageReport
+) -> tuple[list[ReachedNode], dict[str, NodeRecord]]:
+    """The report's production deployments, nearest first, and their records."""
+    rows = report.production_deployments()
+    return rows, store.get_nodes([r.id for r in rows], report.as_of) if rows else {}
 
 
-def _impact_order(hop: ReachedHop) -> tuple[int, int, str]:
-    return _KIND_RANK[hop.kind], hop.distance, hop.id
+def _owners(report: LineageReport) -> tuple[dict[str, list[str]], set[str]]:
+    """Owner -> ids they own (owners with production impact first), and the production ids."""
+    return report.owners(), {r.id for r in report.production_deployments()}
 
 
-def _deployments(reach: Reach) -> list[ReachedHop]:
-    return [r for r in reach.nodes if r.kind is NodeKind.DEPLOYMENT]
+def _display(report: LineageReport, start: int, stop: int) -> list[ReachedNode]:
+    """Rows ``start:stop`` of the report in display order (kind groups), building only those."""
+    out: list[ReachedNode] = []
+    at = 0
+    for _, members in report.groups():
+        size = len(members)
+        if at + size > start and at < stop:
+            out.extend(members[max(0, start - at) : stop - at])
+        at += size
+        if at >= stop:
+            break
+    return out
+
+
+def _position(report: LineageReport, value: str) -> int | None:
+    """The display position of the row a cursor names: ``<position>:<id>``, checked against the row
+    there (else looked up by id, as a cursor of an earlier server version names only the id)."""
+    head, sep, node_id = value.partition(":")
+    if sep and head.isdigit():
+        at = int(head)
+        found = _display(report, at, at + 1)
+        if found and found[0].id == node_id:
+            return at
+    else:
+        node_id = value
+    at = 0
+    for _, members in report.groups():
+        for row in members:
+            if row.id == node_id:
+                return at
+            at += 1
+    return None
 
 
 @dataclass(slots=True)
 class _ImpactPage:
-    reach: Reach
-    page: list[ReachedHop]
+    report: LineageReport
+    page: list[ReachedNode]
     start: int
-    total: int
     records: dict[str, NodeRecord]
-    deployments: dict[str, NodeRecord] | None
+    deployments: list[ReachedNode] | None
 
 
 def impact_page(
@@ -182,27 +222,24 @@ def impact_page(
     budget: WorkBudget | None = None,
     deployments: bool = False,
 ) -> _ImpactPage:
-    """The traversal, the ordering and the page's records (and, with ``deployments``, the records of
-    every reached deployment, to tell the production ones): blocking work, run in one worker thread."""
-    reach = store.reach(
-        node_id, Direction.DOWNSTREAM, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
-        edge_types=edge_types,
-    )
-    charge(budget, expanded=len(reach.nodes))
-    ordered = sorted(reach.nodes, key=_impact_order)
+    """The report, the page's rows with their records and, with ``deployments``, the production
+    deployments with theirs: blocking work, run in one worker thread."""
+    report = impact(
+        store, node_id, max_depth=max_depth, kinds=kinds, as_of=as_of, depth_limit=max_depth, max_nodes=max_nodes,
+        edge_types=edge_types, budget=budget,
+    )  # fmt: skip
     start = 0
-    after_id = cursors.decode("reached", after)
-    if after_id is not None:
-        position = next((i for i, r in enumerate(ordered) if r.id == after_id), None)
+    value = cursors.decode("reached", after)
+    if value is not None:
+        position = _position(report, value)
         if position is None:
             raise BadInputError(f"cursor {after!r} does not point into this report (did the graph change?)")
         start = position + 1
-    page = ordered[start : start + size]
-    wanted = [node_id, *(r.id for r in page)]
-    deployed = [r.id for r in _deployments(reach)] if deployments else []
-    records = store.get_nodes(wanted + deployed if deployed else wanted, as_of)
-    by_id = {i: records[i] for i in deployed if i in records} if deployments else None
-    return _ImpactPage(reach, page, start, len(ordered), records, by_id)
+    page = _display(report, start, start + size)
+    prod = report.production_deployments() if deployments else None
+    wanted = dict.fromkeys([*(r.id for r in page), *(r.id for r in prod or ())])
+    records = store.get_nodes(list(wanted), as_of) if wanted else {}  # one read: the page and deployments
+    return _ImpactPage(report, page, start, records, prod)
 
 
 async def build_impact(
@@ -235,28 +272,30 @@ async def build_impact(
         budget=ctx.work,
         deployments=deployments,
     )
-    reach, records = found.reach, found.records
+    report, records = found.report, found.records
     ctx.spend(len(found.page) + 1)
-    ctx.loaders.prime(records, as_of)
+    ctx.loaders.prime({**records, node_id: report.root}, as_of)
     edges = [
         ReachedEdge(
             node=to_node(records[r.id], as_of),
             distance=r.distance,
-            reach=reach,
-            production=is_production(records[r.id]),
-            cursor=cursors.encode("reached", r.id),
+            reach=None,
+            production=r.production,
+            row=r,
+            cursor=cursors.encode("reached", f"{found.start + i}:{r.id}"),
         )
-        for r in found.page
+        for i, r in enumerate(found.page)
         if r.id in records
     ]
-    info = PageInfo(has_next_page=found.start + size < found.total, end_cursor=edges[-1].cursor if edges else None)
+    total = len(report.nodes)
+    info = PageInfo(has_next_page=found.start + size < total, end_cursor=edges[-1].cursor if edges else None)
     return ImpactReport(
-        reach=reach,
-        deployments=found.deployments,
-        root=to_node(records[node_id], as_of),
+        report=report,
+        deployments=None if found.deployments is None else (found.deployments, records),
+        root=to_node(report.root, as_of),
         depth=max_depth,
         kinds=list(kinds or []),
-        reached=ReachedConnection(edges=edges, page_info=info, total_count=found.total),
+        reached=ReachedConnection(edges=edges, page_info=info, total_count=total),
     )
 
 
