@@ -42,6 +42,14 @@ class AuditEntry:
     #: What the entry wrote to the stored graph (see :mod:`lineage.audit.facts`); None on entries
     #: recorded before stores kept it, whose rows the chain therefore cannot prove.
     writes: dict[str, Any] | None = None
+    #: The canonical text of ``payload`` when :func:`seal` computed it already (stores keep that text).
+    encoded_payload: str | None = field(default=None, compare=False, repr=False)
+
+    def payload_text(self) -> str:
+        """The payload as stored: its canonical JSON text."""
+        if self.encoded_payload is not None:
+            return self.encoded_payload
+        return canonical(self.payload).decode()
 
     def header(self) -> dict[str, Any]:
         """The fields the entry hash covers (``writes`` only where present, so older entries keep their hash)."""
@@ -80,7 +88,8 @@ def seal(
 ) -> AuditEntry:
     """Build the next entry of a chain, computing its digest and hash."""
     subjects = tuple(subjects)
-    payload_digest = digest(payload)
+    text = canonical(payload)
+    payload_digest = hashlib.sha256(text).hexdigest()
     draft = AuditEntry(
         seq, at, principal, source, action, subjects, payload, payload_digest, prev_hash, "", writes
     )
@@ -96,6 +105,7 @@ def seal(
         prev_hash,
         digest(draft.header()),
         writes,
+        text.decode(),
     )
 
 

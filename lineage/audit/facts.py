@@ -87,6 +87,18 @@ _C_ENCODE = (
 )
 
 
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The same C encoder with sorted keys: ``canonical_json`` is called once per stored row.
+_C_CANONICAL = (
+    _MAKE_ENCODER(None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    if _MAKE_ENCODER is not None
+    else None
+)
+
+
 def micros(value: datetime | None) -> int | None:
     """Integer microseconds since the epoch (naive values are taken as UTC), as the stores keep times."""
     if value is None:
@@ -99,6 +111,10 @@ def micros(value: datetime | None) -> int | None:
 
 def canonical_json(value: Any) -> str:
     """The text JSON values are stored as: sorted keys, no whitespace, non-ASCII kept."""
+    if not value and type(value) is dict:
+        return "{}"
+    if _C_CANONICAL is not None and type(value) is dict:
+        return "".join(_C_CANONICAL(value, 0))
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -145,6 +161,25 @@ class Writes:
         self.sums[stream] = (self.sums.get(stream, 0) + value) & _MASK
         if count <= LISTED:
             self.tags.setdefault(stream, []).append(short(value))
+
+    def add_many(self, stream: str, rows: Iterable[Iterable[Any]]) -> None:
+        """:meth:`add` for many facts of one stream (the same result, without a call per fact)."""
+        if _C_ENCODE is None:
+            for fields in rows:
+                self.add(stream, fields)
+            return
+        enc, shake, from_bytes = _C_ENCODE, hashlib.shake_256, int.from_bytes
+        values = [
+            from_bytes(shake("".join(enc((stream, *fields), 0)).encode()).digest(WIDTH_BYTES), "little")
+            for fields in rows
+        ]
+        if not values:
+            return
+        before = self.counts.get(stream, 0)
+        self.counts[stream] = before + len(values)
+        self.sums[stream] = (self.sums.get(stream, 0) + sum(values)) & _MASK
+        if before < LISTED:
+            self.tags.setdefault(stream, []).extend(short(v) for v in values[: LISTED - before])
 
     def record(self) -> dict[str, Any]:
         total = sum(self.sums.values()) & _MASK

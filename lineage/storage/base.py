@@ -248,8 +248,10 @@ class StoredEdge:
     retracted_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewNode:
+    """A node a registration inserts (not frozen: a 50k batch builds tens of thousands of them)."""
+
     id: str
     kind: NodeKind
     namespace: str
@@ -257,10 +259,14 @@ class NewNode:
     version: str | None
     properties: dict[str, Any]
     event_time: datetime | None
+    #: ``properties`` as stored and audited (sorted keys, no whitespace), encoded once per write.
+    properties_json: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewEdge:
+    """An edge a registration inserts (see :class:`NewNode`)."""
+
     source: str
     source_kind: NodeKind
     type: EdgeType
@@ -268,6 +274,7 @@ class NewEdge:
     target_kind: NodeKind
     properties: dict[str, Any]
     event_time: datetime | None
+    properties_json: str
 
 
 @dataclass(frozen=True, slots=True)

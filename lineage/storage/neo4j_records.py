@@ -85,7 +85,7 @@ def audit_props(entry: AuditEntry) -> dict[str, Any]:
         "source": entry.source,
         "action": entry.action,
         "subjects": to_json(list(entry.subjects)),
-        "payload": to_json(entry.payload),
+        "payload": entry.payload_text(),
         "payload_digest": entry.payload_digest,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,

@@ -114,7 +114,7 @@ class Neo4jWriteTx:
                 "namespace": n.namespace,
                 "name": n.name,
                 "version": n.version,
-                "properties": to_json(n.properties),
+                "properties": n.properties_json,
                 "event_time": us(n.event_time),
             }
             row.update(search_keys(n.id, n.name))
@@ -148,7 +148,7 @@ class Neo4jWriteTx:
         by_type: dict[EdgeType, list[list[Any]]] = {}
         for e in edges:
             by_type.setdefault(e.type, []).append(
-                [e.source, e.target, to_json(e.properties) if e.properties else None, us(e.event_time)]
+                [e.source, e.target, e.properties_json if e.properties else None, us(e.event_time)]
             )
         for edge_type, rows in by_type.items():
             rows.sort(key=lambda r: r[0])  # neighbouring rows touch the same nodes

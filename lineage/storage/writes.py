@@ -107,6 +107,7 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
     for spec_id, spec in batch_nodes.items():
         old = stored.get(spec_id)
         if old is None:
+            props = dict(spec.properties)
             new_nodes.append(
                 NewNode(
                     spec_id,
@@ -114,8 +115,9 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
                     spec.namespace,
                     spec.name,
                     spec.version,
-                    dict(spec.properties),
+                    props,
                     spec.event_time,
+                    canonical_json(props),
                 )
             )
             continue
@@ -137,7 +139,9 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
                 details={"element": f"edges[{i}]", "rule": "reference", "missing": end},
             )
         first.setdefault((src, edge.type, dst), i)
-    existing_edges = tx.edges(list(first))
+    # Only an edge between two stored nodes can be stored already: a new node has no edges.
+    candidates = [k for k in first if k[0] in stored and k[2] in stored]
+    existing_edges = tx.edges(candidates) if candidates else {}
     if existing_edges:
         for i, edge in enumerate(batch.edges):
             found = existing_edges.get((edge.source, edge.type, edge.target))
@@ -150,21 +154,24 @@ def _plan(tx: WriteTx, batch: Batch) -> _Plan:
                     )
                 unchanged += 1
     new_edges: list[NewEdge] = []
+    edges = batch.edges
     for key, i in first.items():
         if key in existing_edges:
             continue
-        edge = batch.edges[i]
+        edge = edges[i]
         # Both ends are batch nodes or stored nodes (checked above); their kind is the id's.
-        src_node, dst_node = batch_nodes.get(edge.source), batch_nodes.get(edge.target)
+        src_node, dst_node = batch_nodes.get(key[0]), batch_nodes.get(key[2])
+        props = edge.properties
         new_edges.append(
             NewEdge(
-                edge.source,
-                src_node.kind if src_node is not None else stored[edge.source].kind,
-                edge.type,
-                edge.target,
-                dst_node.kind if dst_node is not None else stored[edge.target].kind,
-                dict(edge.properties),
+                key[0],
+                src_node.kind if src_node is not None else stored[key[0]].kind,
+                key[1],
+                key[2],
+                dst_node.kind if dst_node is not None else stored[key[2]].kind,
+                dict(props) if props else {},
                 edge.event_time,
+                canonical_json(props) if props else "{}",
             )
         )
     _check_cycles(tx, batch, new_edges, set(stored))
@@ -321,28 +328,23 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
 def _registered(plan: _Plan, by: str) -> Writes:
     """The facts a registration writes (canonical form: :mod:`lineage.audit.facts`)."""
     w = Writes()
-    add = w.add
-    for n in plan.new_nodes:
-        add(facts.NODE, (n.id, n.kind.value, n.namespace, n.name, n.version, by))
-        add(facts.REVISION, (n.id, by, canonical_json(n.properties), micros(n.event_time)))
-    for node_id, props, event_time in plan.updates:
-        add(facts.REVISION, (node_id, by, canonical_json(props), micros(event_time)))
-    for e in plan.new_edges:
-        add(
-            facts.EDGE,
-            (
-                e.source,
-                e.type.value,
-                e.target,
-                e.source_kind.value,
-                e.target_kind.value,
-                canonical_json(e.properties),
-                micros(e.event_time),
-                by,
-            ),
-        )
-    for node_id, key, value in plan.owners:
-        add(facts.ANNOTATION, (node_id, key, value, by))
+    # Kinds and edge types are str enums: they encode as their values.
+    w.add_many(facts.NODE, [(n.id, n.kind, n.namespace, n.name, n.version, by) for n in plan.new_nodes])
+    w.add_many(
+        facts.REVISION,
+        [
+            *((n.id, by, n.properties_json, micros(n.event_time)) for n in plan.new_nodes),
+            *((node_id, by, canonical_json(props), micros(t)) for node_id, props, t in plan.updates),
+        ],
+    )
+    w.add_many(
+        facts.EDGE,
+        [
+            (e.source, e.type, e.target, e.source_kind, e.target_kind, e.properties_json, micros(e.event_time), by)
+            for e in plan.new_edges
+        ],
+    )
+    w.add_many(facts.ANNOTATION, [(node_id, key, value, by) for node_id, key, value in plan.owners])
     return w
 
 
