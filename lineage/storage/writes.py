@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from lineage.audit import facts, seal
+from lineage.audit import AuditEntry, facts, seal
 from lineage.audit.facts import Writes, canonical_json, micros
 from lineage.errors import (
     ConflictError,
@@ -306,10 +306,43 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
     if not (plan.new_nodes or plan.updates or plan.new_edges or plan.owners):
         return result
     at = tx.now()
+    head = tx.audit_head()
+    if len(plan.new_nodes) + len(plan.new_edges) < OVERLAP_MIN:
+        _write_plan(tx, plan, at, principal)
+        entry = _register_entry(head, batch, plan, result, at, principal, source)
+    else:
+        # The rows go to the database from a second thread while this one computes the audit
+        # digests: the database's own work (SQLite's B-trees, Neo4j's round trips) runs without the
+        # GIL, so on two cores the two overlap. The entry is appended only once every row is in,
+        # and leaving the pool waits for the rows even when this thread fails, so the transaction
+        # is committed or rolled back only when nothing else is using it.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="lineage-write") as pool:
+            rows = pool.submit(_write_plan, tx, plan, at, principal)
+            entry = _register_entry(head, batch, plan, result, at, principal, source)
+            rows.result()
+    tx.append_audit(entry)
+    result.audit_seq = entry.seq
+    result.recorded_at = at
+    return result
+
+
+#: Registrations writing at least this many nodes and edges write them while the audit entry is computed.
+OVERLAP_MIN = 2_000
+
+
+def _write_plan(tx: WriteTx, plan: _Plan, at: Any, principal: str) -> None:
     tx.insert_nodes(plan.new_nodes, at, principal)
     tx.update_nodes(plan.updates, at, principal)
     tx.insert_edges(plan.new_edges, at, principal)
     tx.add_annotations(plan.owners, at, principal)
+
+
+def _register_entry(
+    head: tuple[int, str], batch: Batch, plan: _Plan, result: WriteResult, at: Any, principal: str, source: str
+) -> AuditEntry:
+    """The audit entry of a registration after the entry ``head`` (seq, hash); touches no store."""
     writes = _registered(plan, principal)
     subjects = dict.fromkeys(
         [*(n.id for n in plan.new_nodes), *(u[0] for u in plan.updates), *(o[0] for o in plan.owners)]
@@ -321,8 +354,7 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
         "batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True),
         "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
     }
-    _audit(tx, at, principal, source, "register", list(subjects), payload, result, writes)
-    return result
+    return _entry(head, at, principal, source, "register", list(subjects), payload, writes)
 
 
 def _registered(plan: _Plan, by: str) -> Writes:
@@ -359,8 +391,24 @@ def _audit(
     result: WriteResult,
     writes: Writes,
 ) -> None:
-    seq, prev = tx.audit_head()
-    entry = seal(
+    entry = _entry(tx.audit_head(), at, principal, source, action, subjects, payload, writes)
+    tx.append_audit(entry)
+    result.audit_seq = entry.seq
+    result.recorded_at = at
+
+
+def _entry(
+    head: tuple[int, str],
+    at: Any,
+    principal: str,
+    source: str,
+    action: str,
+    subjects: Sequence[str],
+    payload: Any,
+    writes: Writes,
+) -> AuditEntry:
+    seq, prev = head
+    return seal(
         seq=seq + 1,
         at=at,
         principal=principal,
@@ -371,9 +419,6 @@ def _audit(
         prev_hash=prev,
         writes=writes.record(),
     )
-    tx.append_audit(entry)
-    result.audit_seq = entry.seq
-    result.recorded_at = at
 
 
 def retract(store: GraphStore, target: str, *, reason: str, principal: str, source: str) -> WriteResult:
