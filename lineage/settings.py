@@ -26,6 +26,11 @@ class Settings(BaseModel):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr | None = None
     neo4j_database: str | None = None
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite durability: 'full' syncs every commit to disk before it returns; 'normal' "
+        "(write-ahead log) survives a crashed or killed process but may lose the last commits on power loss.",
+    )
     max_batch: int = Field(default=200_000, ge=1)
     max_depth: int = Field(default=100, ge=1, description="Deepest traversal a request may ask for.")
     max_nodes: int = Field(default=1_000_000, ge=1, description="Most nodes one traversal may reach.")
@@ -78,4 +83,4 @@ def store_options(settings: Settings) -> dict[str, Any]:
             "password": settings.neo4j_password.get_secret_value() if settings.neo4j_password else None,
             "database": settings.neo4j_database,
         }
-    return {}
+    return {"synchronous": settings.sqlite_synchronous}

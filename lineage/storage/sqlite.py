@@ -145,6 +145,7 @@ _VISIBLE = "(n.recorded_at <= :t AND (n.retracted_at IS NULL OR n.retracted_at >
 _E_VISIBLE = "(e.recorded_at <= :t AND (e.retracted_at IS NULL OR e.retracted_at > :t))"
 _A_VISIBLE = "(a.recorded_at <= :t AND (a.retracted_at IS NULL OR a.retracted_at > :t))"
 _FAR_FUTURE = 2**62
+_SYNCHRONOUS = {"full": "PRAGMA synchronous=FULL", "normal": "PRAGMA synchronous=NORMAL"}
 
 
 class _Members(dict[str, Any]):
@@ -175,15 +176,24 @@ class _Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
+        # The last audit entry (seq, hash, at): read once per transaction (the write lock is held,
+        # so only this transaction moves it) and kept current by append_audit.
+        self._head: tuple[int, str, int | None] | None = None
+
+    def _last(self) -> tuple[int, str, int | None]:
+        if self._head is None:
+            row = self.c.execute("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            self._head = (row[0], row[1], row[2]) if row else (0, GENESIS, None)
+        return self._head
 
     def now(self) -> datetime:
-        row = self.c.execute("SELECT at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        last = self._last()[2]
         now = to_us(datetime.now(UTC))
-        return _req(max(now, row[0] + 1) if row else now)
+        return _req(max(now, last + 1) if last is not None else now)
 
     def audit_head(self) -> tuple[int, str]:
-        row = self.c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS)
+        seq, hash_, _at = self._last()
+        return seq, hash_
 
     def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
         rows = self.c.execute(
@@ -229,6 +239,8 @@ class _Tx:
         return out
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
+        if not nodes:
+            return
         t = to_us(at)
         # In key order: each B-tree insert lands next to the previous one (a quarter faster).
         rows = sorted(
@@ -259,6 +271,8 @@ class _Tx:
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
     ) -> None:
+        if not updates:
+            return
         t = to_us(at)
         rows = [(_json(p), to_us(e) if e else None, i) for i, p, e in updates]
         self.c.executemany("UPDATE nodes SET properties = ?, event_time = ? WHERE id = ?", rows)
@@ -269,6 +283,8 @@ class _Tx:
         )
 
     def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
+        if not edges:
+            return
         t = to_us(at)
         self.c.executemany(
             "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, "
@@ -290,6 +306,8 @@ class _Tx:
         )
 
     def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        if not rows:
+            return
         t = to_us(at)
         self.c.executemany(
             "INSERT INTO annotations (node_id, key, value, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?)",
@@ -325,6 +343,7 @@ class _Tx:
         )
 
     def append_audit(self, entry: AuditEntry) -> None:
+        self._head = None  # read again if asked: the insert below may still fail
         self.c.execute(
             "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, "
             "prev_hash, hash, writes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -346,6 +365,7 @@ class _Tx:
             "INSERT OR IGNORE INTO audit_subjects (subject, seq) VALUES (?, ?)",
             [(s, entry.seq) for s in sorted(entry.subjects)],
         )
+        self._head = (entry.seq, entry.hash, to_us(entry.at))
 
     def put_token(self, token: TokenRecord) -> None:
         self.c.execute(
@@ -383,7 +403,18 @@ class _Tx:
 class SQLiteStore(GraphStore):
     """Graph store in one SQLite file (WAL)."""
 
-    def __init__(self, url: str, *, busy_timeout_s: float = 60.0, create: bool = True) -> None:
+    def __init__(
+        self, url: str, *, busy_timeout_s: float = 60.0, create: bool = True, synchronous: str = "full"
+    ) -> None:
+        """``synchronous``: ``full`` (default) makes every commit durable on disk before it returns;
+        ``normal`` keeps commits atomic and safe from a crashed or killed process, but the last
+        ones may be lost on power loss or an OS crash (SQLite's WAL ``synchronous=NORMAL``)."""
+        if synchronous.lower() not in _SYNCHRONOUS:
+            raise ValidationError(
+                f"sqlite synchronous {synchronous!r}: expected one of {', '.join(_SYNCHRONOUS)}",
+                details={"element": "synchronous", "rule": "choice"},
+            )
+        self.synchronous = synchronous.lower()
         self.url = url
         self.path = sqlite_path(url)
         self._busy = busy_timeout_s
@@ -437,7 +468,7 @@ class SQLiteStore(GraphStore):
                 conn = self.connect(manual=True, check_same_thread=False)
                 if not self.read_only:
                     conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute(_SYNCHRONOUS[self.synchronous])
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")
                 conn.execute("PRAGMA temp_store=MEMORY")
