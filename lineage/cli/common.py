@@ -10,11 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer._click.globals import get_current_context
 
 from lineage.errors import BackendUnavailableError, LineageError, ValidationError
@@ -23,6 +21,9 @@ from lineage.ingest.ci import resolve_principal
 from lineage.model import NodeKind
 from lineage.settings import Settings, load_settings, store_options
 from lineage.storage import NEO4J_SCHEMES, GraphStore, open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,11 +64,17 @@ AsOfOpt = Annotated[
 
 
 def out() -> Console:
-    return Console(soft_wrap=True)
+    """The console for results. Rich is imported on first use, not by every command's start-up;
+    emoji codes are off, so an id such as ``dataset:a:b:c`` prints as written."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True, emoji=False)
 
 
 def err() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -93,6 +100,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 def fail(exc: LineageError) -> NoReturn:
     """Print the one-line error and exit with the code of its class."""
+    from rich.markup import escape
+
     err().print(f"[bold red]error[/] [{exc.code}]: {escape(exc.message)}", markup=True, highlight=False)
     raise typer.Exit(exc.exit_code) from None
 

@@ -22,12 +22,12 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from lineage.audit import AuditEntry, Verification, verify
-from lineage.audit.graph_verify import GraphRows, GraphVerification, verify_graph
 from lineage.errors import LimitExceededError, NotFoundError
 from lineage.model import Batch, EdgeRecord, EdgeType, NodeKind, NodeRecord, Step, WriteResult
 from lineage.model.ids import parse_node_id
 
 if TYPE_CHECKING:
+    from lineage.audit.graph_verify import GraphRows, GraphVerification
     from lineage.storage.index import TraversalIndex, Walk
     from lineage.storage.reach_table import ReachTable
 
@@ -750,6 +750,8 @@ class GraphStore(abc.ABC):
         One linear pass over the log and every table (see :mod:`lineage.audit.graph_verify`);
         ``log_only`` checks the chain alone. Raises BackendUnavailableError.
         """
+        from lineage.audit.graph_verify import verify_graph  # only when verifying
+
         with self.audit_rows() as rows:
             return verify_graph(rows, expect_head=expect_head, anchors=anchors, log_only=log_only)
 
