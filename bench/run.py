@@ -282,6 +282,11 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
             "changed": res.changed,
         }
         del again, first
+        if args.ingest_only:
+            result["store_bytes"] = store_size(store)
+            result["max_rss_mib"] = max_rss_mib()
+            result["load_after"] = os.getloadavg()
+            return result
 
         # the isolated node
         lone = NodeSpec(kind=NodeKind.DATASET, namespace="bench", name="isolated", version="1")
@@ -505,6 +510,8 @@ def print_scenarios(results: list[dict[str, Any]]) -> None:
             rows,
         )
     )
+    if any("isolated" not in r for r in results):
+        return  # --ingest-only
     print()
     rows = []
     for r in results:
@@ -653,6 +660,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workdir", help="where store files go (default: a temporary directory, removed)")
     p.add_argument("--json", default="auto", help="results file; 'auto': bench/results/<time>.json; '' for none")
     p.add_argument("--in-process", action="store_true", help="run every scenario in this process")
+    p.add_argument("--ingest-only", action="store_true", help="measure registration only (no read figures)")
     p.add_argument("--reuse", action="store_true",
                    help="keep a store already filled with the same graph (SQLite: under --workdir; Neo4j: the "
                         "database) instead of emptying and loading it again; no ingest figures then")
