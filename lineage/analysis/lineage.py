@@ -53,7 +53,7 @@ PROVENANCE_ORDER = (
 )
 
 #: Records read per store call when rows are shown (the API's page is 100, the CLI's table 200).
-RECORD_PAGE = 128
+RECORD_PAGE = 100
 
 
 def is_production(node: NodeRecord) -> bool:
