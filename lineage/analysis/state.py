@@ -47,7 +47,7 @@ def graph_state(store: GraphStore, as_of: datetime | None = None) -> GraphState:
     Sequence numbers run 1..n without gaps and times grow with them, so the head as of a time is
     found by binary search in O(log n) point reads on any backend.
     """
-    total = store.counts().get("audit_entries", 0)
+    total = _head_seq(store)
     if total == 0:
         return GraphState(as_of or datetime.now(UTC), 0, GENESIS, None)
     last = _entry(store, total)
@@ -67,6 +67,15 @@ def graph_state(store: GraphStore, as_of: datetime | None = None) -> GraphState:
     head = _entry(store, lo)
     assert head is not None
     return GraphState(as_of, head.seq, head.hash, head.at)
+
+
+def _head_seq(store: GraphStore) -> int:
+    """The newest audit sequence number: the traversal index has just read it (one indexed lookup);
+    counting the log is the fallback for stores without an index."""
+    index = store.traversal_index()
+    if index is not None:
+        return index.head
+    return store.counts().get("audit_entries", 0)
 
 
 def _entry(store: GraphStore, seq: int) -> Any:
