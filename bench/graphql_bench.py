@@ -175,6 +175,11 @@ def server(
     if args.neo4j_password:
         env["LINEAGE_NEO4J_PASSWORD"] = args.neo4j_password
     env["LINEAGE_NEO4J_USER"] = args.neo4j_user
+    where = subprocess.run(
+        [sys.executable, "-c", "import lineage; print(lineage.__file__)"],
+        env=env, cwd=source, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    print(f"  serving lineage from {Path(where).parent} with {workers} worker(s)", flush=True)
     log_path = workdir / f"serve-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
@@ -198,6 +203,8 @@ def server(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            # ``python -c`` puts the working directory first on sys.path: serve from the chosen tree
+            cwd=source if source is not None else None,
         )
         base = f"http://127.0.0.1:{port}"
         try:
