@@ -785,10 +785,21 @@ def report(
             )
             if r["errors"]:
                 print(f"  errors: {r['errors']}")
+        if len(rates) > len({(r["backend"], r["code"]) for r in rates}):
+            print("medians over the repetitions:")
+            for backend, code in dict.fromkeys((r["backend"], r["code"]) for r in rates):
+                mine = [r for r in rates if (r["backend"], r["code"]) == (backend, code)]
+                rate = statistics.median(r["events_per_s"] for r in mine)
+                p95 = statistics.median(r["p95_ms"] for r in mine)
+                cpu = statistics.median(r["server_cpu_ms_per_event"] for r in mine)
+                print(
+                    f"  {backend:<8} {code[:12]:<12} {rate:>6.0f} events/s, p95 {p95:.0f} ms, "
+                    f"server CPU {cpu:.2f} ms/event ({len(mine)} runs)"
+                )
     if mappers:
         print()
         print(f"Mapper alone (sqlite, one process, groups of {mappers[0]['group']} events, parse + land + map)")
-        for m in mappers:
+        for m in sorted(mappers, key=lambda m: m["code"] != "compare"):
             print(
                 f"  {m['code'][:12]:<12} {m['events']} events: {m['events_per_s']:.0f} events/s wall, "
                 f"{m['cpu_ms_per_event']:.2f} ms CPU per event ({m['events_per_cpu_s']:.0f} events per CPU second), "
@@ -836,6 +847,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="another source tree of the project (e.g. `git archive` of main); the rate and mapper phases "
         "run it too, side by side, labelled 'compare'",
     )
+    p.add_argument("--repeat", type=int, default=1, help="rate and mapper runs per tree (taking turns)")
     p.add_argument(
         "--phases", default="real,rate,ceiling,hook,inproc,mapper", help="comma-separated phases to run"
     )
@@ -870,18 +882,20 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"[{backend}] CI hook: {args.hook_runs} runs and retries", flush=True)
                     hooks.append(hook(backend, url, base, token, args))
         if "rate" in phases:
-            for label, tree in trees:
-                url = prepare_store(backend, args)
-                token = make_token(url, args)
-                with server(url, args, tree) as base:
-                    rates.append(light(backend, base, token, args, label))
+            for _ in range(args.repeat):  # the trees take turns, so load changes hit both alike
+                for label, tree in trees:
+                    url = prepare_store(backend, args)
+                    token = make_token(url, args)
+                    with server(url, args, tree) as base:
+                        rates.append(light(backend, base, token, args, label))
         if "inproc" in phases:
             print(f"[{backend}] in process, without HTTP", flush=True)
             inproc.append(in_process(backend, args))
     if "mapper" in phases:
-        for label, tree in trees:
-            print(f"[sqlite {label}] mapper alone, groups of {args.mapper_group}", flush=True)
-            mappers.append(mapper(label, tree, args))
+        for _ in range(args.repeat):
+            for label, tree in trees:
+                print(f"[sqlite {label}] mapper alone, groups of {args.mapper_group}", flush=True)
+                mappers.append(mapper(label, tree, args))
     ceiling = None
     if "ceiling" in phases:
         print(f"real client against a do-nothing server: {args.clients} processes", flush=True)

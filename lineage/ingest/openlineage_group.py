@@ -196,26 +196,28 @@ class _CommitLock:
 
 
 def _resolve(group: list[_Item]) -> None:
-    """Wake the requests of a committed group (on whichever loop each one waits)."""
+    """Wake the requests of a committed group: one wake-up per event loop, not one per request."""
     try:
         running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
         running = None
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
     for item in group:
+        if item.future is not None and not item.future.done():
+            by_loop.setdefault(item.future.get_loop(), []).append(item)
+    for loop, items in by_loop.items():
+        if loop is running:
+            _settle(items)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(items: list[_Item]) -> None:
+    for item in items:
         future = item.future
         if future is None or future.done():
             continue
-        loop = future.get_loop()
-        if loop is running:
-            _settle(future, item)
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(_settle, future, item)
-
-
-def _settle(future: asyncio.Future[list[Result]], item: _Item) -> None:
-    if future.done():
-        return
-    if item.error is not None:
-        future.set_exception(item.error)
-    else:
-        future.set_result(item.results)
+        if item.error is not None:
+            future.set_exception(item.error)
+        else:
+            future.set_result(item.results)
