@@ -26,6 +26,7 @@ from lineage.api.openlineage import PATH, build_openlineage_router
 from lineage.ingest.openlineage import OpenLineageIngester
 from lineage.ingest.openlineage_events import parse_event
 from lineage.storage import GraphStore, open_store
+from lineage.storage.base import AuditFilter
 
 
 @dataclass(frozen=True)
@@ -169,3 +170,53 @@ def test_valid_events_of_every_client_land_while_others_send_poisoned_ones(serve
                 assert node.properties["status"] == "COMPLETE"
         assert store.counts()["raw_events"] == clients * runs * 2
         assert store.verify_audit().ok
+
+
+# -- the group committer on an event loop ----------------------------------------------------------
+
+
+def test_requests_waiting_on_one_loop_share_commits_and_each_gets_its_own_answer(router_store: GraphStore) -> None:
+    import asyncio
+
+    from lineage.ingest.openlineage_group import GroupCommitter
+
+    committer = GroupCommitter(OpenLineageIngester(router_store, principal="test"))
+    sent = [e for n in range(12) for e in valid(3, n)]
+
+    async def main() -> list[Any]:
+        async def one(payload: dict[str, Any]) -> Any:
+            return (await committer.submit_async([payload], [parse_event(payload)], "token:test"))[0]
+
+        return await asyncio.gather(*(one(p) for p in sent))
+
+    results = asyncio.run(main())
+    assert [type(r).__name__ for r in results] == ["Outcome"] * 24
+    assert sorted(r.raw_seq for r in results) == list(range(1, 25))  # each its own raw event
+    assert {r.subject for r in results} == {f"run:pipelines/client3.job{n}@{run_id(3_000 + n)}" for n in range(12)}
+    landings = router_store.audit_entries(AuditFilter(action="land", limit=1_000))
+    assert len(landings) < 24  # landed by fewer commits than requests: they were grouped
+
+
+def test_a_request_cancelled_while_waiting_is_still_committed(router_store: GraphStore) -> None:
+    """A client that leaves does not take back its event: it is landed and mapped all the same."""
+    import asyncio
+
+    from lineage.ingest.openlineage_group import GroupCommitter
+
+    committer = GroupCommitter(OpenLineageIngester(router_store, principal="test"))
+    payloads = valid(5, 1)
+
+    async def main() -> None:
+        tasks = [
+            asyncio.ensure_future(committer.submit_async([p], [parse_event(p)], "token:test")) for p in payloads
+        ]
+        await asyncio.sleep(0)
+        tasks[0].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        while committer._draining:  # the drain task finishes the queue
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert router_store.counts()["raw_events"] == 2
+    node = router_store.get_node(f"run:pipelines/client5.job1@{run_id(5_001)}")
+    assert node.properties["status"] == "COMPLETE"
