@@ -34,10 +34,14 @@ class KindCount:
     count: int
 
 
+#: Edge types by value: a dict lookup per step instead of an enum construction.
+_EDGE_TYPES = {e.value: e for e in EdgeType}
+
+
 def _path_of(root: Reached) -> Path:
     row = root.row
     if row is not None:
-        return make_path(row.path, [EdgeType(e) for e in row.via], root.node.as_of)
+        return make_path(row.path, [_EDGE_TYPES[e] for e in row.via], root.node.as_of)
     assert root.reach is not None
     return _path(root.reach, root.node.record.id)
 
