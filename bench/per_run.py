@@ -117,11 +117,17 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--mlmd-python", default=str(HERE / "peers" / ".mlmd-venv" / "bin" / "python"),
                    help="a Python with ml-metadata installed (bench/peers/run.py --setup-mlmd makes one)")
+    p.add_argument("--other-tree", help="also run SQLite (full) from this source tree, in its own process")
+    p.add_argument("--emit-json", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--neo4j-uri", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
     p.add_argument("--neo4j-user", default=os.environ.get("NEO4J_USER", "neo4j"))
     p.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD"))
     args = p.parse_args()
     batches = run_batches(args.runs, args.seed)
+    if args.emit_json:  # one SQLite measurement for --other-tree
+        folder = Path(tempfile.mkdtemp(prefix="per-run-"))
+        print(json.dumps(measure(f"sqlite:///{folder / 'per-run.db'}", batches, {})))
+        return
     print(f"command : python {' '.join(sys.argv)}")
     print(f"load    : {os.getloadavg()[0]:.1f} at start; {args.runs} runs, one batch each "
           f"(3 nodes + 3-5 edges), after one batch of 20 source datasets")
@@ -136,10 +142,19 @@ def main() -> None:
             r = measure_mlmd(args.mlmd_python, batches)
             rows.append(("mlmd", r, f"MLMD's SQLite defaults: {r['journal']}, synchronous=FULL"))
             continue
+        if backend == "sqlite" and args.other_tree:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--runs", str(args.runs), "--seed", str(args.seed), "--emit-json"],
+                env=dict(os.environ, PYTHONPATH=args.other_tree), capture_output=True, text=True, check=True,
+            )
+            other = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(("sqlite (other)", other, f"WAL, synchronous=FULL; tree {args.other_tree}"))
         if backend in ("sqlite", "sqlite-normal"):
             folder = Path(tempfile.mkdtemp(prefix="per-run-"))
             sync = "normal" if backend == "sqlite-normal" else "full"
-            url, options = f"sqlite:///{folder / 'per-run.db'}", {"synchronous": sync}
+            # the default (full) is not passed, so that an older source tree (PYTHONPATH) runs too
+            url = f"sqlite:///{folder / 'per-run.db'}"
+            options = {"synchronous": sync} if sync != "full" else {}
             durability = f"WAL, synchronous={sync.upper()}"
         elif backend == "neo4j":
             url, options = args.neo4j_uri, {"user": args.neo4j_user, "password": args.neo4j_password}
