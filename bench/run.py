@@ -227,6 +227,9 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
         batches = graph.batches()
         result["load_before"] = os.getloadavg()
         reused = bool(args.reuse and store.counts().get("nodes", 0))
+        earlier = earlier_starts(args.starts_from, size) if reused and args.starts_from else None
+        if earlier is not None:  # the start nodes are known: the generator need not run at all
+            batches = iter(())
         while True:
             t0 = time.perf_counter()
             gc.disable()  # building specs is the caller's cost; keep the collector out of it
@@ -301,11 +304,14 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
         # closures of several sizes, both directions
         wanted = [c for c in CLOSURES if c <= size // 2]
         t0 = time.perf_counter()
-        picks = {
-            Direction.DOWNSTREAM: pick_starts(graph, downstream=True, sizes=wanted, per_size=args.starts),
-            Direction.UPSTREAM: pick_starts(graph, downstream=False, sizes=wanted, per_size=args.starts),
-        }
-        leaves = pick_leaves(graph, args.starts)
+        if earlier is not None:
+            picks, leaves = earlier
+        else:
+            picks = {
+                Direction.DOWNSTREAM: pick_starts(graph, downstream=True, sizes=wanted, per_size=args.starts),
+                Direction.UPSTREAM: pick_starts(graph, downstream=False, sizes=wanted, per_size=args.starts),
+            }
+            leaves = pick_leaves(graph, args.starts)
         result["pick_starts_s"] = time.perf_counter() - t0
         del graph
         rows = []
@@ -362,6 +368,20 @@ def scenario(backend: str, size: int, args: argparse.Namespace, workdir: Path) -
         result["max_rss_mib"] = max_rss_mib()
         result["load_after"] = os.getloadavg()
     return result
+
+
+def earlier_starts(
+    path: str, size: int
+) -> tuple[dict[Direction, dict[int, list[tuple[str, int]]]], list[tuple[str, int]]] | None:
+    """The start nodes (with their closure sizes) and leaves an earlier run of this size used."""
+    for res in json.loads(Path(path).read_text())["scenarios"]:
+        if res["size"] != size:
+            continue
+        picks: dict[Direction, dict[int, list[tuple[str, int]]]] = {Direction.DOWNSTREAM: {}, Direction.UPSTREAM: {}}
+        for row in res["closures"]:
+            picks[Direction(row["direction"])][row["wanted"]] = list(zip(row["starts"], row["closures"], strict=True))
+        return picks, [(leaf["leaf"], leaf["upstream"]) for leaf in res.get("leaves", [])]
+    return None
 
 
 def pick_leaves(graph: LineageGraph, count: int, sample: int = 400, seed: int = 3) -> list[tuple[str, int]]:
@@ -664,6 +684,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reuse", action="store_true",
                    help="keep a store already filled with the same graph (SQLite: under --workdir; Neo4j: the "
                         "database) instead of emptying and loading it again; no ingest figures then")
+    p.add_argument("--starts-from", help="with --reuse: the start nodes and leaves of an earlier run's results "
+                                         "file (the same graph on another backend), so the generator need not run")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
