@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,11 +48,14 @@ APP_FACTORY = "lineage.api.app:create_app"
 log = logging.getLogger("lineage.api")
 
 
-def warm_index(store: GraphStore) -> None:
+def warm_index(store: GraphStore, ready: threading.Event | None = None) -> None:
     try:
         store.traversal_index()
     except LineageError as exc:  # reads will report it; the server still starts
         log.warning("traversal index not built at start: %s", exc)
+    finally:
+        if ready is not None:
+            ready.set()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,8 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         log.info("serving store %s in %s mode", store.url, settings.mode)
         # Build the traversal index now rather than on the first query (seconds at a million nodes);
-        # requests that arrive meanwhile wait for it. Not awaited: the server is ready at once.
-        warming = asyncio.get_running_loop().run_in_executor(None, warm_index, store)
+        # traversals that arrive meanwhile wait for it, and /readyz answers 503 "warming" until then.
+        services = app.state.services
+        warming = asyncio.get_running_loop().run_in_executor(None, warm_index, store, services.index_ready)
         try:
             yield
         finally:
@@ -121,12 +126,16 @@ def _operational_routes(app: FastAPI, metrics: Metrics) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
-        """The store answers: ready to serve."""
+        """The store answers and the traversal index built at start is ready: ready to serve."""
         try:
             services = services_of(request)
             await timed_call(services.metrics, services.store.ping)
         except LineageError as exc:
             return JSONResponse({"status": "unavailable", "code": exc.code, "message": exc.message}, status_code=503)
+        if not services.index_ready.is_set():
+            return JSONResponse(
+                {"status": "warming", "message": "building the traversal index; reads wait for it"}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", include_in_schema=False)

@@ -7,6 +7,7 @@ thread (the event loop never blocks on storage) and times it for ``/metrics``.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ class Services:
     traversals: anyio.CapacityLimiter | None = None
     #: Principals of recently seen tokens (see :mod:`lineage.api.principals`).
     principals: PrincipalCache = field(default_factory=PrincipalCache)
+    #: Set once the traversal index built at start is ready (or failed to build: reads then report
+    #: the error themselves). Traversals wait for it before their work budget's clock starts.
+    index_ready: threading.Event = field(default_factory=threading.Event)
 
 
 async def timed_call(metrics: Metrics, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -110,10 +114,13 @@ class Context(BaseContext):
 
     async def traverse(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Like :meth:`call`, for traversals: bounded concurrency (see ``Services.traversals``); the
-        request's work budget starts counting time when its first traversal gets a worker."""
+        request's work budget starts counting time when its first traversal gets a worker and the
+        traversal index built at start is ready (waiting for it is not the request's work)."""
+        ready = self.services.index_ready
 
         @functools.wraps(fn)
         def started() -> R:
+            ready.wait()
             self.work.start()
             return fn(*args, **kwargs)
 

@@ -19,8 +19,28 @@ pytestmark = pytest.mark.anyio
 async def test_health_and_readiness(api: Api) -> None:
     health = await api.client.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    api.app.state.services.index_ready.wait(10)  # the index of a small store is built at once
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+async def test_reads_wait_for_the_index_built_at_start_outside_their_work_budget(seeded: Seeded) -> None:
+    """While the index built at start is not ready, /readyz says "warming" and traversals wait; the
+    wait is not charged to the request's time budget (here far shorter than the wait)."""
+    async for api in open_api(app_settings(seeded.url, max_work_seconds=0.2), seeded.secrets):
+        services = api.app.state.services
+        services.index_ready.wait(10)
+        services.index_ready.clear()  # as if the index were still being built
+        query = asyncio.ensure_future(api.gql(f'{{ impact(id: "{CORRUPTED}") {{ total }} }}'))
+        await asyncio.sleep(0.6)
+        assert not query.done()
+        warming = await api.client.get("/readyz")
+        assert warming.status_code == 503 and warming.json()["status"] == "warming"
+        services.index_ready.set()
+        reply = await asyncio.wait_for(query, 30)
+        assert not reply.errors, reply.errors
+        assert reply.data["impact"]["total"] > 0
+        assert (await api.client.get("/readyz")).json() == {"status": "ready"}
 
 
 async def test_graphiql_in_development_only(api: Api, seeded: Seeded) -> None:
