@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Build the traversal index now rather than on the first query (seconds at a million nodes);
         # traversals that arrive meanwhile wait for it, and /readyz answers 503 "warming" until then.
         services = app.state.services
+        services.index_ready.clear()
         warming = asyncio.get_running_loop().run_in_executor(None, warm_index, store, services.index_ready)
         try:
             yield

@@ -48,8 +48,14 @@ class Services:
     #: Principals of recently seen tokens (see :mod:`lineage.api.principals`).
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     #: Set once the traversal index built at start is ready (or failed to build: reads then report
-    #: the error themselves). Traversals wait for it before their work budget's clock starts.
-    index_ready: threading.Event = field(default_factory=threading.Event)
+    #: the error themselves). Traversals wait for it before their work budget's clock starts. Set
+    #: from the start for services that build no index at start.
+    index_ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+
+
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
 
 
 async def timed_call(metrics: Metrics, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
