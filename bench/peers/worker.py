@@ -7,7 +7,6 @@ virtual environment holding ``ml-metadata`` for ``mlmd`` (which needs nothing of
 
 from __future__ import annotations
 
-import itertools
 import json
 import resource
 import sys
@@ -139,8 +138,7 @@ class Project(System):
         rep.counts()
         rep.owners()
         rep.production_deployments()
-        shown = itertools.islice(itertools.chain.from_iterable(members for _, members in rep.groups()), PAGE)
-        for n in shown:
+        for n in rep.shown(0, PAGE):
             n.node.properties  # noqa: B018  (the record is read for the rows shown)
             n.to_dict()
         return len(rep.nodes)

@@ -94,14 +94,18 @@ class _Rows:
     def record(self, row: int, node_id: str) -> NodeRecord:
         found = self._loaded.get(node_id)
         if found is None:
-            if self._display is None:
-                self._display = np.full(len(self.table), -1, dtype=np.int64)
-                self._display[self.order] = np.arange(self.order.size, dtype=np.int64)
-            at = int(self._display[row])
+            at = self.display_at(row)
             wanted = [node_id] if at < 0 else self.table.ids_of(self.order[at : at + RECORD_PAGE])
             self._loaded.update(self._store.get_nodes([n for n in wanted if n not in self._loaded], self._as_of))
             found = self._loaded[node_id]
         return found
+
+    def display_at(self, row: int) -> int:
+        """The display position of a table row (-1: not shown, its kind was not asked for)."""
+        if self._display is None:
+            self._display = np.full(len(self.table), -1, dtype=np.int64)
+            self._display[self.order] = np.arange(self.order.size, dtype=np.int64)
+        return int(self._display[row])
 
     def nodes(self, rows: I64) -> _Nodes:
         return _Nodes(self, rows)
@@ -209,47 +213,55 @@ class LineageReport:
     _grouped: list[tuple[NodeKind, Sequence[ReachedNode]]] | None = field(default=None, repr=False, compare=False)
     _rows: _Rows | None = field(default=None, repr=False, compare=False)
 
+    def _columns(self) -> _Rows:
+        assert self._rows is not None, "reports are made by impact() and provenance()"
+        return self._rows
+
     def groups(self) -> list[tuple[NodeKind, Sequence[ReachedNode]]]:
         """Reached nodes by kind in report order; production deployments first within deployments."""
-        if self._grouped is None:
-            self._grouped = _groups_of(list(self.nodes), self.direction)
+        assert self._grouped is not None, "reports are made by impact() and provenance()"
         return list(self._grouped)
+
+    def shown(self, start: int = 0, stop: int | None = None) -> list[ReachedNode]:
+        """Rows ``start:stop`` in display order (the order of :meth:`groups`), building only those."""
+        rows = self._columns()
+        return list(rows.nodes(rows.order[start:stop]))
+
+    def position(self, node_id: str) -> int | None:
+        """The display position of a reached node's row; None when it is not in the report."""
+        rows = self._columns()
+        row = rows.table.position(node_id)
+        if row is None:
+            return None
+        at = rows.display_at(row)
+        return at if at >= 0 else None
 
     def counts(self) -> dict[str, int]:
         return {kind.value: len(members) for kind, members in self.groups()}
 
     def production_deployments(self) -> list[ReachedNode]:
-        rows = self._rows
-        if rows is None:
-            return [n for n in self.nodes if n.production]
+        rows = self._columns()
         sel = rows.table.rows()
         return list(rows.nodes(sel[rows.prod[sel]]))
 
     def owners(self) -> dict[str, list[str]]:
         """Owner -> ids of the reached nodes they own, owners with production impact first."""
-        rows = self._rows
+        rows = self._columns()
         out: dict[str, list[str]] = {}
         prod_owners: set[str] = set()
-        if rows is None:
-            for n in self.nodes:
-                for owner in n.owners:
-                    out.setdefault(owner, []).append(n.id)
-                    if n.production:
-                        prod_owners.add(owner)
-        else:
-            sel = rows.table.rows()
-            codes = rows.owner[sel]
-            owned = np.flatnonzero(codes >= 0)  # positions in the report's node order
-            by_owner: dict[str, list[I64]] = {}
-            for code in np.unique(codes[owned]).tolist():
-                at = owned[codes[owned] == code]
-                for owner in rows.owner_sets[code]:
-                    by_owner.setdefault(owner, []).append(at)
-            for owner, parts in by_owner.items():
-                at = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
-                out[owner] = rows.table.ids_of(sel[at])
-                if rows.prod[sel[at]].any():
-                    prod_owners.add(owner)
+        sel = rows.table.rows()
+        codes = rows.owner[sel]
+        owned = np.flatnonzero(codes >= 0)  # positions in the report's node order
+        by_owner: dict[str, list[I64]] = {}
+        for code in np.unique(codes[owned]).tolist():
+            at = owned[codes[owned] == code]
+            for owner in rows.owner_sets[code]:
+                by_owner.setdefault(owner, []).append(at)
+        for owner, parts in by_owner.items():
+            at = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+            out[owner] = rows.table.ids_of(sel[at])
+            if rows.prod[sel[at]].any():
+                prod_owners.add(owner)
         return dict(sorted(out.items(), key=lambda kv: (kv[0] not in prod_owners, -len(kv[1]), kv[0])))
 
     def to_dict(self) -> dict[str, Any]:
@@ -345,21 +357,6 @@ def _report(
         direction, root, as_of, max_depth, tuple(kinds), rows.nodes(sel), reach.truncated, tuple(edge_types),
         grouped, rows,
     )  # fmt: skip
-
-
-def _groups_of(nodes: list[ReachedNode], direction: Direction) -> list[tuple[NodeKind, Sequence[ReachedNode]]]:
-    order = IMPACT_ORDER if direction is Direction.DOWNSTREAM else PROVENANCE_ORDER
-    by_kind: dict[NodeKind, list[ReachedNode]] = {}
-    for n in nodes:
-        by_kind.setdefault(n.kind, []).append(n)
-    out: list[tuple[NodeKind, Sequence[ReachedNode]]] = []
-    for kind in order:
-        members = by_kind.get(kind)
-        if members:
-            if kind is NodeKind.DEPLOYMENT:
-                members.sort(key=lambda n: (not n.production, n.distance, n.id))
-            out.append((kind, members))
-    return out
 
 
 def impact(

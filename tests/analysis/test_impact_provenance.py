@@ -160,3 +160,23 @@ def test_as_of_report_is_reproducible(store: GraphStore) -> None:
     assert [n.node.id for n in now.nodes] == ["run:ci/r@1", "dataset:w/b@1"]
     assert then.to_dict() == impact(store, "dataset:w/a@1", as_of=first.recorded_at).to_dict()
     assert then.to_dict()["as_of"] == first.recorded_at.isoformat()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kinds", [(), (NodeKind.MODEL, NodeKind.DEPLOYMENT)])
+def test_shown_rows_and_positions_follow_the_display_order(
+    demo: tuple[GraphStore, nx.DiGraph], kinds: tuple[NodeKind, ...]
+) -> None:
+    """A page of rows and a row's position are those of the kind groups laid end to end."""
+    store, g = demo
+    report = impact(store, CORRUPTED, kinds=kinds)
+    display = [n.id for _, members in report.groups() for n in members]
+    assert len(display) == len(report.nodes) > 10
+    assert [n.id for n in report.shown()] == display
+    for start, stop in [(0, 1), (3, 9), (len(display) - 2, len(display) + 5), (len(display), len(display) + 1)]:
+        assert [n.id for n in report.shown(start, stop)] == display[start:stop]
+    for at, node_id in enumerate(display):
+        assert report.position(node_id) == at
+    assert report.position(CORRUPTED) is None  # the root is not a row
+    if kinds:  # reached, but of a kind not asked for: not a row either
+        hidden = next(n for n in nx.descendants(g, CORRUPTED) if g.nodes[n]["kind"] not in kinds)
+        assert report.position(hidden) is None

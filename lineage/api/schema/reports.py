@@ -169,38 +169,18 @@ def _owners(report: LineageReport) -> tuple[dict[str, list[str]], set[str]]:
     return report.owners(), {r.id for r in report.production_deployments()}
 
 
-def _display(report: LineageReport, start: int, stop: int) -> list[ReachedNode]:
-    """Rows ``start:stop`` of the report in display order (kind groups), building only those."""
-    out: list[ReachedNode] = []
-    at = 0
-    for _, members in report.groups():
-        size = len(members)
-        if at + size > start and at < stop:
-            out.extend(members[max(0, start - at) : stop - at])
-        at += size
-        if at >= stop:
-            break
-    return out
-
-
 def _position(report: LineageReport, value: str) -> int | None:
     """The display position of the row a cursor names: ``<position>:<id>``, checked against the row
     there (else looked up by id, as a cursor of an earlier server version names only the id)."""
     head, sep, node_id = value.partition(":")
     if sep and head.isdigit():
         at = int(head)
-        found = _display(report, at, at + 1)
+        found = report.shown(at, at + 1)
         if found and found[0].id == node_id:
             return at
     else:
         node_id = value
-    at = 0
-    for _, members in report.groups():
-        for row in members:
-            if row.id == node_id:
-                return at
-            at += 1
-    return None
+    return report.position(node_id)
 
 
 @dataclass(slots=True)
@@ -239,7 +219,7 @@ def impact_page(
         if position is None:
             raise BadInputError(f"cursor {after!r} does not point into this report (did the graph change?)")
         start = position + 1
-    page = _display(report, start, start + size)
+    page = report.shown(start, start + size)
     prod = report.production_deployments() if deployments else None
     wanted = dict.fromkeys([*(r.id for r in page), *(r.id for r in prod or ())])
     records = store.get_nodes(list(wanted), as_of) if wanted else {}  # one read: the page and deployments
