@@ -322,9 +322,7 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
             rows = pool.submit(_write_plan, tx, plan, at, principal)
             entry = _register_entry(head, batch, plan, result, at, principal, source)
             rows.result()
-    tx.append_audit(entry)
-    result.audit_seq = entry.seq
-    result.recorded_at = at
+    _append(tx, entry, result, at)
     return result
 
 
@@ -391,7 +389,11 @@ def _audit(
     result: WriteResult,
     writes: Writes,
 ) -> None:
-    entry = _entry(tx.audit_head(), at, principal, source, action, subjects, payload, writes)
+    _append(tx, _entry(tx.audit_head(), at, principal, source, action, subjects, payload, writes), result, at)
+
+
+def _append(tx: WriteTx, entry: AuditEntry, result: WriteResult, at: Any) -> None:
+    """Append a write's audit entry and tell its result where it stands in the log."""
     tx.append_audit(entry)
     result.audit_seq = entry.seq
     result.recorded_at = at
