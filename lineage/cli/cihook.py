@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lineage.cli.common import Format, err, opened, out, principal, print_json, settings_for
+from lineage.cli.common import Format, err, opened, principal, print_json, say, settings_for
 from lineage.errors import BackendUnavailableError, ValidationError
 from lineage.model import Batch
 
@@ -76,18 +76,15 @@ def report(written: Written, fmt: Format, run: str | None, commit: str | None, w
         return
     what = f"run {run}" if run else "batch"
     if written.audit_seq is not None:
-        out().print(
+        say(
             f"registered {what} in {where}: {written.nodes_created} nodes created, {written.nodes_updated} "
             f"updated, {written.edges_created} edges created, {written.unchanged} unchanged "
-            f"(audit entry #{written.audit_seq})",
-            highlight=False,
+            f"(audit entry #{written.audit_seq})"
         )
     else:
-        out().print(
-            f"{what} already registered in {where}: nothing new ({written.unchanged} unchanged)", highlight=False
-        )
+        say(f"{what} already registered in {where}: nothing new ({written.unchanged} unchanged)")
     if commit:
-        out().print(f"commit {commit}", highlight=False)
+        say(f"commit {commit}")
 
 
 def fail_open(exc: BackendUnavailableError) -> None:

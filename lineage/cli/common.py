@@ -71,6 +71,12 @@ def out() -> Console:
     return Console(soft_wrap=True, emoji=False)
 
 
+def say(line: str) -> None:
+    """Print a plain result line as written: no markup, no highlighting, and no rich import, so a CI
+    hook's one-line summary costs nothing and an id such as ``[prod]`` is not read as a style."""
+    sys.stdout.write(line + "\n")
+
+
 def err() -> Console:
     from rich.console import Console
 

@@ -17,9 +17,9 @@ from lineage.cli.common import (
     StoreOpt,
     handle_errors,
     opened,
-    out,
     principal,
     print_json,
+    say,
     settings_for,
 )
 from lineage.errors import MalformedRequestError, ValidationError
@@ -57,12 +57,12 @@ def report_write(result: WriteResult, fmt: Format, what: str) -> None:
     if fmt is Format.json:
         print_json(result.to_dict())
     elif result.changed:
-        out().print(
+        say(
             f"{what}: {result.nodes_created} nodes created, {result.nodes_updated} updated, "
             f"{result.edges_created} edges created, {result.unchanged} unchanged (audit entry #{result.audit_seq})"
         )
     else:
-        out().print(f"{what}: nothing new ({result.unchanged} elements already recorded)")
+        say(f"{what}: nothing new ({result.unchanged} elements already recorded)")
 
 
 @handle_errors
@@ -201,4 +201,4 @@ def retract_cmd(
     if fmt is Format.json:
         print_json(result.to_dict())
     else:
-        out().print(f"retracted {target} at {result.recorded_at} (audit entry #{result.audit_seq})")
+        say(f"retracted {target} at {result.recorded_at} (audit entry #{result.audit_seq})")
