@@ -6,8 +6,9 @@ Each command runs ``--runs`` times as a fresh process (a small YAML batch of 3 n
 registered into a fresh SQLite store, then repeated: the repeats change nothing). With
 ``--other-tree``, the same commands run from that source tree too, turn about, so both see the same
 load. Bytecode is written and a warm-up round runs first (``PYTHONDONTWRITEBYTECODE`` is dropped
-for the children), as after ``pip install``, which compiles what it installs. Prints wall and CPU (user + system of the child) p50 and minimum, the bare interpreter's
-start-up beside them, and the load average. Figures are printed, never asserted.
+for the children), as after ``pip install``, which compiles what it installs. Prints wall and CPU
+(user + system of the child) p50 and minimum, the bare interpreter's start-up beside them, and the
+load average. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
