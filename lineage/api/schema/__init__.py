@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 
 from graphql import ASTValidationRule, GraphQLError
 from lineage.api.errors import CachedParse, ErrorCodes
+from lineage.api.execution import DirectExecution
 from lineage.api.guard import GuardedValidation
 from lineage.api.limits import MAX_ALIASES, MAX_TOKENS
 from lineage.api.metrics import OperationMetrics
@@ -54,7 +55,13 @@ def build_schema(max_query_depth: int = 12) -> LineageSchema:
         lambda: GuardedValidation(maxsize=DOCUMENT_CACHE),
     ]
     query = merge_types("Query", (Query, GovernanceQuery))
-    return LineageSchema(query=query, mutation=Mutation, types=list(KIND_TYPES.values()), extensions=extensions)
+    return LineageSchema(
+        query=query,
+        mutation=Mutation,
+        types=list(KIND_TYPES.values()),
+        extensions=extensions,
+        execution_context_class=DirectExecution,
+    )
 
 
 def export_sdl() -> str:

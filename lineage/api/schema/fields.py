@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,15 +27,31 @@ def mutation(description: str) -> Callable[[F], F]:
 def selects(info: strawberry.Info[Any, Any], name: str) -> bool:
     """Whether the current field's selection asks for the subfield ``name`` (its GraphQL name),
     directly or through fragments: lets a resolver read up front, in one store call, what a
-    subfield would otherwise fetch on its own."""
+    subfield would otherwise fetch on its own.
 
-    def within(selections: list[Selection]) -> bool:
-        for selection in selections:
-            if isinstance(selection, SelectedField):
-                if selection.name == name:
+    Reads the document's syntax tree (Strawberry's ``info.selected_fields`` converts the whole
+    selection below the field, arguments included, on every call)."""
+    raw = info._raw_info
+    fragments = raw.fragments
+    seen: set[str] = set()
+
+    def within(selection_set: SelectionSetNode | None) -> bool:
+        if selection_set is None:
+            return False
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
                     return True
-            elif isinstance(selection, InlineFragment | FragmentSpread) and within(selection.selections):
-                return True
+            elif isinstance(selection, InlineFragmentNode):
+                if within(selection.selection_set):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode):
+                spread = selection.name.value
+                fragment = fragments.get(spread)
+                if spread not in seen and fragment is not None:
+                    seen.add(spread)
+                    if within(fragment.selection_set):
+                        return True
         return False
 
-    return any(isinstance(f, SelectedField) and within(f.selections) for f in info.selected_fields)
+    return any(within(node.selection_set) for node in raw.field_nodes)

@@ -1,0 +1,268 @@
+"""GraphQL execution that reads plain fields directly.
+
+Strawberry resolves every field through its own resolver wrapper: a plain attribute goes through
+``StrawberryField.get_result``, a method through argument conversion, an ``Info`` object and a
+chain of field extensions, and graphql-core then completes each value through several generic
+steps. An impact page shows a few hundred fields, most of them plain attributes or methods of
+the object at hand, so that machinery is most of a request's CPU.
+
+:class:`DirectExecution` is graphql-core's executor (the one Strawberry uses) with two shortcuts,
+decided once per field definition:
+
+- a field Strawberry would resolve with its default resolver is read with ``getattr``; a field
+  whose resolver takes only the parent object (``self`` or ``root``: no ``info``, no arguments, no
+  field extensions, not ``async``) is called with it directly;
+- a value of a scalar or enum type, or of a list of them, is coerced right there.
+
+Anything else (a null where the type forbids one, a value the type cannot represent, an error
+raised by a resolver, a field with directives, objects and interfaces) goes through the
+executor's own completion with the value read, so errors, paths and nulls are exactly those of
+the standard execution. Fields with arguments or ``info`` keep Strawberry's resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.executor import to_nodes
+from graphql.pyutils import AwaitableOrValue, Path
+from graphql.pyutils.undefined import UndefinedType
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
+from strawberry.types.field import StrawberryField
+
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    Undefined,
+    is_leaf_type,
+)
+
+#: Strawberry's link from a graphql-core field to its own field definition.
+_DEFINITION = "strawberry-definition"
+#: Where a field's plan is kept, in the field definition's ``extensions``.
+_PLAN = "lineage-direct-plan"
+
+
+class _Miss:
+    """A value the shortcut does not complete (the executor's completion does)."""
+
+
+_MISS = _Miss()
+
+
+class _Leaf(NamedTuple):
+    """How to coerce a scalar or enum value, or a list of them, of one field."""
+
+    coerce: Callable[[Any], Any]
+    non_null: bool
+    #: None: not a list; else whether the list's items are non-null.
+    items_non_null: bool | None
+
+    def complete(self, value: Any) -> Any:
+        """The coerced value, or :data:`_MISS` for anything the executor must complete itself
+        (a null where the type forbids one, an error, a value the type refuses)."""
+        if value is None:
+            return _MISS if self.non_null else None
+        coerce = self.coerce
+        if self.items_non_null is None:
+            if isinstance(value, Exception):
+                return _MISS
+            try:
+                coerced = coerce(value)
+            except Exception:
+                return _MISS
+            return _MISS if coerced is None or coerced is Undefined else coerced
+        if type(value) is not list and type(value) is not tuple:
+            return _MISS
+        out: list[Any] = []
+        for item in value:
+            if item is None:
+                if self.items_non_null:
+                    return _MISS
+                out.append(None)
+                continue
+            if isinstance(item, Exception):
+                return _MISS
+            try:
+                coerced = coerce(item)
+            except Exception:
+                return _MISS
+            if coerced is None or coerced is Undefined:
+                return _MISS
+            out.append(coerced)
+        return out
+
+
+class _Plan(NamedTuple):
+    """How one field is resolved: ``read`` (None: through Strawberry's resolver) and ``leaf``."""
+
+    read: Callable[[Any], Any] | None
+    leaf: _Leaf | None
+
+
+def _coercion(type_: GraphQLLeafType) -> Callable[[Any], Any]:
+    """The type's output coercion. Strawberry's enum types look a Python enum member up by
+    scanning the enum's values; here members are looked up in a table made once (the first
+    value whose value equals the member's, as Strawberry finds it), anything else is left to
+    the type."""
+    coerce = type_.coerce_output_value
+    if not isinstance(type_, CustomGraphQLEnumType) or not isinstance(type_.wrapped_cls, type):
+        return coerce
+    names: dict[Any, str] = {}
+    members: list[Any] = list(type_.wrapped_cls)
+    for member in members:
+        for name, value in type_.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+    wrapped = type_.wrapped_cls
+
+    def enum_name(value: Any) -> Any:
+        if type(value) is wrapped:
+            name = names.get(value)
+            if name is not None:
+                return name
+        return coerce(value)
+
+    return enum_name
+
+
+def _leaf(type_: GraphQLOutputType) -> _Leaf | None:
+    non_null = isinstance(type_, GraphQLNonNull)
+    inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if is_leaf_type(inner):
+        return _Leaf(_coercion(inner), non_null, None)
+    if isinstance(inner, GraphQLList):
+        item = inner.of_type
+        items_non_null = isinstance(item, GraphQLNonNull)
+        item = item.of_type if isinstance(item, GraphQLNonNull) else item
+        if is_leaf_type(item):
+            return _Leaf(_coercion(item), non_null, items_non_null)
+    return None
+
+
+def _reader(field_def: GraphQLField) -> Callable[[Any], Any] | None:
+    """A direct reader of the field's value from its parent object, when it is safe to skip
+    Strawberry's resolver; else None."""
+    field = (field_def.extensions or {}).get(_DEFINITION)
+    if not isinstance(field, StrawberryField) or field.extensions or field_def.args:
+        return None
+    resolver = field.base_resolver
+    if resolver is None:
+        if not getattr(field_def.resolve, "_is_default", False) or field.default_resolver is not getattr:
+            return None
+        name = field.python_name
+
+        def attribute(source: Any) -> Any:
+            return getattr(source, name)
+
+        return attribute
+    if resolver.is_async or resolver.info_parameter is not None or resolver.arguments:
+        return None
+    function = resolver.wrapped_func
+    if not callable(function):
+        return None
+    if resolver.self_parameter is not None:
+        if resolver.root_parameter is not None or resolver.parent_parameter is not None:
+            return None
+        return function
+    keyword = resolver.root_parameter or resolver.parent_parameter
+    if keyword is None:
+        return lambda source: function()
+    key = keyword.name
+    return lambda source: function(**{key: source})
+
+
+def plan(field_def: GraphQLField) -> _Plan:
+    """How :class:`DirectExecution` resolves this field: decided on first use, then kept with
+    the field definition (a schema's definitions do not change once built)."""
+    extensions = field_def.extensions
+    found = extensions.get(_PLAN)
+    if isinstance(found, _Plan):
+        return found
+    read = _reader(field_def)
+    found = _Plan(read, _leaf(field_def.type) if read is not None else None)
+    extensions[_PLAN] = found
+    return found
+
+
+class DirectExecution(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, reading plain fields directly (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        #: Field middleware (Strawberry installs extensions with a ``resolve`` hook as middleware)
+        #: wraps every resolver: then no field is read directly.
+        self._direct = manager is None or not manager.middlewares
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any] | UndefinedType:
+        node = field_details_list[0].node
+        field_def = self.schema.get_field(parent_type, node.name.value)
+        if field_def is None or node.directives or not self._direct:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        found = plan(field_def)
+        if found.read is None:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        try:
+            value = found.read(source)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field_def.type, field_details_list, path)
+            return None
+        if found.leaf is not None:
+            completed = found.leaf.complete(value)
+            if completed is not _MISS:
+                return completed
+        return self._complete(field_def, parent_type, field_details_list, path, value, position_context)
+
+    def _complete(
+        self,
+        field_def: GraphQLField,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """What the executor's ``execute_field`` does with a resolver's value."""
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        try:
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, value, position_context
+                )
+            completed = self.complete_value(return_type, field_details_list, info, path, value, position_context)
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _await_completed(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
