@@ -1,0 +1,195 @@
+"""The server's GraphQL execution (lineage.api.execution) answers exactly as Strawberry's own.
+
+Every read example of ``graphql/queries`` and a document selecting every plain field of every
+node kind go over HTTP to two apps on the same store: one as served, one with Strawberry's
+standard executor. The bodies must be equal, byte for byte. A small schema then checks, value by
+value (hypothesis), that nulls, refused values, errors and enums complete as the standard
+executor completes them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import strawberry
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strawberry.scalars import JSON
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
+from lineage.api.execution import DirectExecution
+from lineage.api.schema import build_schema
+from lineage.api.schema.types import KIND_TYPES
+from tests.api.conftest import Api, Seeded, app_settings, open_api
+from tests.api.test_api_schema import example_variables
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "graphql" / "queries").glob("*.graphql"))
+IMPACT_ROOT = "dataset:raw/payments.transactions@2026-11-03"
+
+
+def _plain_fields(type_name: str) -> list[str]:
+    """Fields of a node type without arguments whose values are scalars, enums or lists of them."""
+    gql_type = build_schema()._schema.get_type(type_name)
+    assert isinstance(gql_type, GraphQLObjectType)
+    out = []
+    for name, definition in gql_type.fields.items():
+        inner = definition.type
+        while isinstance(inner, GraphQLNonNull | GraphQLList):
+            inner = inner.of_type
+        if is_leaf_type(inner) and not definition.args:
+            out.append(name)
+    return out
+
+
+def _node_selection() -> str:
+    fragments = " ".join(
+        f"... on {t.__name__} {{ {' '.join(_plain_fields(t.__name__))} }}" for t in KIND_TYPES.values()
+    )
+    return f"id kind {fragments}"
+
+
+#: Documents selecting every plain field of every node kind (each under the field-count limit).
+EVERY_FIELD = {
+    "every-field-nodes": f"""{{
+      nodes(first: 200) {{ pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ {_node_selection()} }} }} }}
+    }}""",
+    "every-field-impact-rows": f"""query Rows($id: ID!) {{
+      impact(id: $id, first: 200) {{
+        reached {{ totalCount pageInfo {{ hasNextPage endCursor }}
+          edges {{ cursor distance production path {{ length steps {{ via nodeId node {{ id }} }} }}
+                  node {{ {_node_selection()} downstream {{ id kind }} }} }} }}
+      }}
+    }}""",
+    "every-field-impact-summary": f"""query Summary($id: ID!) {{
+      impact(id: $id, first: 5) {{
+        root {{ {_node_selection()} }} total truncated depth kinds counts {{ kind count }} asOf
+        productionDeployments {{ distance production node {{ id kind }} path {{ length text nodeIds edgeTypes }} }}
+        ownersToNotify {{ owner nodeIds production }}
+      }}
+      provenance(id: $id) {{ total counts {{ kind count }} groups {{ kind count items {{ distance node {{ id }} }} }} }}
+    }}""",
+}
+
+
+DOCUMENTS = [
+    *(
+        pytest.param(p.read_text(), example_variables(p.read_text()), id=p.stem)
+        for p in EXAMPLES
+        if not p.read_text().lstrip("# \n").startswith("mutation") and "\nmutation " not in p.read_text()
+    ),
+    *(pytest.param(text, {"id": IMPACT_ROOT}, id=name) for name, text in EVERY_FIELD.items()),
+]
+
+
+@pytest.fixture
+async def standard(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
+    """The same app with Strawberry's standard executor."""
+    monkeypatch.setattr("lineage.api.schema.DirectExecution", StrawberryGraphQLCoreExecutionContext)
+    async for a in open_api(app_settings(seeded.url), seeded.secrets):
+        yield a
+
+
+@pytest.mark.parametrize(("document", "variables"), DOCUMENTS)
+async def test_same_bytes_as_strawberry_execution(
+    api: Api, standard: Api, document: str, variables: dict[str, Any]
+) -> None:
+    payload = {"query": document, "variables": variables}
+    served = await api.client.post("/graphql", json=payload, headers=api.headers("reader"))
+    reference = await standard.client.post("/graphql", json=payload, headers=standard.headers("reader"))
+    assert served.status_code == reference.status_code == 200
+    assert json.loads(served.content).get("data"), served.text[:500]
+    assert served.content == reference.content
+
+
+# -- completion of single values ------------------------------------------------------------------
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+@strawberry.type
+class Item:
+    count: int
+    label: str | None
+    tags: list[str]
+    maybe: list[int | None] | None
+    colour: Colour
+    colours: list[Colour] | None
+    data: JSON | None
+    child: Item | None = None
+
+    @strawberry.field
+    def doubled(self) -> int:
+        return self.count * 2
+
+    @strawberry.field
+    def shout(root) -> str:  # Strawberry passes the parent as `root`
+        return str(root.label).upper()
+
+
+@strawberry.type
+class Query:
+    items: strawberry.Private[list[Any]]
+
+    @strawberry.field
+    def list(self) -> list[Item | None]:
+        return self.items
+
+
+SELECTION = "count label tags maybe colour colours data doubled shout"
+QUERY = f"{{ list {{ {SELECTION} child {{ {SELECTION} }} }} }}"
+SCHEMAS = {
+    "direct": strawberry.Schema(query=Query, execution_context_class=DirectExecution),
+    "standard": strawberry.Schema(query=Query),
+}
+anything = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.text(max_size=3),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(list(Colour)),
+    st.just(ValueError("broken value")),
+    st.lists(st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=2), st.sampled_from(list(Colour))), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+
+
+class Loose:
+    """An object with whatever attribute values (Strawberry reads attributes, not types)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def _item(values: dict[str, Any], child: Any) -> Loose:
+    return Loose(child=child, **values)
+
+
+FIELDS = ("count", "label", "tags", "maybe", "colour", "colours", "data")
+values = st.fixed_dictionaries({name: anything for name in FIELDS})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(values, st.one_of(st.none(), values)), min_size=1, max_size=3))
+def test_values_complete_as_strawberry_completes_them(rows: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+    items = [_item(top, None if child is None else _item(child, None)) for top, child in rows]
+    results = {}
+    for name, schema in SCHEMAS.items():
+        result = schema.execute_sync(QUERY, root_value=Query(items=items))
+        results[name] = (
+            result.data,
+            [(e.message, e.path, e.locations) for e in result.errors or []],
+        )
+    assert results["direct"] == results["standard"]
