@@ -98,9 +98,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def lineage_store(tmp_path: Path) -> Iterator[GraphStore]:
-    with open_store(f"sqlite:///{tmp_path / 'lineage.db'}") as st:
-        yield st
+def lineage_store(store: GraphStore) -> GraphStore:
+    """A fresh store of each backend: the embedded file and a real Neo4j (tests/conftest.py)."""
+    return store
 
 
 def feature(store: GraphStore, name: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from lineage.analysis import impact
 from lineage.ingest.mlflow import import_mlflow
 from lineage.ingest.openlineage import OpenLineageIngester
 from lineage.model import Batch, EdgeType, NodeKind, NodeSpec
-from lineage.storage import Direction, GraphStore, open_store
+from lineage.storage import Direction, GraphStore
 from lineage.storage.base import AuditFilter
 
 pytest.importorskip("mlflow", reason="the [mlflow] extra (mlflow-skinny) is not installed")
@@ -66,9 +65,9 @@ def mlflow_entries(store: GraphStore, source: str) -> list[int]:
 
 
 @pytest.fixture
-def lineage_store(tmp_path: Path) -> Iterator[GraphStore]:
-    with open_store(f"sqlite:///{tmp_path / 'lineage.db'}") as st:
-        yield st
+def lineage_store(store: GraphStore) -> GraphStore:
+    """A fresh store of each backend: the embedded file and a real Neo4j (tests/conftest.py)."""
+    return store
 
 
 def test_runs_inputs_models_registry_and_alias(churn: Tracking, lineage_store: GraphStore) -> None:
