@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,59 @@ GENESIS = "0" * 64
 
 def canonical(value: Any) -> bytes:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8. The bytes that get hashed."""
+    if type(value) is dict or type(value) is list:
+        fast = _fast_canonical(value) if _orjson_dumps is not None else None
+        if fast is not None:
+            return fast
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+_orjson_dumps: Callable[[Any], bytes] | None
+try:  # the server extra brings orjson; without it the standard library encodes everything
+    import orjson
+
+    _OPTIONS = (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+    def _orjson_dumps(value: Any) -> bytes:
+        return orjson.dumps(value, option=_OPTIONS)
+
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _orjson_dumps = None
+
+# A number with a fraction or an exponent where JSON puts a value: after ``:``, ``,`` or ``[`` and
+# before ``,``, ``]`` or ``}``. Every float of a dict or list is one (text inside strings may match too).
+_FLOAT_TOKEN = re.compile(rb"(?<=[:,\[])-?\d+[.eE][-+.\deE]*(?=[,\]}])")
+
+
+def _fast_canonical(value: dict[str, Any] | list[Any]) -> bytes | None:
+    """``canonical(value)`` through orjson, or None where the two could differ.
+
+    For strings, integers up to 64 bits, booleans, null, lists and dicts with string keys orjson
+    writes the very bytes of the standard library's canonical form (keys sorted by code point,
+    which UTF-8 byte order preserves; the same escapes). Floats it may spell differently
+    (``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``): each float is checked against Python's
+    spelling, and any difference sends the value to the standard library, as does anything
+    orjson refuses (other types, subclasses, integers beyond 64 bits, non-string keys, lone
+    surrogates).
+    """
+    assert _orjson_dumps is not None
+    try:
+        text = _orjson_dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+    for match in _FLOAT_TOKEN.finditer(text):
+        token = match[0]
+        try:
+            if repr(float(token)).encode() != token:
+                return None
+        except ValueError:  # not a number after all: text inside a string
+            return None
+    return text
 
 
 def digest(value: Any) -> str:

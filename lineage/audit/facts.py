@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,6 +99,19 @@ _C_CANONICAL = (
 )
 
 
+_orjson_dumps: Callable[[Any], bytes] | None
+try:  # with the server extra: the same bytes for facts (strings, integers, null) at half the cost
+    import orjson
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def _orjson_dumps(value: Any) -> bytes:
+        return orjson.dumps(value, option=_OPTIONS)
+
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _orjson_dumps = None
+
+
 def micros(value: datetime | None) -> int | None:
     """Integer microseconds since the epoch (naive values are taken as UTC), as the stores keep times."""
     if value is None:
@@ -120,6 +133,11 @@ def canonical_json(value: Any) -> str:
 
 def encode(stream: str, fields: Iterable[Any]) -> bytes:
     """The canonical bytes of one fact."""
+    if _orjson_dumps is not None:
+        try:
+            return _orjson_dumps((stream, *fields))
+        except TypeError:  # a value orjson refuses (a lone surrogate, a big integer): the slow way
+            pass
     if _C_ENCODE is not None:
         return "".join(_C_ENCODE((stream, *fields), 0)).encode()
     return _ENCODE([stream, *fields]).encode()
@@ -164,15 +182,27 @@ class Writes:
 
     def add_many(self, stream: str, rows: Iterable[Iterable[Any]]) -> None:
         """:meth:`add` for many facts of one stream (the same result, without a call per fact)."""
-        if _C_ENCODE is None:
-            for fields in rows:
-                self.add(stream, fields)
-            return
-        enc, shake, from_bytes = _C_ENCODE, hashlib.shake_256, int.from_bytes
-        values = [
-            from_bytes(shake("".join(enc((stream, *fields), 0)).encode()).digest(WIDTH_BYTES), "little")
-            for fields in rows
-        ]
+        shake, from_bytes = hashlib.shake_256, int.from_bytes
+        rows = rows if isinstance(rows, list) else list(rows)
+        values: list[int] | None = None
+        if _orjson_dumps is not None:
+            dumps = _orjson_dumps
+            try:
+                values = [
+                    from_bytes(shake(dumps((stream, *fields))).digest(WIDTH_BYTES), "little") for fields in rows
+                ]
+            except TypeError:  # a value orjson refuses: every fact of the call the slow way
+                values = None
+        if values is None:
+            if _C_ENCODE is None:
+                for fields in rows:
+                    self.add(stream, fields)
+                return
+            enc = _C_ENCODE
+            values = [
+                from_bytes(shake("".join(enc((stream, *fields), 0)).encode()).digest(WIDTH_BYTES), "little")
+                for fields in rows
+            ]
         if not values:
             return
         before = self.counts.get(stream, 0)

@@ -63,8 +63,8 @@ def _static_checks(batch: Batch) -> None:
             )
         kinds[node_id] = node.kind
     for i, edge in enumerate(batch.edges):
-        src = kinds.get(edge.source) or parse_node_id(edge.source).kind
-        dst = kinds.get(edge.target) or parse_node_id(edge.target).kind
+        src = kinds.get(edge.source) or _kind_of(edge.source)
+        dst = kinds.get(edge.target) or _kind_of(edge.target)
         if not edge_allowed(src, edge.type, dst):
             targets = allowed_targets(src, edge.type)
             allowed = (
@@ -82,6 +82,15 @@ def _static_checks(batch: Batch) -> None:
                 f"edges[{i}] ({edge.id}): a node cannot derive from itself",
                 details={"element": f"edges[{i}]", "rule": "acyclic"},
             )
+
+
+_BY_PREFIX = {kind.prefix: kind for kind in NodeKind}
+
+
+def _kind_of(node_id: str) -> NodeKind:
+    """The kind a node id names: its prefix (edge ends were parsed when the edge was validated)."""
+    kind = _BY_PREFIX.get(node_id.partition(":")[0])
+    return kind if kind is not None else parse_node_id(node_id).kind
 
 
 def _plan(tx: WriteTx, batch: Batch) -> _Plan:

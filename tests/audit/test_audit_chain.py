@@ -154,3 +154,28 @@ def test_removed_reordered_inserted_entries() -> None:
     assert verify(entries[:4]).ok
     cut = verify(entries[:4], expect_head=entries[-1].hash)
     assert not cut.ok and cut.first_bad_seq == 5 and "removed from the end" in (cut.problem or "")
+
+
+def _standard(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+# Values where a fast encoder and the standard library could spell the same thing differently.
+awkward_leaves = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text() | st.sampled_from(["a:1.5,", ":1e5]", "\u2028", "\x7f", "\x00", "é", "😀", '"', "\\"])
+    | st.datetimes(timezones=st.just(UTC))
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.recursive(
+    awkward_leaves,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=6), children, max_size=5),
+    max_leaves=30,
+))
+def test_canonical_is_the_standard_encoding_whatever_encodes_it(value: Any) -> None:
+    """Big payloads may be encoded by a faster library, but never to different bytes."""
+    assert canonical(value) == _standard(value)
+    assert canonical({"v": value}) == _standard({"v": value})
+    assert canonical([value, {"k": [value]}]) == _standard([value, {"k": [value]}])
