@@ -117,7 +117,7 @@ class OpenLineageIngester:
         events = [parse_event(p, where=f"[{i}]") for i, p in enumerate(payloads)]
         return self.apply_many(events, principal=principal, payloads=list(payloads) if land else None)
 
-    def apply(self, event: Event, *, principal: Author | None = None) -> Outcome:
+    def apply(self, event: Event, *, principal: Author | None = None, raw_seq: int | None = None) -> Outcome:
         """Map one validated event in one write transaction, retrying without any edge that would
         close a cycle (which only same-timestamp events can produce)."""
         who = principal or self.principal
@@ -126,7 +126,8 @@ class OpenLineageIngester:
             planned: list[Plan] = [Plan()]
             try:
                 with self._lock:
-                    outcome = self._transact(functools.partial(self._apply_once, event, who, avoid, planned))
+                    work = functools.partial(self._apply_once, event, who, avoid, planned, raw_seq)
+                    outcome = self._transact(work)
                 outcome.dropped_edges = [f"{s} -{t.value}-> {d}" for s, t, d in sorted(avoid)]
                 return outcome
             except CycleError as exc:
@@ -191,7 +192,7 @@ class OpenLineageIngester:
                 results.append(seq)
                 continue
             try:
-                outcome = self.apply(event, principal=author)
+                outcome = self.apply(event, principal=author, raw_seq=seq)
                 outcome.raw_seq = seq
                 results.append(outcome)
             except LineageError as exc:
@@ -229,9 +230,9 @@ class OpenLineageIngester:
             if payloads is not None:
                 seqs = list(land_raw_events_in(tx, self.source, payloads, principal=self._lander(who)))
             done: list[Outcome | LineageError] = []
-            for event, author in zip(events, who, strict=True):
+            for i, (event, author) in enumerate(zip(events, who, strict=True)):
                 plan = _plan(Planner(self.store, tx, self.cache), event)
-                done.append(self._write(tx, plan, event, author))
+                done.append(self._write(tx, plan, event, author, seqs[i] if seqs else None))
             self.cache.end(tx.audit_head())
         for outcome, seq in zip(done, seqs, strict=False):
             if isinstance(outcome, Outcome):
@@ -268,12 +269,14 @@ class OpenLineageIngester:
         """Who the landing of raw events is attributed to in the audit log: the first author."""
         return author_id(who[0] if who else self.principal)
 
-    def _apply_once(self, event: Event, principal: Author, avoid: set[EdgeKey], planned: list[Plan]) -> Outcome:
+    def _apply_once(
+        self, event: Event, principal: Author, avoid: set[EdgeKey], planned: list[Plan], raw_seq: int | None
+    ) -> Outcome:
         """Plan and write one event in one transaction; the plan is left in ``planned[0]``."""
         with self.store.write() as tx:
             self.cache.begin(tx.audit_head(), self.store)
             planned[0] = _plan(Planner(self.store, tx, self.cache, avoid), event)
-            done = self._write(tx, planned[0], event, principal)
+            done = self._write(tx, planned[0], event, principal, raw_seq)
             self.cache.end(tx.audit_head())
         return done
 
@@ -286,12 +289,16 @@ class OpenLineageIngester:
         result: Outcome = transact(work)
         return result
 
-    def _write(self, tx: WriteTx, plan: Plan, event: Event, author: Author) -> Outcome:
+    def _write(self, tx: WriteTx, plan: Plan, event: Event, author: Author, raw_seq: int | None) -> Outcome:
+        """Register what the plan says. The audit entry names the event (its landing-zone number
+        when it was landed) instead of repeating the batch: its facts record every row written."""
         check_scope(tx, plan, author)
         principal = author_id(author)
         outcome = Outcome(type(event).__name__, plan.subject)
         batch = Batch(nodes=list(plan.nodes.values()), edges=list(plan.edges.values()))
-        result = register_in(tx, batch, principal=principal, source=self.source)
+        about = {"openlineage": {"event": outcome.kind, "subject": plan.subject, "raw_seq": raw_seq}}
+        # The planner makes one node per id and only edges the schema allows (checked=True).
+        result = register_in(tx, batch, principal=principal, source=self.source, checked=True, about=about)
         outcome.nodes_created = result.nodes_created
         outcome.nodes_updated = result.nodes_updated
         outcome.edges_created = result.edges_created

@@ -54,10 +54,11 @@ from lineage.ingest.openlineage_state import (
 )
 from lineage.model import EdgeSpec, EdgeType, NodeKind, NodeSpec
 from lineage.model.ids import parse_node_id
-from lineage.storage.base import GraphStore, WriteTx
+from lineage.storage.base import Direction, GraphStore, WriteTx
 
 EdgeKey = tuple[str, EdgeType, str]
 _RUN_PREFIX = f"{NodeKind.RUN.prefix}:"  # how the ids of Run nodes begin
+_DATASET_PREFIX = f"{NodeKind.DATASET.prefix}:"
 
 #: Run properties the mapping keeps for itself: when each input was mentioned, pinned versions.
 MENTIONS, INPUTS_PINNED, OUTPUTS_PINNED = "_ol_inputs", "_ol_inputs_pinned", "_ol_outputs_pinned"
@@ -105,9 +106,9 @@ class Planner:
     def stored_props(self, nid: str) -> dict[str, Any] | None:
         """Properties of a visible node (dataset versions come from the version cache)."""
         if nid not in self._stored:
-            key = parse_node_id(nid)
-            if key.kind is NodeKind.DATASET and key.version is not None:
-                return self.versions(key.namespace, key.name).props(key.version)
+            if nid.startswith(_DATASET_PREFIX):  # every dataset id the mapping makes has a version
+                key = parse_node_id(nid)
+                return self.versions(key.namespace, key.name).props(key.version or "")
             found = self.tx.nodes([nid]).get(nid)
             self._stored[nid] = dict(found.properties) if found and found.retracted_at is None else None
         return self._stored[nid]
@@ -133,7 +134,7 @@ class Planner:
     ) -> str:
         nid = dataset_id(ref_ns, ref_name, version)
         pending = plan.nodes.get(nid)
-        base = dict(pending.properties) if pending else self.stored_props(nid)
+        base = dict(pending.properties) if pending else self.versions(ref_ns, ref_name).props(version)
         props = merge_dataset_mention(
             base, claims=claims, rank=rank, at=at, produced_by=produced_by, placeholder=version == PLACEHOLDER
         )
@@ -351,10 +352,10 @@ class Planner:
         if self.stored_props(rid) is None:
             return {}
         out: dict[tuple[str, str], set[str]] = {}
-        for e in self.store.node_edges(rid):
-            if e.type is EdgeType.INPUT_TO and e.target == rid:
-                key = parse_node_id(e.source)
-                if key.kind is NodeKind.DATASET and key.version is not None:
+        for hop in self.store.expand([rid], Direction.UPSTREAM):
+            if hop.edge_type is EdgeType.INPUT_TO and hop.reached_kind is NodeKind.DATASET:
+                key = parse_node_id(hop.reached)
+                if key.version is not None:
                     out.setdefault((key.namespace, key.name), set()).add(key.version)
         return out
 

@@ -296,11 +296,22 @@ def register(store: GraphStore, batch: Batch, *, principal: str, source: str) ->
             return register_in(tx, batch, principal=principal, source=source, checked=True)
 
 
-def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, checked: bool = False) -> WriteResult:
+def register_in(
+    tx: WriteTx,
+    batch: Batch,
+    *,
+    principal: str,
+    source: str,
+    checked: bool = False,
+    about: dict[str, Any] | None = None,
+) -> WriteResult:
     """Register a batch inside a write transaction the caller holds, with the rules of ``register``.
 
     For writers that must read, decide and write atomically (the OpenLineage mapper merges a run's
     state with what is stored). Raises the errors of ``register`` before writing anything.
+    ``about``: what the audit entry's payload says the registration came from, in place of the
+    batch itself (a mapper whose input is kept elsewhere, e.g. in the landing zone); the facts of
+    the entry record every row written either way.
     """
     if not checked:
         _static_checks(batch)
@@ -318,7 +329,7 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
     head = tx.audit_head()
     if len(plan.new_nodes) + len(plan.new_edges) < OVERLAP_MIN:
         _write_plan(tx, plan, at, principal)
-        entry = _register_entry(head, batch, plan, result, at, principal, source)
+        entry = _register_entry(head, batch, plan, result, at, principal, source, about)
     else:
         # The rows go to the database from a second thread while this one computes the audit
         # digests: the database's own work (SQLite's B-trees, Neo4j's round trips) runs without the
@@ -329,7 +340,7 @@ def register_in(tx: WriteTx, batch: Batch, *, principal: str, source: str, check
 
         with ThreadPoolExecutor(1, thread_name_prefix="lineage-write") as pool:
             rows = pool.submit(_write_plan, tx, plan, at, principal)
-            entry = _register_entry(head, batch, plan, result, at, principal, source)
+            entry = _register_entry(head, batch, plan, result, at, principal, source, about)
             rows.result()
     _append(tx, entry, result, at)
     return result
@@ -347,7 +358,14 @@ def _write_plan(tx: WriteTx, plan: _Plan, at: Any, principal: str) -> None:
 
 
 def _register_entry(
-    head: tuple[int, str], batch: Batch, plan: _Plan, result: WriteResult, at: Any, principal: str, source: str
+    head: tuple[int, str],
+    batch: Batch,
+    plan: _Plan,
+    result: WriteResult,
+    at: Any,
+    principal: str,
+    source: str,
+    about: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """The audit entry of a registration after the entry ``head`` (seq, hash); touches no store."""
     writes = _registered(plan, principal)
@@ -358,7 +376,7 @@ def _register_entry(
         subjects.setdefault(e.source)
         subjects.setdefault(e.target)
     payload = {
-        "batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+        **({"batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True)} if about is None else about),
         "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
     }
     return _entry(head, at, principal, source, "register", list(subjects), payload, writes)
