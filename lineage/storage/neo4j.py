@@ -10,8 +10,14 @@ text in ``neo4j_cypher``, the write transaction in ``neo4j_tx``, record conversi
   unit of work on transient failures (deadlocks, leader changes). Each begins by locking the audit
   head node, which serialises writers across processes and API replicas, so the audit chain never
   forks or skips.
-- **Reads** run as managed read transactions. All sessions of one store share a bookmark manager,
-  so a read sees every write this store made before it, also on a cluster.
+- **Reads** of one statement run as auto-commit queries in read sessions: one Bolt round trip
+  (RUN and PULL sent together), retried here on transient failures as the driver retries managed
+  transactions. Reads of several statements run as managed read transactions. All sessions of one
+  store share a bookmark manager, so a read sees every write this store made before it, also on a
+  cluster.
+- **A node read also reads the audit head** in the same statement (:meth:`Neo4jStore.get_node`),
+  so a walk from that node catches its traversal index up without asking again: an impact report
+  costs two round trips (start node with head, then the page of records shown).
 - **Driver errors** are translated in one place, :func:`map_exceptions`.
 - **Times** are integer microseconds since the epoch, exactly as in the embedded store.
 """
@@ -20,8 +26,10 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +40,7 @@ import neo4j
 import neo4j.exceptions as nex
 
 from lineage.audit import GENESIS, AuditEntry
-from lineage.errors import ValidationError
+from lineage.errors import NotFoundError, ValidationError
 from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
 from lineage.storage import neo4j_cypher as q
 from lineage.storage.base import (
@@ -43,6 +51,7 @@ from lineage.storage.base import (
     Hop,
     NodeFilter,
     RawEvent,
+    Reach,
     Revision,
     Section,
     TokenRecord,
@@ -66,10 +75,8 @@ from lineage.storage.neo4j_tx import Neo4jWriteTx
 from lineage.storage.sqlite import from_us
 
 if TYPE_CHECKING:
-    from lineage.storage.neo4j_verify import Neo4jRows
-
-if TYPE_CHECKING:
     from lineage.storage.index import TraversalIndex
+    from lineage.storage.neo4j_verify import Neo4jRows
 
 __all__ = ["Neo4jStore", "SchemaChange", "map_exceptions", "redact", "split_url"]
 
@@ -151,6 +158,7 @@ class Neo4jStore(GraphStore):
         max_retry_time: float = 30.0,
     ) -> None:
         self.url = redact(url)
+        self._retry_time = max_retry_time
         try:
             driver_url, url_user, url_password = split_url(url)
         except ValueError as exc:
@@ -193,8 +201,13 @@ class Neo4jStore(GraphStore):
     def _errors(self) -> AbstractContextManager[None]:
         return map_exceptions(self.url, self._secrets)
 
-    def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self.database, bookmark_manager=self._bookmarks, fetch_size=10_000)
+    def _session(self, read: bool = False) -> neo4j.Session:
+        return self._driver.session(
+            database=self.database,
+            bookmark_manager=self._bookmarks,
+            fetch_size=10_000,
+            default_access_mode=neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS,
+        )
 
     def _active(self) -> neo4j.ManagedTransaction | None:
         """The transaction this thread is inside (a write unit or a multi-read unit), if any."""
@@ -217,7 +230,27 @@ class Neo4jStore(GraphStore):
             return session.execute_read(work)
 
     def _read(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
-        return self._read_tx(lambda tx: list(tx.run(query, params)))
+        """The records of one read statement: one round trip (an auto-commit query in a read session).
+
+        Inside a transaction already, the statement joins it. Transient failures (a busy server, a
+        lost connection, a cluster member that stopped serving) are retried with backoff for up to
+        ``max_retry_time`` seconds, as the driver retries managed transactions; a read is safe to repeat.
+        """
+        active = self._active()
+        if active is not None:
+            return list(active.run(query, params))
+        deadline = time.monotonic() + self._retry_time
+        delay = 0.05
+        with self._errors():
+            while True:
+                try:
+                    with self._session(read=True) as session:
+                        return list(session.run(query, params))
+                except (nex.Neo4jError, nex.DriverError) as exc:
+                    if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                        raise
+                time.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 5.0)
 
     def in_one_read(self, work: Callable[[], R]) -> R:
         """Run ``work``, which may read many times, as one managed read transaction.
@@ -250,6 +283,7 @@ class Neo4jStore(GraphStore):
         """
         if getattr(self._local, "tx", None) is not None:
             return work()
+        self._local.seen = None  # a record read before this write no longer pins a walk's head
 
         def unit(tx: neo4j.ManagedTransaction) -> R:
             wtx = Neo4jWriteTx(tx)
@@ -263,7 +297,6 @@ class Neo4jStore(GraphStore):
         with self._errors(), self._session() as session:
             return session.execute_write(unit)
 
-    reach = _one_read(GraphStore.reach)
     history = _one_read(GraphStore.history)
     verify_audit = _one_read(GraphStore.verify_audit)
 
@@ -280,6 +313,7 @@ class Neo4jStore(GraphStore):
             yield active
             return
         # Called directly, outside transact(): one explicit transaction, not retried.
+        self._local.seen = None
         with self._errors(), self._session() as session, session.begin_transaction() as tx:
             wtx = Neo4jWriteTx(tx)
             wtx.lock()
@@ -368,12 +402,77 @@ class Neo4jStore(GraphStore):
     # -- reads -------------------------------------------------------------------------------
 
     def _node_records(self, query: LiteralString, as_of: datetime | None, **params: Any) -> list[NodeRecord]:
-        """Nodes a query returns as ``n``, with owners, tags and as-of properties, in one transaction."""
+        """Nodes a query returns as ``n``, with owners, tags and as-of properties, in one transaction.
+
+        The present costs one statement (owners and tags are kept on the node); a past time reads
+        annotations and revisions too, in the same read transaction.
+        """
+        if as_of is None:
+            return hydrate(None, self._read(query, **params)[0]["nodes"], None)
 
         def work(tx: neo4j.ManagedTransaction) -> list[NodeRecord]:
             return hydrate(tx, tx.run(query, params).single(strict=True)["nodes"], as_of)
 
         return self._read_tx(work)
+
+    def get_node(self, node_id: str, as_of: datetime | None = None) -> NodeRecord:
+        """The node visible as of the time, read together with the audit head in one statement.
+
+        A walk from the returned record (:meth:`reach_from` in this thread, before any write by it)
+        catches the traversal index up to that head instead of asking for it again: the record and
+        the walk then answer from the same moment, which a write that returned before this read
+        precedes. Raises ValidationError (malformed id), NotFoundError, BackendUnavailableError.
+        """
+        from lineage.storage.writes import check_node_id
+
+        check_node_id(node_id)
+        t = as_of_us(as_of)
+        if as_of is None:
+            row = self._read(q.NODE_WITH_HEAD, id=node_id, t=t)[0]
+            head, recs = int(row["seq"]), hydrate(None, row["nodes"], None)
+        else:
+
+            def work(tx: neo4j.ManagedTransaction) -> tuple[int, list[NodeRecord]]:
+                row = tx.run(q.NODE_WITH_HEAD, id=node_id, t=t).single(strict=True)
+                return int(row["seq"]), hydrate(tx, row["nodes"], as_of)
+
+            head, recs = self._read_tx(work)
+        if not recs:
+            when = f" as of {as_of.isoformat()}" if as_of else ""
+            raise NotFoundError(f"no node {node_id!r}{when}; try `lineage search` to find its id")
+        self._local.seen = (recs[0], head)
+        return recs[0]
+
+    def reach_from(
+        self,
+        root: NodeRecord,
+        direction: Direction,
+        *,
+        max_depth: int | None = None,
+        kinds: Sequence[NodeKind] = (),
+        as_of: datetime | None = None,
+        max_nodes: int | None = None,
+        edge_types: Sequence[EdgeType] = (),
+        charge: Callable[[int], None] | None = None,
+    ) -> Reach:
+        """:meth:`GraphStore.reach_from`; from a record :meth:`get_node` just read, the traversal
+        index catches up to the audit head read with it (no round trip when nothing changed)."""
+        seen: tuple[NodeRecord, int] | None = getattr(self._local, "seen", None)
+        self._local.head_hint = seen[1] if seen is not None and seen[0] is root else None
+        try:
+            return super().reach_from(
+                root, direction, max_depth=max_depth, kinds=kinds, as_of=as_of, max_nodes=max_nodes,
+                edge_types=edge_types, charge=charge,
+            )  # fmt: skip
+        finally:
+            self._local.head_hint = None
+
+    def take_head_hint(self) -> int | None:
+        """The audit head a walk in progress in this thread may catch up to (read with its start
+        node), or None when the head has to be read; used once."""
+        hint: int | None = getattr(self._local, "head_hint", None)
+        self._local.head_hint = None
+        return hint
 
     def get_nodes(self, ids: Sequence[str], as_of: datetime | None = None) -> dict[str, NodeRecord]:
         out: dict[str, NodeRecord] = {}

@@ -237,6 +237,11 @@ _A_VISIBLE: LiteralString = "(a.recorded_at <= $t AND (a.retracted_at IS NULL OR
 #: Node reads return one record holding every row (one Bolt message, not one per node).
 NODES_VISIBLE = f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) WHERE {_VISIBLE} RETURN collect(n {{.*}}) AS nodes"
 NODE_ANY = "MATCH (n:Node {id: $id}) RETURN collect(n {.*}) AS nodes"
+#: One node visible at ``$t`` together with the audit head: the head a walk from it catches up to.
+NODE_WITH_HEAD = (
+    "OPTIONAL MATCH (h:AuditHead {id: 'head'}) WITH coalesce(h.seq, 0) AS seq "
+    f"OPTIONAL MATCH (n:Node {{id: $id}}) WHERE {_VISIBLE} RETURN seq, collect(n {{.*}}) AS nodes"
+)
 NODE_ANNOTATIONS = (
     "UNWIND $ids AS id MATCH (a:Annotation {node_id: id}) "
     f"WHERE a.key IN ['owner', 'tag'] AND {_A_VISIBLE} RETURN collect([a.node_id, a.key, a.value]) AS rows"

@@ -1,9 +1,10 @@
 """How the Neo4j store feeds its traversal index (:mod:`lineage.storage.index`).
 
-The same protocol as the embedded store: the head is the audit head node's sequence number (one
-small read per query), changes are the edges touching the subjects of the audit entries after a
-sequence number, and a full load streams every relationship together with the head in one read
-transaction. A traversal then costs one round trip (the head) instead of one per level.
+The same protocol as the embedded store: the head is the audit head node's sequence number,
+changes are the edges touching the subjects of the audit entries after a sequence number, and a
+full load streams every relationship together with the head in one read transaction. A walk from
+a node that :meth:`Neo4jStore.get_node` just read takes the head read with that node (no round
+trip of its own); other callers read it (one small statement).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class Neo4jIndexFeed:
         self._store = store
 
     def index_head(self) -> int:
+        hint = self._store.take_head_hint()
+        if hint is not None:
+            # Read with the start node of the walk asking. An index already past it is fresh
+            # enough for that walk (never "behind", which would mean the log was replaced).
+            index = self._store._index
+            return max(hint, index.head) if index is not None else hint
         rows = self._store._read(_HEAD)
         return int(rows[0]["seq"]) if rows else 0
 

@@ -162,11 +162,18 @@ def annotation_of(a: dict[str, Any]) -> Annotation:
     )
 
 
-def hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: datetime | None) -> list[NodeRecord]:
+def hydrate(
+    tx: neo4j.ManagedTransaction | None, rows: list[dict[str, Any]], as_of: datetime | None
+) -> list[NodeRecord]:
     """Node records from stored node maps: owners and tags as of the time, and the properties
-    of the revision current then (only nodes that ever changed have revisions to look up)."""
+    of the revision current then (only nodes that ever changed have revisions to look up).
+
+    The present needs no further statement (current owners and tags are kept on the node), so
+    ``tx`` may be None then; a past time needs it."""
     if not rows:
         return []
+    if as_of is not None and tx is None:
+        raise ValueError("records as of a past time are read in a transaction")
     t = as_of_us(as_of)
     ann: dict[str, dict[str, list[str]]] = {}
     ids = [n["id"] for n in rows]
@@ -177,6 +184,7 @@ def hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: dat
                 ann[n["id"]] = {"owner": list(n.get("owners_now") or ()), "tag": list(n.get("tags_now") or ())}
         ids = []
     for chunk in chunks(ids):
+        assert tx is not None
         for node_id, key, value in tx.run(q.NODE_ANNOTATIONS, ids=list(chunk), t=t).single(strict=True)[0]:
             ann.setdefault(node_id, {}).setdefault(key, []).append(value)
     for by_key in ann.values():
@@ -186,6 +194,7 @@ def hydrate(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], as_of: dat
     revised = [n["id"] for n in rows if n.get("revised")]
     if as_of is not None and revised:
         for chunk in chunks(revised):
+            assert tx is not None
             for node_id, props, event_time in tx.run(q.REVISIONS_AS_OF, ids=list(chunk), t=t).single(strict=True)[0]:
                 if props is not None:
                     revs[node_id] = (props, event_time)
