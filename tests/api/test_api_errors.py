@@ -162,6 +162,7 @@ async def test_backend_unavailable(api: Api, monkeypatch: pytest.MonkeyPatch) ->
         raise BackendUnavailableError("store 'x' unavailable: connection refused")
 
     monkeypatch.setattr(api.store, "get_nodes", down)
+    monkeypatch.setattr(api.store, "get_node", down)
     monkeypatch.setattr(api.store, "ping", down)
     reply = await api.gql(f'{{ node(id: "{CORRUPTED}") {{ id }} }}')
     assert reply.codes == ["BACKEND_UNAVAILABLE"]
