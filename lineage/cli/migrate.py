@@ -12,7 +12,7 @@ from lineage.errors import IntegrityError
 from lineage.settings import load_settings
 from lineage.storage import NEO4J_SCHEMES, GraphStore, open_store
 from lineage.storage.base import Section
-from lineage.storage.migrate import copy_store, verify_copy
+from lineage.storage.migrate import MAX_TX_BYTES, copy_store, verify_copy
 
 FromOpt = Annotated[str, typer.Option("--from", help="Store to copy (sqlite:///lineage.db, neo4j://host:7687, ...).")]
 ToOpt = Annotated[str, typer.Option("--to", help="Empty store to copy into.")]
@@ -36,6 +36,12 @@ def migrate_cmd(
     source_url: FromOpt,
     target_url: ToOpt,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Records per transaction.")] = 5_000,
+    max_tx_mib: Annotated[
+        int,
+        typer.Option(
+            "--max-tx-mib", min=1, help="Audit payload per transaction, MiB (an entry larger than that goes alone)."
+        ),
+    ] = MAX_TX_BYTES // 2**20,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare the stores afterwards.")] = True,
     sample: Annotated[int, typer.Option("--sample", min=1, help="Nodes sampled by the query checks.")] = 25,
     from_user: Annotated[str | None, typer.Option(envvar="LINEAGE_FROM_NEO4J_USER", show_default=False)] = None,
@@ -61,6 +67,7 @@ def migrate_cmd(
         source_url,
         target_url,
         batch_size,
+        max_tx_mib * 2**20,
         verify,
         sample,
         _options(source_url, from_user, from_password, from_database),
@@ -73,6 +80,7 @@ def _migrate(
     source_url: str,
     target_url: str,
     batch_size: int,
+    max_tx_bytes: int,
     verify: bool,
     sample: int,
     source_options: dict[str, Any],
@@ -80,7 +88,7 @@ def _migrate(
     fmt: Format,
 ) -> None:
     with open_store(source_url, **source_options) as source, open_store(target_url, **target_options) as target:
-        report = _copy(source, target, batch_size)
+        report = _copy(source, target, batch_size, max_tx_bytes)
         if verify:
             err().print("verifying the copy …", highlight=False)
             checked = verify_copy(source, target, sample=sample)
@@ -101,7 +109,7 @@ def _migrate(
         raise IntegrityError(f"the copy in {target_name} differs from {source_name} in {len(report.problems)} checks")
 
 
-def _copy(source: GraphStore, target: GraphStore, batch_size: int) -> Any:
+def _copy(source: GraphStore, target: GraphStore, batch_size: int, max_tx_bytes: int) -> Any:
     with Progress(
         TextColumn("{task.description:<12}"),
         BarColumn(),
@@ -117,4 +125,4 @@ def _copy(source: GraphStore, target: GraphStore, batch_size: int) -> Any:
                 tasks[section] = bar.add_task(section.value.replace("_", " "), total=total)
             bar.update(tasks[section], completed=done, total=total if total is not None else done or None)
 
-        return copy_store(source, target, batch_size=batch_size, progress=progress)
+        return copy_store(source, target, batch_size=batch_size, max_tx_bytes=max_tx_bytes, progress=progress)

@@ -4,6 +4,19 @@ Everything moves exactly as recorded: nodes and edges with their retractions, ev
 annotations, tokens, raw events and the audit log entry by entry, so the copy's chain verifies
 and ends at the same head. Stop writers while copying: the copy is read section by section.
 
+Each section is written in bounded transactions. The audit log is read a few entries at a time
+and written in transactions of at most ``batch_size`` elements (an entry and each of its subjects)
+and ``max_tx_bytes`` of payload and subject text, because one entry can hold a whole registration
+batch (tens of thousands of elements, megabytes of payload). An entry is never split: it goes in
+with all its subjects in one transaction (one larger than the bounds goes alone, as large as the
+write that made it).
+
+A copy that is stopped (killed, a lost connection) leaves the target holding a prefix of the
+source: the sections before the one it was in, and of that one whole transactions; of the audit
+log, whole entries up to some head, whose chain verifies. Such a target is not empty, so another
+copy refuses it, and ``verify`` (or ``lineage audit verify``) reports the rows whose audit entries
+are missing: empty the target and copy again.
+
 Verification compares the two stores through the public contract only: counts, the audit chain
 and its head, tokens, raw events, and a sample of reads (nodes, edges, history, reach in both
 directions, search, listing) now and as of earlier times.
@@ -11,17 +24,23 @@ directions, search, listing) now and as of earlier times.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import zip_longest
 from typing import Any
 
+from lineage.audit import AuditEntry
 from lineage.errors import ConflictError
 from lineage.storage.base import AuditFilter, Direction, GraphStore, NodeFilter, Section
 
 #: progress(section, records done in this section, total for the section or None when unknown)
 Progress = Callable[[Section, int, int | None], None]
+
+#: Payload and subject text one audit import transaction carries at most (a larger entry goes alone).
+MAX_TX_BYTES = 16 * 2**20
+#: Audit entries read from the source at a time: entries can be megabytes each.
+AUDIT_READ_PAGE = 64
 
 
 @dataclass(slots=True)
@@ -57,10 +76,48 @@ def section_totals(store: GraphStore) -> dict[Section, int | None]:
     }
 
 
+def _sized_entries(chunks: Iterable[list[Any]]) -> Iterator[tuple[AuditEntry, int, int]]:
+    """Each audit entry with its elements (itself and its subjects) and bytes (payload and subjects).
+
+    The payload's canonical text is computed once here and kept on the entry for the import.
+    """
+    for chunk in chunks:
+        for entry in chunk:
+            text = entry.payload_text()
+            if entry.encoded_payload is None:
+                entry = replace(entry, encoded_payload=text)
+            size = len(text.encode()) + sum(len(s.encode()) for s in entry.subjects)
+            yield entry, 1 + len(entry.subjects), size
+
+
+def bounded_audit(
+    chunks: Iterable[list[Any]], max_elements: int, max_bytes: int
+) -> Iterator[list[AuditEntry]]:
+    """Regroup a stream of audit entries into transactions of at most ``max_elements`` elements and
+    ``max_bytes`` bytes, in order; an entry beyond either bound on its own forms a group alone."""
+    group: list[AuditEntry] = []
+    elements = size = 0
+    for entry, n, b in _sized_entries(chunks):
+        if group and (elements + n > max_elements or size + b > max_bytes):
+            yield group
+            group, elements, size = [], 0, 0
+        group.append(entry)
+        elements += n
+        size += b
+    if group:
+        yield group
+
+
 def copy_store(
-    source: GraphStore, target: GraphStore, *, batch_size: int = 5_000, progress: Progress | None = None
+    source: GraphStore,
+    target: GraphStore,
+    *,
+    batch_size: int = 5_000,
+    max_tx_bytes: int = MAX_TX_BYTES,
+    progress: Progress | None = None,
 ) -> CopyReport:
-    """Copy every section of ``source`` into the empty ``target``.
+    """Copy every section of ``source`` into the empty ``target``, ``batch_size`` records per
+    transaction; audit entries in transactions bounded by elements and ``max_tx_bytes``.
 
     Raises ConflictError when the target is not empty, BackendUnavailableError from either store.
     """
@@ -75,7 +132,13 @@ def copy_store(
         done = 0
         if progress:
             progress(section, 0, totals[section])
-        for chunk in source.export_section(section, batch_size):
+        chunks: Iterable[Sequence[Any]]
+        if section is Section.AUDIT:
+            pages = source.export_section(section, min(batch_size, AUDIT_READ_PAGE))
+            chunks = bounded_audit(pages, batch_size, max_tx_bytes)
+        else:
+            chunks = source.export_section(section, batch_size)
+        for chunk in chunks:
             target.import_section(section, chunk)
             done += len(chunk)
             if progress:
