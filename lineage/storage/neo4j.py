@@ -84,6 +84,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _PAGE = 5_000
+#: About this much audit payload and subject text is read at a time (see :meth:`Neo4jStore.iter_audit`).
+AUDIT_PAGE_BYTES = 32 * 2**20
 
 
 @dataclass(slots=True)
@@ -612,15 +614,26 @@ class Neo4jStore(GraphStore):
             rows = self._read(q.AUDIT_ENTRIES, **params)
         return [entry_of(r["a"]) for r in rows]
 
-    def iter_audit(self) -> Iterator[AuditEntry]:
+    def iter_audit(self, page_bytes: int = AUDIT_PAGE_BYTES) -> Iterator[AuditEntry]:
+        """Every audit entry in order, read in pages of at most ``_PAGE`` entries and about
+        ``page_bytes`` of payload and subjects (one entry of a large batch can be megabytes; an
+        entry larger than the bound is a page alone)."""
         after = 0
         while True:
-            rows = self._read(q.AUDIT_PAGE, after=after, limit=_PAGE)
-            for r in rows:
+            sizes: list[list[int]] = self._read(q.AUDIT_SIZES, after=after, limit=_PAGE)[0]["sizes"]
+            if not sizes:
+                return
+            last, total = sizes[0][0], 0
+            for seq, size in sizes:
+                total += size
+                if total > page_bytes and seq != sizes[0][0]:
+                    break
+                last = seq
+            for r in self._read(q.AUDIT_RANGE, after=after, last=last):
                 entry = entry_of(r["a"])
                 after = entry.seq
                 yield entry
-            if len(rows) < _PAGE:
+            if len(sizes) < _PAGE and last == sizes[-1][0]:
                 return
 
     def counts(self) -> dict[str, int]:

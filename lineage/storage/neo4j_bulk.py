@@ -24,7 +24,6 @@ from lineage.storage.neo4j_records import (
     at_us,
     audit_props,
     edge_of,
-    entry_of,
     search_keys,
     to_json,
     token_props,
@@ -131,14 +130,14 @@ def export_section(store: Neo4jStore, section: Section, batch_size: int) -> Iter
         if chunk:
             yield chunk
     else:
-        after_seq = 0
-        while True:
-            entries = [entry_of(r["a"]) for r in store._read(q.AUDIT_PAGE, after=after_seq, limit=batch_size)]
-            if entries:
+        entries: list[AuditEntry] = []
+        for entry in store.iter_audit():  # pages bounded by bytes too: entries can be megabytes
+            entries.append(entry)
+            if len(entries) >= batch_size:
                 yield entries
-                after_seq = entries[-1].seq
-            if len(entries) < batch_size:
-                return
+                entries = []
+        if entries:
+            yield entries
 
 
 def _import_revisions(tx: neo4j.ManagedTransaction, records: Sequence[NodeRevision]) -> None:

@@ -343,6 +343,12 @@ AUDIT_ENTRIES_BY_SUBJECT = (
     "RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
 )
 AUDIT_PAGE = "MATCH (a:AuditEntry) WHERE a.seq > $after RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
+#: Sizes of the next entries (payload and subject text), to cut a page of entries by bytes.
+AUDIT_SIZES = (
+    "MATCH (a:AuditEntry) WHERE a.seq > $after WITH a ORDER BY a.seq LIMIT $limit "
+    "RETURN collect([a.seq, size(a.payload) + size(a.subjects)]) AS sizes"
+)
+AUDIT_RANGE = "MATCH (a:AuditEntry) WHERE $after < a.seq <= $last RETURN a {.*} AS a ORDER BY a.seq"
 COUNTS = (
     "CALL () { MATCH (n:Node) RETURN count(n) AS nodes } "
     f"CALL () {{ MATCH ()-[r:{EDGE_TYPES}]->() RETURN count(r) AS edges }} "

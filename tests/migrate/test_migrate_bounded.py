@@ -142,3 +142,28 @@ def test_cli_takes_the_transaction_bound(source: GraphStore, tmp_path: Path) -> 
     assert '"ok": true' in result.stdout
     bad = CliRunner().invoke(build_app(), [*args[:-1], "0"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("backend", ["neo4j"])
+def test_neo4j_reads_the_log_in_pages_bounded_by_bytes(
+    source: GraphStore, store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_store(source, store, batch_size=MAX_ELEMENTS, max_tx_bytes=MAX_BYTES)
+    expected = source.audit_entries(AuditFilter(limit=1_000))
+    pages: list[int] = []
+    real = store._read  # type: ignore[attr-defined]
+
+    def count(query: str, **params: Any) -> Any:
+        rows = real(query, **params)
+        if "$last" in query:
+            pages.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(store, "_read", count)
+    assert list(store.iter_audit(page_bytes=MAX_BYTES)) == expected  # type: ignore[call-arg]
+    assert len(pages) > 3 and sum(pages) == len(expected)
+    assert 1 in pages  # the big entries come alone
+    pages.clear()
+    assert list(store.iter_audit()) == expected
+    assert pages == [len(expected)]
