@@ -36,6 +36,15 @@ def dataset_id(namespace: str, name: str, version: str) -> str:
     return node_id(NodeKind.DATASET, namespace, name, version)
 
 
+@functools.lru_cache(maxsize=65_536)
+def dataset_key(nid: str) -> tuple[str, str, str] | None:
+    """(namespace, name, version) of a dataset version's id; None for any other id."""
+    key = parse_node_id(nid)
+    if key.kind is not NodeKind.DATASET or key.version is None:
+        return None
+    return key.namespace, key.name, key.version
+
+
 @dataclass(slots=True)
 class _Version:
     version: str

@@ -42,6 +42,7 @@ from lineage.ingest.openlineage_resolve import (
     DatasetVersions,
     VersionCache,
     dataset_id,
+    dataset_key,
     output_version,
 )
 from lineage.ingest.openlineage_state import (
@@ -53,7 +54,6 @@ from lineage.ingest.openlineage_state import (
     merge_union,
 )
 from lineage.model import EdgeSpec, EdgeType, NodeKind, NodeSpec
-from lineage.model.ids import parse_node_id
 from lineage.storage.base import Direction, GraphStore, WriteTx
 
 EdgeKey = tuple[str, EdgeType, str]
@@ -106,9 +106,8 @@ class Planner:
     def stored_props(self, nid: str) -> dict[str, Any] | None:
         """Properties of a visible node (dataset versions come from the version cache)."""
         if nid not in self._stored:
-            if nid.startswith(_DATASET_PREFIX):  # every dataset id the mapping makes has a version
-                key = parse_node_id(nid)
-                return self.versions(key.namespace, key.name).props(key.version or "")
+            if nid.startswith(_DATASET_PREFIX) and (key := dataset_key(nid)) is not None:
+                return self.versions(key[0], key[1]).props(key[2])
             found = self.tx.nodes([nid]).get(nid)
             self._stored[nid] = dict(found.properties) if found and found.retracted_at is None else None
         return self._stored[nid]
@@ -260,6 +259,7 @@ class Planner:
         readers = self._readers_of(old_id)
         versions.drop(provisional)
         plan.retract_nodes.append(old_id)
+        self._prefetch_linked([reader for reader, _ in readers])
         for reader, reader_props in readers:
             self._reconcile(plan, ns, name, reader, reader_props)
 
@@ -276,6 +276,7 @@ class Planner:
         stored before this event) has no readers of its own yet."""
         versions = self.versions(ns, name)
         before = versions.predecessor(version)
+        affected: list[tuple[str, dict[str, Any]]] = []
         for target in dict.fromkeys([before] if new else [before, version]):
             for reader, reader_props in self._readers_of(versions.id(target)):
                 if reader == plan.subject:
@@ -286,7 +287,12 @@ class Planner:
                     times = mentions(reader_props, MENTIONS).get((ns, name)) or []
                     if {versions.resolve(t, reader) for t in times} == {before}:
                         continue
-                self._reconcile(plan, ns, name, reader, reader_props)
+                affected.append((reader, reader_props))
+        # Reconciling reads nothing _readers_of depends on, so the links of every affected reader
+        # are read in one query first.
+        self._prefetch_linked([reader for reader, _ in affected])
+        for reader, reader_props in affected:
+            self._reconcile(plan, ns, name, reader, reader_props)
 
     def _reconcile(self, plan: Plan, ns: str, name: str, reader: str, reader_props: dict[str, Any]) -> None:
         """Link ``reader`` to the versions of the dataset current at each time it mentioned it; retract
@@ -351,12 +357,20 @@ class Planner:
     def _load_linked(self, rid: str) -> dict[tuple[str, str], set[str]]:
         if self.stored_props(rid) is None:
             return {}
-        out: dict[tuple[str, str], set[str]] = {}
-        for hop in self.store.expand([rid], Direction.UPSTREAM):
-            if hop.edge_type is EdgeType.INPUT_TO and hop.reached_kind is NodeKind.DATASET:
-                key = parse_node_id(hop.reached)
-                if key.version is not None:
-                    out.setdefault((key.namespace, key.name), set()).add(key.version)
+        return self._read_linked([rid])[rid]
+
+    def _prefetch_linked(self, readers: list[str]) -> None:
+        """Read the linked inputs of stored runs (readers found in the store) in one query."""
+        todo = list(dict.fromkeys(r for r in readers if r not in self._linked))
+        if todo:
+            self._linked.update(self._read_linked(todo))
+
+    def _read_linked(self, rids: list[str]) -> dict[str, dict[tuple[str, str], set[str]]]:
+        """The dataset versions each run is linked to as an input, by dataset."""
+        out: dict[str, dict[tuple[str, str], set[str]]] = {rid: {} for rid in rids}
+        for hop in self.store.expand(rids, Direction.UPSTREAM):
+            if hop.edge_type is EdgeType.INPUT_TO and (key := dataset_key(hop.reached)) is not None:
+                out[hop.origin].setdefault(key[:2], set()).add(key[2])
         return out
 
     def _commit_and_parent(self, plan: Plan, ev: RunEvent, rid: str, run: RunKey) -> None:
