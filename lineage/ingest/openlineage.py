@@ -314,6 +314,7 @@ class OpenLineageIngester:
                 source=self.source,
             )
             outcome.retracted = len(stale) + len(plan.retract_nodes) if done.changed else 0
+        self.cache.forget([*plan.nodes, *plan.retract_nodes])
         return outcome
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,13 +159,19 @@ class VersionCache:
     emptied when that cannot be done exactly (too many entries, a chain that does not continue from
     its head, an entry naming no nodes) or when a write fails. It is also emptied when it holds
     more than ``max_versions`` versions, which bounds its memory.
+
+    It also keeps the properties of runs read as readers of a dataset (a new version re-checks
+    every reader of the one before it), under the same rules; the mapper forgets the nodes each
+    event writes (:meth:`forget`). At most ``max_runs`` are kept, the oldest dropped first.
     """
 
-    def __init__(self, max_versions: int = 100_000) -> None:
+    def __init__(self, max_versions: int = 100_000, max_runs: int = 20_000) -> None:
         self.max_versions = max_versions
+        self.max_runs = max_runs
         self._head: tuple[int, str] | None = None
         self._datasets: dict[tuple[str, str], DatasetVersions] = {}
         self._size = [0]  # versions held, counted by the DatasetVersions themselves
+        self._runs: dict[str, dict[str, Any]] = {}  # visible runs' properties, oldest first
 
     def begin(self, head: tuple[int, str], store: GraphStore | None = None) -> None:
         """Start a write transaction whose audit head is ``head`` (``store``: read inside it, to
@@ -182,6 +189,23 @@ class VersionCache:
         self._head = None
         self._datasets.clear()
         self._size = [0]
+        self._runs.clear()
+
+    def run(self, nid: str) -> dict[str, Any] | None:
+        """A copy of the kept properties of a visible run (None: not kept, read it)."""
+        found = self._runs.get(nid)
+        return dict(found) if found is not None else None
+
+    def keep_run(self, nid: str, props: dict[str, Any]) -> None:
+        """Keep the properties of a visible run as read in the current transaction."""
+        if nid not in self._runs and len(self._runs) >= self.max_runs:
+            del self._runs[next(iter(self._runs))]
+        self._runs[nid] = dict(props)
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """Nodes written (or retracted) in the current transaction: read them again when needed."""
+        for nid in ids:
+            self._runs.pop(nid, None)
 
     def _catch_up(self, store: GraphStore, head: tuple[int, str]) -> bool:
         """Forget the datasets written since the recorded head; False when that is not exact."""
@@ -203,6 +227,8 @@ class VersionCache:
                     key = parse_node_id(subject)
                 except ValueError:
                     return False
+                if key.kind is NodeKind.RUN:
+                    self._runs.pop(subject, None)
                 held = self._datasets.get((key.namespace, key.name)) if key.kind is NodeKind.DATASET else None
                 if held is not None and key.version is not None:
                     changed[subject] = (held, key.version)

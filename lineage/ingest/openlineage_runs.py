@@ -108,13 +108,22 @@ class Planner:
         if nid not in self._stored:
             if nid.startswith(_DATASET_PREFIX) and (key := dataset_key(nid)) is not None:
                 return self.versions(key[0], key[1]).props(key[2])
-            found = self.tx.nodes([nid]).get(nid)
-            self._stored[nid] = dict(found.properties) if found and found.retracted_at is None else None
+            kept = self.cache.run(nid) if nid.startswith(_RUN_PREFIX) else None
+            if kept is not None:
+                self._stored[nid] = kept
+            else:
+                found = self.tx.nodes([nid]).get(nid)
+                self._stored[nid] = dict(found.properties) if found and found.retracted_at is None else None
         return self._stored[nid]
 
     def _retracted_edge(self, key: EdgeKey) -> bool:
-        found = self.tx.edges([key]).get(key)
-        return found is not None and found.retracted_at is not None
+        return bool(self._retracted_edges([key]))
+
+    def _retracted_edges(self, keys: list[EdgeKey]) -> set[EdgeKey]:
+        """Which of these edges are stored and retracted (one read)."""
+        if not keys:
+            return set()
+        return {k for k, found in self.tx.edges(keys).items() if found.retracted_at is not None}
 
     # -- datasets ----------------------------------------------------------------------------
 
@@ -267,8 +276,13 @@ class Planner:
         """The runs reading a dataset version, with their properties: two light reads in the
         transaction (a dataset's only edges to runs are INPUT_TO)."""
         ids = sorted({dst for _, dst in self.tx.successors([version_id]) if dst.startswith(_RUN_PREFIX)})
-        found = self.tx.nodes(ids) if ids else {}
-        return [(i, dict(found[i].properties)) for i in ids if i in found and found[i].retracted_at is None]
+        props = {i: kept for i in ids if (kept := self.cache.run(i)) is not None}
+        missing = [i for i in ids if i not in props]
+        for i, found in (self.tx.nodes(missing) if missing else {}).items():
+            if found.retracted_at is None:
+                props[i] = dict(found.properties)
+                self.cache.keep_run(i, props[i])
+        return [(i, props[i]) for i in ids if i in props]
 
     def _relink_readers(self, plan: Plan, ns: str, name: str, version: str, *, new: bool = False) -> None:
         """A version produced (or known to be produced) earlier than before changes what readers of
@@ -308,9 +322,8 @@ class Planner:
         for earlier in self._planned.pop((reader, ns, name), set()) - set(links.values()):
             plan.edges.pop(earlier, None)  # planned by an earlier step of this event, now superseded
         self._planned[(reader, ns, name)] = set(links.values())
-        blocked = {
-            v for v, link in links.items() if link in self.avoid or (v not in current and self._retracted_edge(link))
-        }
+        retracted = self._retracted_edges([link for v, link in links.items() if v not in current])
+        blocked = {v for v, link in links.items() if link in self.avoid or link in retracted}
         if blocked:
             # A link this run once had and lost (only concurrent writers of one dataset whose events
             # arrive out of order cause it): keep what is linked rather than lose the input.

@@ -1,12 +1,16 @@
-"""What the audit log says about mapped OpenLineage events: one entry per event that changed the
-graph, naming the event by its landing-zone number, with facts that prove every row written."""
+"""What the audit log says about mapped OpenLineage events (one entry per event that changed the
+graph, naming the event by its landing-zone number), and how the mapper's cache follows it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ol_support import ds, run_event, run_id
 
 from lineage.ingest.openlineage import OpenLineageIngester
-from lineage.storage import GraphStore
+from lineage.ingest.openlineage_resolve import VersionCache
+from lineage.model import Batch, NodeKind, NodeSpec
+from lineage.storage import GraphStore, open_store
 from lineage.storage.base import AuditFilter
 
 
@@ -34,3 +38,33 @@ def test_an_event_mapped_without_landing_names_no_raw_event(store: GraphStore) -
     ingester.ingest(run_event("etl", run_id(2), "START", 0, outputs=[ds("pg", "t")]), land=False)
     registered = [e for e in store.audit_entries(AuditFilter(limit=100)) if e.action == "register"]
     assert [e.payload["openlineage"]["raw_seq"] for e in registered] == [None]
+
+
+def test_kept_run_properties_are_dropped_when_another_writer_changes_the_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with open_store(url) as ours, open_store(url) as theirs:
+        cache = VersionCache()
+        first, second = "run:pipelines/a@1", "run:pipelines/b@2"
+
+        def transaction() -> None:
+            with ours.write() as tx:
+                cache.begin(tx.audit_head(), ours)
+                cache.end(tx.audit_head())
+
+        transaction()
+        cache.keep_run(first, {"status": "START"})
+        cache.keep_run(second, {"status": "START"})
+        run_a = NodeSpec(kind=NodeKind.RUN, namespace="pipelines", name="a", version="1")
+        theirs.register(Batch(nodes=[run_a]), principal="other")
+        transaction()  # catches up with the other writer's entry, which names run a
+        assert cache.run(first) is None
+        assert cache.run(second) == {"status": "START"}
+        cache.forget([second])
+        assert cache.run(second) is None
+
+
+def test_kept_runs_are_bounded_oldest_first() -> None:
+    cache = VersionCache(max_runs=2)
+    for i in range(3):
+        cache.keep_run(f"run:p/j@{i}", {"i": i})
+    assert cache.run("run:p/j@0") is None and cache.run("run:p/j@2") == {"i": 2}
