@@ -22,6 +22,8 @@ retracted with a reason, so the final graph does not depend on arrival order.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +56,8 @@ from lineage.ingest.openlineage_state import (
     merge_union,
 )
 from lineage.model import EdgeSpec, EdgeType, NodeKind, NodeSpec
+from lineage.model.batch import RUN_STATES, as_utc
+from lineage.model.ids import check_part
 from lineage.storage.base import Direction, GraphStore, WriteTx
 
 EdgeKey = tuple[str, EdgeType, str]
@@ -65,6 +69,71 @@ MENTIONS, INPUTS_PINNED, OUTPUTS_PINNED = "_ol_inputs", "_ol_inputs_pinned", "_o
 
 #: Ranks of dataset claims: what a producing run says beats a dataset event, which beats readers.
 RANK_OUTPUT, RANK_DATASET_EVENT, RANK_INPUT = 2, 1, 0
+
+
+_OWNER = re.compile(r"^[^\x00-\x1f]{1,200}$")
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is already plain JSON as properties are stored (exact JSON types, finite
+    numbers, string keys): what NodeSpec's validation would return unchanged."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _spec(
+    *,
+    kind: NodeKind,
+    namespace: str,
+    name: str,
+    version: str | None,
+    properties: dict[str, Any],
+    event_time: datetime | None = None,
+    owners: list[str] | None = None,
+) -> NodeSpec:
+    """A node the mapping built. Validated like any NodeSpec, except that parts already in the form
+    validation would give them (the usual case: the mapping builds plain JSON from parsed events)
+    are taken as they are; anything else goes through full validation and its errors."""
+    owners = owners or []
+    try:
+        fast = (
+            bool(check_part("namespace", namespace))
+            and bool(check_part("name", name))
+            and (version is None) is not kind.versioned
+            and (version is None or bool(check_part("version", version)))
+            and all(type(o) is str and _OWNER.match(o) for o in owners)
+            and (kind is not NodeKind.RUN or properties.get("status") in (None, *RUN_STATES))
+            and _plain(properties)
+        )
+    except (ValueError, TypeError):
+        fast = False
+    if not fast:
+        return NodeSpec(
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            version=version,
+            event_time=event_time,
+            owners=owners,
+            properties=properties,
+        )
+    return NodeSpec.model_construct(
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        version=version,
+        event_time=as_utc(event_time),
+        owners=owners,
+        properties=properties,
+    )
 
 
 @dataclass(slots=True)
@@ -149,7 +218,7 @@ class Planner:
         when = props.get("produced_at")
         merged_owners = sorted({*owners, *(pending.owners if pending else [])})
         plan.node(
-            NodeSpec(
+            _spec(
                 kind=NodeKind.DATASET,
                 namespace=ref_ns,
                 name=ref_name,
@@ -192,7 +261,7 @@ class Planner:
         pinned_out = [[o.namespace, o.name, v] for o in ev.outputs if (v := dataset_version(o.facets))]
         merge_union(props, OUTPUTS_PINNED, pinned_out)
         plan.node(
-            NodeSpec(
+            _spec(
                 kind=NodeKind.RUN,
                 namespace=run.namespace,
                 name=run.name,
@@ -253,7 +322,7 @@ class Planner:
             merged = merge_props(base, old_props)
             when = merged.get("produced_at")
             plan.node(
-                NodeSpec(
+                _spec(
                     kind=NodeKind.DATASET,
                     namespace=ns,
                     name=name,
@@ -389,7 +458,7 @@ class Planner:
     def _commit_and_parent(self, plan: Plan, ev: RunEvent, rid: str, run: RunKey) -> None:
         commit = source_commit(ev.job.facets)
         if commit is not None:
-            spec = NodeSpec(
+            spec = _spec(
                 kind=NodeKind.CODE_COMMIT,
                 namespace="git",
                 name=commit.repo.name,
@@ -402,7 +471,7 @@ class Planner:
         if parent is not None and parent.id != rid:
             if self.stored_props(parent.id) is None:
                 plan.node(
-                    NodeSpec(
+                    _spec(
                         kind=NodeKind.RUN,
                         namespace=parent.namespace,
                         name=parent.name,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ol_support import ds, run_event, run_id
 
+from lineage.errors import LineageError
 from lineage.ingest.openlineage import OpenLineageIngester
 from lineage.ingest.openlineage_resolve import VersionCache
 from lineage.model import Batch, NodeKind, NodeSpec
@@ -68,3 +69,15 @@ def test_kept_runs_are_bounded_oldest_first() -> None:
     for i in range(3):
         cache.keep_run(f"run:p/j@{i}", {"i": i})
     assert cache.run("run:p/j@0") is None and cache.run("run:p/j@2") == {"i": 2}
+
+
+def test_what_the_mapping_cannot_store_is_refused_naming_the_rule(sqlite_store: GraphStore) -> None:
+    ingester = OpenLineageIngester(sqlite_store, principal="sdk")
+    nan_facet = run_event("etl", run_id(3), "START", 0, outputs=[ds("pg", "t", custom={"score": float("nan")})])
+    too_long = ds("pg", "t", version={"datasetVersion": "v" * 600})
+    long_version = run_event("etl", run_id(4), "START", 0, outputs=[too_long])
+    good = run_event("etl", run_id(5), "START", 0, outputs=[ds("pg", "t")])
+    results = ingester.ingest_many([nan_facet, long_version, good])
+    assert isinstance(results[0], LineageError) and "NaN" in results[0].message
+    assert isinstance(results[1], LineageError) and "version" in results[1].message
+    assert not isinstance(results[2], LineageError) and results[2].nodes_created >= 2
