@@ -661,6 +661,18 @@ def print_lattice(res: dict[str, Any]) -> None:
 # -- main --------------------------------------------------------------------------------------------
 
 
+def print_ratios(results: list[dict[str, Any]]) -> None:
+    """This tree against the other tree (--other-tree), scenario by scenario, run one after the other."""
+    print()
+    for other, this in zip(results[::2], results[1::2], strict=False):
+        a, b = other["ingest"], this["ingest"]
+        print(
+            f"{this['backend']} {this['size']:,}: register el/s {b['register_per_s'] / a['register_per_s']:.2f}x, "
+            f"el/CPU-s {b['register_per_cpu_s'] / a['register_per_cpu_s']:.2f}x the other tree "
+            f"(load {other['load_before'][0]:.1f} -> {this['load_after'][0]:.1f})"
+        )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="10000,100000", help="target node counts, comma separated")
@@ -685,6 +697,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "database) instead of emptying and loading it again; no ingest figures then")
     p.add_argument("--starts-from", help="with --reuse: the start nodes and leaves of an earlier run's results "
                                          "file (the same graph on another backend), so the generator need not run")
+    p.add_argument("--other-tree", help="also run each scenario with the lineage package of this source tree "
+                                        "(PYTHONPATH), just before this tree's run, and print the ratios")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -696,13 +710,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_worker(job: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Run one job ('sqlite:100000' or 'sqlite:lattice') in a child process; return its result."""
+def run_worker(job: str, args: argparse.Namespace, workdir: Path, tree: str | None = None) -> dict[str, Any]:
+    """Run one job ('sqlite:100000' or 'sqlite:lattice') in a child process; return its result.
+
+    ``tree``: the child imports the lineage package of that source tree instead of this one."""
     with tempfile.NamedTemporaryFile(suffix=".json", dir=workdir, delete=False) as fh:
         out = Path(fh.name)
     argv = [a for a in sys.argv[1:] if not a.startswith("--worker")]
     cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--worker", f"{job}:{out}", "--workdir", str(workdir)]
-    proc = subprocess.run(cmd, check=False)
+    env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve())) if tree else None
+    proc = subprocess.run(cmd, check=False, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"scenario {job} failed (exit {proc.returncode})")
     data: dict[str, Any] = json.loads(out.read_text())
@@ -758,6 +775,13 @@ def main(argv: list[str] | None = None) -> None:
         for backend in backends:
             for size in args.size_list:
                 job = f"{backend}:{size}"
+                if args.other_tree and not args.in_process:
+                    t0 = time.perf_counter()
+                    other = run_worker(job, args, workdir, args.other_tree)
+                    other["wall_s"] = time.perf_counter() - t0
+                    other["backend"] = f"{backend} (other tree)"
+                    results["scenarios"].append(other)
+                    print(f"[{backend} {size:,} with {args.other_tree}: done in {other['wall_s']:.0f} s]", flush=True)
                 t0 = time.perf_counter()
                 res = do_job(job, args, workdir) if args.in_process else run_worker(job, args, workdir)
                 res["wall_s"] = time.perf_counter() - t0
@@ -766,6 +790,8 @@ def main(argv: list[str] | None = None) -> None:
         if results["scenarios"]:
             print()
             print_scenarios(results["scenarios"])
+            if args.other_tree:
+                print_ratios(results["scenarios"])
         for backend in backends:
             if args.lattice:
                 job = f"{backend}:lattice"
