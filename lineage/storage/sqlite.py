@@ -171,6 +171,47 @@ def _t(as_of: datetime | None) -> int:
     return _FAR_FUTURE if as_of is None else to_us(as_of)
 
 
+#: Writes of at least this many rows send them as one JSON array: SQLite reads it and inserts every
+#: row in one statement step, which runs without Python's global lock, so another thread (the
+#: audit digests of a registration) runs meanwhile; row by row, each row would wait for the lock.
+JSON_ROWS_MIN = 256
+
+
+def _column(i: int) -> str:
+    return f"json_extract(value, '$[{i}]')"
+
+
+_NODES_FROM_JSON = (
+    "INSERT INTO nodes (id, kind, namespace, name, version, properties, event_time, recorded_at, recorded_by) "
+    f"SELECT {', '.join(_column(i) for i in range(7))}, ?2, ?3 FROM json_each(?1)"
+)
+_REVISIONS_FROM_JSON = (
+    "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
+    f"SELECT {_column(0)}, ?2, ?3, {_column(5)}, {_column(6)} FROM json_each(?1)"
+)
+_EDGES_FROM_JSON = (
+    "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, recorded_by) "
+    f"SELECT {', '.join(_column(i) for i in range(7))}, ?2, ?3 FROM json_each(?1)"
+)
+
+_orjson_dumps: Any
+try:  # with the server extra; without it rows go one by one
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _orjson_dumps = None
+
+
+def _rows_json(rows: list[tuple[Any, ...]]) -> str | None:
+    """Rows of text, integers and nulls as one JSON array for ``json_each``; None when there are
+    few (a statement per row costs less then) or orjson is absent or refuses a value."""
+    if len(rows) < JSON_ROWS_MIN or _orjson_dumps is None:
+        return None
+    try:
+        return str(_orjson_dumps(rows).decode())
+    except TypeError:  # e.g. a lone surrogate: the row-by-row path reports it as before
+        return None
+
+
 class _Tx:
     """WriteTx over one connection inside BEGIN IMMEDIATE."""
 
@@ -252,15 +293,18 @@ class _Tx:
                 n.version,
                 n.properties_json,
                 to_us(n.event_time) if n.event_time else None,
-                t,
-                by,
             )
             for n in nodes
         )
+        text = _rows_json(rows)
+        if text is not None:
+            self.c.execute(_NODES_FROM_JSON, (text, t, by))
+            self.c.execute(_REVISIONS_FROM_JSON, (text, t, by))
+            return
         self.c.executemany(
             "INSERT INTO nodes (id, kind, namespace, name, version, properties, event_time, recorded_at, "
             "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            [(*r, t, by) for r in rows],
         )
         self.c.executemany(
             "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
@@ -286,23 +330,26 @@ class _Tx:
         if not edges:
             return
         t = to_us(at)
+        rows = sorted(  # in key order, as insert_nodes
+            (
+                e.source,
+                str(e.type),
+                e.target,
+                str(e.source_kind),
+                str(e.target_kind),
+                e.properties_json,
+                to_us(e.event_time) if e.event_time else None,
+            )
+            for e in edges
+        )
+        text = _rows_json(rows)
+        if text is not None:
+            self.c.execute(_EDGES_FROM_JSON, (text, t, by))
+            return
         self.c.executemany(
             "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, "
             "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            sorted(  # in key order, as insert_nodes
-                (
-                    e.source,
-                    str(e.type),
-                    e.target,
-                    str(e.source_kind),
-                    str(e.target_kind),
-                    e.properties_json,
-                    to_us(e.event_time) if e.event_time else None,
-                    t,
-                    by,
-                )
-                for e in edges
-            ),
+            [(*r, t, by) for r in rows],
         )
 
     def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:

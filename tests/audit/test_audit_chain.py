@@ -179,3 +179,11 @@ def test_canonical_is_the_standard_encoding_whatever_encodes_it(value: Any) -> N
     assert canonical(value) == _standard(value)
     assert canonical({"v": value}) == _standard({"v": value})
     assert canonical([value, {"k": [value]}]) == _standard([value, {"k": [value]}])
+
+
+@pytest.mark.parametrize(
+    "number", [1e16, 1e22, 1e-7, 1e-5, 5e-324, 1.7976931348623157e308, 1e15, 0.0001, 123e20, -0.0, 100.0, 2.0**70]
+)
+def test_canonical_spells_floats_as_python_does(number: float) -> None:
+    for value in ({"a": number}, [number], [1, number, "x"], {"a": {"b": [number, number]}}):
+        assert canonical(value) == _standard(value)
