@@ -23,10 +23,17 @@ if TYPE_CHECKING:
     from lineage.storage.neo4j import Neo4jStore
 
 _HEAD: LiteralString = "OPTIONAL MATCH (h:AuditHead {id: 'head'}) RETURN coalesce(h.seq, 0) AS seq"
-_ALL_EDGES: LiteralString = (
-    f"MATCH (s:Node)-[r:{q.EDGE_TYPES}]->(t:Node) "
-    "RETURN s.id AS src, type(r) AS type, t.id AS dst, r.recorded_at AS rec, r.retracted_at AS ret"
+#: The edges leaving a page of source nodes (in id order, from the id index), as one record: a
+#: full load is a few large records instead of one record per edge, which the driver decodes
+#: several times faster, and the server holds one page at a time.
+_EDGES_PAGE: LiteralString = (
+    "MATCH (s:Node) WHERE s.id > $after WITH s ORDER BY s.id LIMIT $limit "
+    f"CALL (s) {{ MATCH (s)-[r:{q.EDGE_TYPES}]->(t:Node) "
+    "RETURN collect([type(r), t.id, r.recorded_at, r.retracted_at]) AS out } "
+    "RETURN collect(CASE WHEN size(out) > 0 THEN [s.id, out] END) AS rows, max(s.id) AS last, count(s) AS n"
 )
+#: Source nodes per page of a full load.
+LOAD_PAGE = 5_000
 _CHANGED: LiteralString = "MATCH (a:AuditEntry) WHERE a.seq > $after RETURN a.seq AS seq, a.subjects AS subjects"
 _TOUCHING: LiteralString = (
     f"UNWIND $ids AS id MATCH (s:Node {{id: id}})-[r:{q.EDGE_TYPES}]->(t:Node) "
@@ -80,13 +87,19 @@ class Neo4jIndexFeed:
     def index_load(self, consume: Callable[[Iterable[EdgeRow]], None]) -> int:
         def work(tx: neo4j.ManagedTransaction) -> int:
             head = int(tx.run(_HEAD).single(strict=True)["seq"])
-            result = tx.run(_ALL_EDGES)
+            after = ""
             batch: list[EdgeRow] = []
-            for r in result:
-                batch.append(_row(r[0], r[1], r[2], r[3], r[4]))
+            while True:
+                page = tx.run(_EDGES_PAGE, after=after, limit=LOAD_PAGE).single(strict=True)
+                for src, out in page["rows"]:
+                    skind = _kind(src)
+                    batch.extend((src, etype, dst, skind, _kind(dst), rec, ret) for etype, dst, rec, ret in out)
                 if len(batch) >= CHUNK:
                     consume(batch)
                     batch = []
+                if page["n"] < LOAD_PAGE:
+                    break
+                after = page["last"]
             consume(batch)
             return head
 

@@ -111,3 +111,25 @@ def test_index_ahead_of_the_start_read_is_not_reloaded(store: GraphStore) -> Non
     before = index.head
     assert len(store.reach_from(root, Direction.DOWNSTREAM).nodes) == 3
     assert store.traversal_index() is index and index.head == before
+
+
+def test_full_load_in_small_pages_equals_the_stores_walk(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index loads the edges a page of source nodes at a time; page edges do not lose or repeat any."""
+    from lineage.storage import neo4j_index
+
+    batch = chain(40)
+    batch["nodes"].append({"kind": "Dataset", "namespace": "rt", "name": "alone", "version": "1"})
+    batch["edges"] += [
+        {"from": f"dataset:rt/d{i}@1", "type": "FEEDS", "to": f"dataset:rt/d{i + 7}@1"} for i in range(0, 30, 3)
+    ]
+    store.register(parse_batch(batch), principal="test")
+    store.retract("dataset:rt/d3@1 -FEEDS-> dataset:rt/d4@1", reason="wrong", principal="test")
+    monkeypatch.setattr(neo4j_index, "LOAD_PAGE", 4)
+    with other_client() as fresh:  # its index is loaded with the small pages
+        for start in ("dataset:rt/d0@1", "dataset:rt/d5@1", "dataset:rt/alone@1"):
+            for direction in Direction:
+                walked = fresh.reach(start, direction)
+                expanded = fresh.reach_by_expand(start, direction)
+                assert [(r.id, r.distance) for r in walked.nodes] == [(r.id, r.distance) for r in expanded.nodes]
+        index = fresh.traversal_index()
+        assert index is not None and len(index._ids) == 40  # every node an edge touches
