@@ -16,7 +16,8 @@ Graph layout:
 - ``(:Revision {node_id, recorded_at})``: the recorded states of a node's properties, written from
   its first change on (the node's ``revised`` flag); until then the node itself is its only state.
 - ``(:Annotation {node_id, key, value})``: owners, tags, approvals, with retraction.
-- ``(:AuditEntry {seq})`` with ``(:AuditSubject {subject, seq})`` as the subject index, and one
+- ``(:AuditEntry {seq})`` with ``(:AuditSubject {subject, seq})`` as the subject index, except that
+  a node names the entry that created it itself (``created_seq``: no subject row then), and one
   ``(:AuditHead {id: 'head'})`` holding the chain head; every write transaction locks it first.
 - ``(:Token)``, ``(:RawEvent {seq})`` and ``(:Counter {id})`` for raw event numbering.
 """
@@ -194,6 +195,10 @@ REFRESH_CURRENT_ANNOTATIONS = (
     "SET n.owners_now = CASE WHEN size(owners) = 0 THEN null ELSE owners END, "
     "n.tags_now = CASE WHEN size(tags) = 0 THEN null ELSE tags END"
 )
+#: The current owners and tags of nodes created in this transaction, known without a lookup.
+SET_CURRENT_ANNOTATIONS = (
+    "UNWIND $rows AS r MATCH (n:Node {id: r.id}) SET n.owners_now = r.owners, n.tags_now = r.tags"
+)
 RETRACT_ANNOTATIONS = (
     "UNWIND $rows AS r MATCH (a:Annotation {node_id: r.node_id, key: r.key}) "
     "WHERE a.value = r.value AND a.retracted_at IS NULL SET a.retracted_at = $at, a.retracted_by = $by"
@@ -213,6 +218,8 @@ APPEND_AUDIT = (
     "CREATE (a:AuditEntry) SET a = $entry "
     "WITH a MATCH (h:AuditHead {id: 'head'}) SET h.seq = a.seq, h.hash = a.hash, h.at = a.at"
 )
+#: Sets (or, with a null ``$seq``, removes) the audit entry number a node was created by.
+STAMP_CREATED = "UNWIND $ids AS id MATCH (n:Node {id: id}) SET n.created_seq = $seq"
 INSERT_AUDIT_SUBJECTS = "UNWIND $subjects AS subject CREATE (s:AuditSubject {subject: subject, seq: $seq})"
 PUT_TOKEN = "CREATE (t:Token) SET t = $token"
 REVOKE_TOKEN = "MATCH (t:Token {name: $name}) WHERE t.revoked_at IS NULL SET t.revoked_at = $at RETURN count(t) AS n"
@@ -337,9 +344,12 @@ _AUDIT_WHERE: LiteralString = (
     "AND ($since IS NULL OR a.at >= $since) AND ($until IS NULL OR a.at <= $until)"
 )
 AUDIT_ENTRIES = f"MATCH (a:AuditEntry) WHERE {_AUDIT_WHERE} RETURN a {{.*}} AS a ORDER BY a.seq LIMIT $limit"
+#: The entries naming a subject: its :AuditSubject rows, and the entry that created it when it is a
+#: node registered since ``created_seq`` was kept (that entry has no :AuditSubject row for it).
 AUDIT_ENTRIES_BY_SUBJECT = (
-    "MATCH (s:AuditSubject {subject: $subject}) WHERE s.seq > $after "
-    f"MATCH (a:AuditEntry {{seq: s.seq}}) WHERE {_AUDIT_WHERE} "
+    "CALL () { MATCH (s:AuditSubject {subject: $subject}) WHERE s.seq > $after RETURN s.seq AS seq "
+    "UNION MATCH (n:Node {id: $subject}) WHERE n.created_seq > $after RETURN n.created_seq AS seq } "
+    f"MATCH (a:AuditEntry {{seq: seq}}) WHERE {_AUDIT_WHERE} "
     "RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
 )
 AUDIT_PAGE = "MATCH (a:AuditEntry) WHERE a.seq > $after RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"

@@ -42,6 +42,12 @@ class Neo4jWriteTx:
         #: Ids this transaction looked up and did not find (and has not created since): an edge
         #: with such an end cannot be stored, so edges() need not ask.
         self.absent: set[str] = set()
+        #: Ids of nodes this transaction created and has not annotated yet: their current owners
+        #: and tags are exactly what add_annotations() gives them, no lookup needed.
+        self.fresh: set[str] = set()
+        #: Nodes created since the last audit entry, stamped ``created_seq`` with the sequence number
+        #: that entry will have: the entry's subject rows for them are then the nodes themselves.
+        self.created: set[str] = set()
 
     def run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
         return list(self.tx.run(query, params))
@@ -107,9 +113,11 @@ class Neo4jWriteTx:
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
+        seq = self.head[0] + 1  # the audit entry that records this write comes next
         for n in nodes:
             row = {
                 "id": n.id,
+                "created_seq": seq,
                 "kind": n.kind.value,
                 "namespace": n.namespace,
                 "name": n.name,
@@ -123,6 +131,8 @@ class Neo4jWriteTx:
             for chunk in chunks(rows):
                 self.tx.run(q.INSERT_NODES[kind], rows=chunk, at=to_us(at), by=by).consume()
         self.absent.difference_update(n.id for n in nodes)
+        self.fresh.update(n.id for n in nodes)
+        self.created.update(n.id for n in nodes)
 
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
@@ -160,9 +170,26 @@ class Neo4jWriteTx:
         data = [{"node_id": n, "key": k, "value": v, "recorded_at": t, "recorded_by": by} for n, k, v in rows]
         for chunk in chunks(data):
             self.tx.run(q.INSERT_ANNOTATIONS, rows=chunk).consume()
-        self.refresh_current({n for n, k, _ in rows if k in CURRENT_KEYS})
+        touched = {n for n, k, _ in rows if k in CURRENT_KEYS}
+        fresh = touched & self.fresh
+        if fresh:
+            # New nodes: their only owners and tags are these rows; set them without a lookup.
+            current: dict[str, dict[str, list[str]]] = {}
+            for n, k, v in rows:
+                if n in fresh:
+                    values = current.setdefault(n, {"owner": [], "tag": []}).setdefault(k, [])
+                    if v not in values:
+                        values.append(v)
+            now: list[dict[str, Any]] = [
+                {"id": n, "owners": c["owner"] or None, "tags": c["tag"] or None} for n, c in current.items()
+            ]
+            for part in chunks(now):
+                self.tx.run(q.SET_CURRENT_ANNOTATIONS, rows=part).consume()
+            self.fresh -= fresh
+        self.refresh_current(touched - fresh)
 
     def retract_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
+        self.fresh.difference_update(n for n, _k, _v in rows)
         data = [{"node_id": n, "key": k, "value": v} for n, k, v in rows]
         for chunk in chunks(data):
             self.tx.run(q.RETRACT_ANNOTATIONS, rows=chunk, at=to_us(at), by=by).consume()
@@ -192,7 +219,19 @@ class Neo4jWriteTx:
 
     def append_audit(self, entry: AuditEntry) -> None:
         self.tx.run(q.APPEND_AUDIT, entry=audit_props(entry)).consume()
-        for chunk in chunks(list(dict.fromkeys(entry.subjects))):
+        subjects = list(dict.fromkeys(entry.subjects))
+        created, self.created = self.created, set()
+        if created and entry.seq != self.head[0] + 1:  # never expected: stamp the real number
+            for chunk in chunks(sorted(created)):
+                self.tx.run(q.STAMP_CREATED, ids=list(chunk), seq=entry.seq).consume()
+        # A node created for this entry is its own subject row (``created_seq``); every other
+        # subject gets an :AuditSubject row.
+        unlisted = created.difference(subjects)
+        if unlisted:  # created but not named by the entry: not its subject after all
+            for chunk in chunks(sorted(unlisted)):
+                self.tx.run(q.STAMP_CREATED, ids=list(chunk), seq=None).consume()
+        rest = [s for s in subjects if s not in created]
+        for chunk in chunks(rest):
             self.tx.run(q.INSERT_AUDIT_SUBJECTS, subjects=chunk, seq=entry.seq).consume()
         self.head = (entry.seq, entry.hash)
         self.last_at = to_us(entry.at)

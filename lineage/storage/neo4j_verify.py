@@ -8,7 +8,8 @@ form of its own, mapped here to the rows verification expects:
 - labels must be exactly ``:Node`` and the node's kind, and the search copies of id and name
   (``id_lc``, ``name_fold``, ...) what they copy: otherwise the node is reported with a flaw;
 - ``owners_now``/``tags_now`` are copies of current annotations (compared by the verifier);
-- the chain head is kept on ``(:AuditHead)`` as well as in the last entry.
+- the chain head is kept on ``(:AuditHead)`` as well as in the last entry;
+- a node's ``created_seq`` is the subject row of the entry that created it.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ _TOKENS = (
     "MATCH (t:Token) RETURN t.name, t.role, t.namespaces, t.secret_hash, t.created_at, t.created_by, t.revoked_at"
 )
 _RAW = "MATCH (e:RawEvent) RETURN e.seq, e.received_at, e.source, e.payload"
-_SUBJECTS = "MATCH (s:AuditSubject) RETURN s.subject, s.seq"
+_SUBJECTS = (
+    "MATCH (s:AuditSubject) RETURN s.subject AS subject, s.seq AS seq "
+    "UNION ALL MATCH (n:Node) WHERE n.created_seq IS NOT NULL RETURN n.id AS subject, n.created_seq AS seq"
+)
 _SEARCH_KEYS = ("id_lc", "name_lc", "id_fold", "name_fold")
 
 

@@ -88,6 +88,8 @@ CYPHER_CASES: list[tuple[str, str, str]] = [
     ("raw event payload", "MATCH (e:RawEvent {seq: 2}) SET e.payload = '{}'", "raw_events"),
     ("raw event deleted", "MATCH (e:RawEvent {seq: 1}) DELETE e", "raw_events"),
     ("subject index row removed", f"MATCH (s:AuditSubject {{subject: '{GONE}'}}) DELETE s", "audit_subjects"),
+    ("creating entry of a node changed", f"MATCH (n:Node {{id: '{CLEAN}'}}) SET n.created_seq = 2", "audit_subjects"),
+    ("creating entry of a node removed", f"MATCH (n:Node {{id: '{MODEL}'}}) REMOVE n.created_seq", "audit_subjects"),
     ("audit head", "MATCH (h:AuditHead) SET h.hash = 'f00d'", "audit head"),
 ]
 

@@ -131,6 +131,8 @@ def test_audit_filters(store: GraphStore) -> None:
     assert seqs(principal="user:bob") == [2, 3]
     assert seqs(principal="nobody") == []
     assert seqs(subject=nid(a)) == [1, 3]
+    assert seqs(subject=nid(a), after_seq=1) == [3]
+    assert seqs(subject=nid(a), limit=1) == [1]
     assert seqs(subject=nid(b)) == [2]
     assert seqs(action="register") == [1, 2]
     assert seqs(since=r2.recorded_at) == [2, 3]
