@@ -172,10 +172,10 @@ KEEP_FIRST_REVISION = (
 UPDATE_NODES = (
     "UNWIND $rows AS r MATCH (n:Node {id: r.id}) SET n.properties = r.properties, n.event_time = r.event_time"
 )
-#: Edges of one type: rows are [from, to, properties or null, event time or null].
+#: Edges of one type: rows are [from, to, properties or null, event time or null] (a null is not stored).
 INSERT_EDGES: dict[EdgeType, LiteralString] = _by_label(
     "UNWIND $rows AS r MATCH (s:Node {id: r[0]}) MATCH (t:Node {id: r[1]}) "
-    "CREATE (s)-[e:{label} {recorded_at: $at, recorded_by: $by}]->(t) SET e.properties = r[2], e.event_time = r[3]",
+    "CREATE (s)-[:{label} {recorded_at: $at, recorded_by: $by, properties: r[2], event_time: r[3]}]->(t)",
     EdgeType,
 )
 #: Edges exactly as exported (lineage migrate): rows are {src, dst, props}.
@@ -353,10 +353,11 @@ AUDIT_ENTRIES_BY_SUBJECT = (
     "RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
 )
 AUDIT_PAGE = "MATCH (a:AuditEntry) WHERE a.seq > $after RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
-#: Sizes of the next entries (payload and subject text), to cut a page of entries by bytes.
+#: Sizes of the next entries (payload and subject text), to cut a page of entries by bytes; a
+#: compressed payload counts as its text (``payload_len``).
 AUDIT_SIZES = (
     "MATCH (a:AuditEntry) WHERE a.seq > $after WITH a ORDER BY a.seq LIMIT $limit "
-    "RETURN collect([a.seq, size(a.payload) + size(a.subjects)]) AS sizes"
+    "RETURN collect([a.seq, coalesce(size(a.payload), a.payload_len, 0) + size(a.subjects)]) AS sizes"
 )
 AUDIT_RANGE = "MATCH (a:AuditEntry) WHERE $after < a.seq <= $last RETURN a {.*} AS a ORDER BY a.seq"
 COUNTS = (

@@ -85,12 +85,14 @@ PAYLOAD_COMPRESS_MIN = 64 * 1024
 
 
 def audit_props(entry: AuditEntry) -> dict[str, Any]:
-    """The stored properties of an audit entry; a long payload is kept compressed (``payload_z``)."""
+    """The stored properties of an audit entry; a long payload is kept compressed (``payload_z``,
+    with its text's length in ``payload_len``)."""
     text = entry.payload_text()
     payload: str | None = text
     packed: bytes | None = None
+    length: int | None = None
     if len(text) >= PAYLOAD_COMPRESS_MIN:
-        packed, payload = zlib.compress(text.encode(), 1), None
+        packed, payload, length = zlib.compress(text.encode(), 1), None, len(text)
     return {
         "seq": entry.seq,
         "at": to_us(entry.at),
@@ -100,6 +102,7 @@ def audit_props(entry: AuditEntry) -> dict[str, Any]:
         "subjects": to_json(list(entry.subjects)),
         "payload": payload,
         "payload_z": packed,
+        "payload_len": length,
         "payload_digest": entry.payload_digest,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,

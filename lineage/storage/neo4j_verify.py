@@ -65,6 +65,8 @@ _SEARCH_KEYS = ("id_lc", "name_lc", "id_fold", "name_fold")
 def _flaw(n: dict[str, Any], labels: list[str]) -> str | None:
     if sorted(labels) != sorted({"Node", str(n.get("kind"))}):
         return f"nodes row {n.get('id')}: labels {sorted(labels)} do not match its kind {n.get('kind')!r}"
+    if n.get("revised") not in (None, True):
+        return f"nodes row {n.get('id')}: its revised flag is {n.get('revised')!r}, not true or absent"
     expected = search_keys(str(n.get("id")), str(n.get("name")))
     for key in _SEARCH_KEYS:
         if n.get(key) != expected.get(key):

@@ -60,6 +60,7 @@ def test_large_batch_audit_entry_reads_back_whole(store: GraphStore) -> None:
     assert [e.seq for e in by_subject] == [1, 2]
     assert by_subject[0] == first
     assert [e.seq for e in store.audit_entries(AuditFilter(subject=nid(nodes[-1])))] == [1]
+    assert list(store.iter_audit()) == store.audit_entries()
     verification = store.verify_store()
     assert verification.ok, verification.to_dict()
 
