@@ -26,21 +26,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.execution.executor import to_nodes
-from graphql.pyutils import AwaitableOrValue, Path
+from graphql.execution.executor import collect_iterator_awaitables, to_nodes
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 from graphql import (
+    GraphQLAbstractType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     Undefined,
+    is_abstract_type,
     is_leaf_type,
 )
 
@@ -100,11 +103,37 @@ class _Leaf(NamedTuple):
         return out
 
 
+class _Object(NamedTuple):
+    """How to complete an object value, or a list of them, of one field."""
+
+    #: The field's type with its non-null wrapper removed: an object type, an interface or
+    #: union, or a list of one of these.
+    type: GraphQLOutputType
+    #: The object, interface or union type of the value (of each item, for a list).
+    named: GraphQLObjectType | GraphQLAbstractType
+    #: The type of a list's items as declared (possibly non-null); None: not a list.
+    item_type: GraphQLOutputType | None
+    #: Runtime types already checked for an abstract type, by name.
+    runtime: dict[str, GraphQLObjectType]
+
+
+class _At(NamedTuple):
+    """Where a field's value is completed."""
+
+    field_def: GraphQLField
+    parent_type: GraphQLObjectType
+    field_details_list: FieldDetailsList
+    path: Path
+    position_context: Any
+
+
 class _Plan(NamedTuple):
-    """How one field is resolved: ``read`` (None: through Strawberry's resolver) and ``leaf``."""
+    """How one field is resolved: ``read`` (None: through Strawberry's resolver), then ``leaf``
+    or ``object`` completion (None: the executor's own)."""
 
     read: Callable[[Any], Any] | None
     leaf: _Leaf | None
+    object: _Object | None
 
 
 def _coercion(type_: GraphQLLeafType) -> Callable[[Any], Any]:
@@ -148,6 +177,18 @@ def _leaf(type_: GraphQLOutputType) -> _Leaf | None:
     return None
 
 
+def _object(type_: GraphQLOutputType) -> _Object | None:
+    inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    item_type = None
+    named = inner
+    if isinstance(inner, GraphQLList):
+        item_type = inner.of_type
+        named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+    if isinstance(named, GraphQLObjectType) or is_abstract_type(named):
+        return _Object(inner, named, item_type, {})
+    return None
+
+
 def _reader(field_def: GraphQLField) -> Callable[[Any], Any] | None:
     """A direct reader of the field's value from its parent object, when it is safe to skip
     Strawberry's resolver; else None."""
@@ -188,7 +229,8 @@ def plan(field_def: GraphQLField) -> _Plan:
     if isinstance(found, _Plan):
         return found
     read = _reader(field_def)
-    found = _Plan(read, _leaf(field_def.type) if read is not None else None)
+    leaf = _leaf(field_def.type) if read is not None else None
+    found = _Plan(read, leaf, _object(field_def.type) if read is not None and leaf is None else None)
     extensions[_PLAN] = found
     return found
 
@@ -227,7 +269,120 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
             completed = found.leaf.complete(value)
             if completed is not _MISS:
                 return completed
+        elif found.object is not None and value is not None:
+            try:
+                at = _At(field_def, parent_type, field_details_list, path, position_context)
+                if found.object.item_type is None:
+                    completed = self._object(found.object, at, path, value, None)
+                    if completed is not _MISS and self.is_awaitable(completed):
+                        return self._await_completed(completed, field_def.type, field_details_list, path)
+                else:
+                    completed = self._list(found.object, at, value)
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, field_def.type, field_details_list, path)
+                return None
+            if completed is not _MISS:
+                return completed
         return self._complete(field_def, parent_type, field_details_list, path, value, position_context)
+
+    def _info(self, at: _At) -> GraphQLResolveInfo[Any]:
+        return self.build_resolve_info(at.field_def, to_nodes(at.field_details_list), at.parent_type, at.path)
+
+    def _object(
+        self, plan: _Object, at: _At, path: Path, value: Any, info: GraphQLResolveInfo[Any] | None
+    ) -> Any:
+        """An object value completed as ``complete_value`` completes it, or :data:`_MISS` when
+        it is not a plain object (null, an error, an awaitable, a refused runtime type):
+        nothing has run then."""
+        if value is None or isinstance(value, Exception) or self.is_awaitable(value):
+            return _MISS
+        named = plan.named
+        if isinstance(named, GraphQLObjectType):
+            runtime = named
+        else:
+            if info is None:
+                info = self._info(at)
+            resolve_type = named.resolve_type or self.type_resolver
+            name = resolve_type(value, info, named)
+            if not isinstance(name, str):
+                return _MISS
+            found = plan.runtime.get(name)
+            if found is None:
+                try:
+                    found = self.ensure_valid_runtime_type(name, named, at.field_details_list, info, value)
+                except Exception:
+                    return _MISS
+                plan.runtime[name] = found
+            runtime = found
+        if runtime.is_type_of is not None:
+            if info is None:
+                info = self._info(at)
+            accepted = runtime.is_type_of(value, info)
+            if accepted is not True:
+                return _MISS
+        return self.collect_and_execute_subfields(runtime, at.field_details_list, path, value, at.position_context)
+
+    def _list(self, plan: _Object, at: _At, value: Any) -> Any:
+        """A list of objects completed item by item as ``complete_iterable_value`` completes it;
+        items that are not plain objects go through its own per-item completion."""
+        if type(value) is not list and type(value) is not tuple:
+            return _MISS
+        item_type = plan.item_type
+        assert item_type is not None
+        is_awaitable = self.is_awaitable
+        info: GraphQLResolveInfo[Any] | None = None
+        field_details_list, position_context = at.field_details_list, at.position_context
+        results: list[Any] = []
+        awaitable_indices: list[int] = []
+        iterator = iter(value)
+        index = 0
+        try:
+            for item in iterator:
+                item_path = at.path.add_key(index, None)
+                try:
+                    completed = self._object(plan, at, item_path, item, info)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed = None
+                if completed is _MISS:
+                    if info is None:
+                        info = self._info(at)
+                    if is_awaitable(item):
+                        results.append(
+                            self.complete_awaitable_list_item_value(
+                                item, item_type, field_details_list, info, item_path, position_context
+                            )
+                        )
+                        awaitable_indices.append(index)
+                    elif self.complete_list_item_value(
+                        item, results, item_type, field_details_list, info, item_path, position_context
+                    ):
+                        awaitable_indices.append(index)
+                elif is_awaitable(completed):
+                    results.append(self._await_completed(completed, item_type, field_details_list, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    results.append(completed)
+                index += 1
+        except Exception:
+            pending = [results[i] for i in awaitable_indices]
+            pending.extend(collect_iterator_awaitables(iterator, is_awaitable))
+            if pending:
+                self.settle_in_background(pending)
+            raise
+        if not awaitable_indices:
+            return results
+        return self._gather(results, awaitable_indices)
+
+    @staticmethod
+    async def _gather(results: list[Any], indices: list[int]) -> list[Any]:
+        if len(indices) == 1:
+            results[indices[0]] = await results[indices[0]]
+            return results
+        awaited = await gather_with_cancel(*(results[i] for i in indices))
+        for i, item in zip(indices, awaited, strict=True):
+            results[i] = item
+        return results
 
     def _complete(
         self,

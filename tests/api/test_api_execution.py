@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -118,6 +118,25 @@ class Colour(enum.Enum):
     GREEN = "green"
 
 
+@strawberry.interface
+class Named:
+    title: str | None
+
+    @classmethod
+    def resolve_type(cls, obj: Any, info: Any, abstract_type: Any) -> Any:
+        return getattr(obj, "type_name", None)
+
+
+@strawberry.type
+class Alpha(Named):
+    weight: int
+
+
+@strawberry.type
+class Beta(Named):
+    tags: list[str] | None
+
+
 @strawberry.type
 class Item:
     count: int
@@ -127,6 +146,8 @@ class Item:
     colour: Colour
     colours: list[Colour] | None
     data: JSON | None
+    named: Named | None = None
+    nameds: list[Named | None] | None = None
     child: Item | None = None
 
     @strawberry.field
@@ -147,11 +168,13 @@ class Query:
         return self.items
 
 
-SELECTION = "count label tags maybe colour colours data doubled shout"
+NAMED = "title ... on Alpha { weight } ... on Beta { tags }"
+#: Nullable fields first: a null in a non-null field stops the rest of its object.
+SELECTION = f"named {{ {NAMED} }} nameds {{ {NAMED} }} label maybe colours data count tags colour doubled shout"
 QUERY = f"{{ list {{ {SELECTION} child {{ {SELECTION} }} }} }}"
 SCHEMAS = {
-    "direct": strawberry.Schema(query=Query, execution_context_class=DirectExecution),
-    "standard": strawberry.Schema(query=Query),
+    "direct": strawberry.Schema(query=Query, types=[Alpha, Beta], execution_context_class=DirectExecution),
+    "standard": strawberry.Schema(query=Query, types=[Alpha, Beta]),
 }
 anything = st.one_of(
     st.none(),
@@ -173,21 +196,70 @@ class Loose:
         self.__dict__.update(values)
 
 
+def _named(choice: tuple[str, Any, Any]) -> Any:
+    """A value for an interface field: a real object, one claiming a type it is not, or other."""
+    kind, title, extra = choice
+    if kind == "alpha":
+        return Alpha(title=title, weight=extra)
+    if kind == "beta":
+        return Beta(title=title, tags=extra)
+    if kind == "claims-alpha":
+        return Loose(type_name="Alpha", title=title, weight=extra)
+    if kind == "unknown-type":
+        return Loose(type_name="Nope", title=title)
+    return extra
+
+
 def _item(values: dict[str, Any], child: Any) -> Loose:
-    return Loose(child=child, **values)
+    plain = {k: v for k, v in values.items() if k not in ("named", "nameds")}
+    nameds = values["nameds"]
+    return Loose(
+        child=child,
+        named=_named(values["named"]),
+        nameds=None if nameds is None else [_named(n) for n in nameds],
+        **plain,
+    )
 
 
 FIELDS = ("count", "label", "tags", "maybe", "colour", "colours", "data")
-values = st.fixed_dictionaries({name: anything for name in FIELDS})
+named = st.tuples(st.sampled_from(["alpha", "beta", "claims-alpha", "unknown-type", "other"]), anything, anything)
+#: Non-null fields get valid values most of the time, so that the fields around them run.
+VALID = {
+    "count": st.integers(-5, 5),
+    "tags": st.lists(st.text(max_size=2), max_size=2),
+    "colour": st.sampled_from(list(Colour)),
+}
+values = st.fixed_dictionaries(
+    {
+        **{name: st.one_of(VALID[name], VALID[name], anything) if name in VALID else anything for name in FIELDS},
+        "named": named,
+        "nameds": st.one_of(st.none(), st.lists(named, max_size=3)),
+    }
+)
+
+
+def _valid(**changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "count": 1, "label": "a", "tags": ["t"], "maybe": [1, None], "colour": Colour.RED, "colours": None,
+        "data": {"k": 1}, "named": ("alpha", "x", 1), "nameds": [("beta", None, ["b"])],
+    }  # fmt: skip
+    row.update(changes)
+    return row
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example([(_valid(), _valid())])
+@example([(_valid(named=("claims-alpha", "x", 1), nameds=[("claims-alpha", "y", 2), ("alpha", "z", 3)]), None)])
+@example([(_valid(named=("unknown-type", "x", 1), nameds=[("unknown-type", "y", 2), ("other", 1, None)]), None)])
+@example([(_valid(named=("other", 1, ValueError("no"))), None), (_valid(nameds=[("other", 1, KeyError("no"))]), None)])
+@example([(_valid(nameds=[("alpha", "x", "not an int"), ("beta", 5, [None])]), _valid(colour="RED"))])
 @given(st.lists(st.tuples(values, st.one_of(st.none(), values)), min_size=1, max_size=3))
 def test_values_complete_as_strawberry_completes_them(rows: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
     items = [_item(top, None if child is None else _item(child, None)) for top, child in rows]
     results = {}
     for name, schema in SCHEMAS.items():
         result = schema.execute_sync(QUERY, root_value=Query(items=items))
+        assert all(e.path for e in result.errors or []), result.errors  # executed, not refused
         results[name] = (
             result.data,
             [(e.message, e.path, e.locations) for e in result.errors or []],

@@ -23,8 +23,21 @@ HopKey = tuple[str, Direction, datetime | None]
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self.nodes: DataLoader[NodeKey, NodeRecord | None] = DataLoader(load_fn=self._load_nodes)
+        self._nodes: DataLoader[NodeKey, NodeRecord | None] = DataLoader(load_fn=self._load_nodes)
         self.hops: DataLoader[HopKey, list[Hop]] = DataLoader(load_fn=self._load_hops)
+        #: Records read with a report, handed to the node loader when it is first used (most
+        #: requests never load a node by id: priming costs a future per record).
+        self._primed: dict[NodeKey, NodeRecord] = {}
+
+    @property
+    def nodes(self) -> DataLoader[NodeKey, NodeRecord | None]:
+        self._hand_over()
+        return self._nodes
+
+    def _hand_over(self) -> None:
+        if self._primed:
+            primed, self._primed = self._primed, {}
+            self._nodes.prime_many(primed)
 
     async def _load_nodes(self, keys: list[NodeKey]) -> list[NodeRecord | None]:
         groups: dict[datetime | None, list[str]] = defaultdict(list)
@@ -49,4 +62,12 @@ class Loaders:
         return [found.get(k, []) for k in keys]
 
     def prime(self, records: dict[str, NodeRecord], as_of: datetime | None) -> None:
-        self.nodes.prime_many({(i, as_of): r for i, r in records.items()})
+        """Let the node loader answer these records without a store call. Keys already primed
+        or loaded keep their record (as ``DataLoader.prime_many`` does); loads waiting in a batch
+        get theirs at once."""
+        primed = self._primed
+        for node_id, record in records.items():
+            primed.setdefault((node_id, as_of), record)
+        batch = self._nodes.batch
+        if batch is not None and not batch.dispatched:
+            self._hand_over()

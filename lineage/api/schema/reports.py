@@ -22,7 +22,7 @@ from lineage.api.context import Context
 from lineage.api.schema import cursors
 from lineage.api.schema.enums import Kind, domain_kinds
 from lineage.api.schema.fields import field
-from lineage.api.schema.types import Info, Node, PageInfo, Path, make_path, to_node
+from lineage.api.schema.types import Info, Node, PageInfo, Path, lazy_path, make_path, to_node
 from lineage.errors import BadInputError
 from lineage.model import EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import Direction, GraphStore, Reach
@@ -41,7 +41,7 @@ _EDGE_TYPES = {e.value: e for e in EdgeType}
 def _path_of(root: Reached) -> Path:
     row = root.row
     if row is not None:
-        return make_path(row.path, [_EDGE_TYPES[e] for e in row.via], root.node.as_of)
+        return lazy_path(lambda: row.path, [_EDGE_TYPES[e] for e in row.via], root.node.as_of)
     assert root.reach is not None
     return _path(root.reach, root.node.record.id)
 
@@ -63,7 +63,16 @@ class Reached:
 
 @strawberry.type(description="A reached node with its pagination cursor.")
 class ReachedEdge(Reached):
-    cursor: str
+    #: ``<display position>:<id>``, encoded into the cursor when it is selected.
+    position: strawberry.Private[str] = ""
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return _cursor(self.position)
+
+
+def _cursor(position: str) -> str:
+    return cursors.encode("reached", position)
 
 
 @strawberry.type(description="A page of reached nodes: deployments first, then models, features, data, runs, commits.")
@@ -266,13 +275,13 @@ async def build_impact(
             reach=None,
             production=r.production,
             row=r,
-            cursor=cursors.encode("reached", f"{found.start + i}:{r.id}"),
+            position=f"{found.start + i}:{r.id}",
         )
         for i, r in enumerate(found.page)
         if r.id in records
     ]
     total = len(report.nodes)
-    info = PageInfo(has_next_page=found.start + size < total, end_cursor=edges[-1].cursor if edges else None)
+    info = PageInfo(has_next_page=found.start + size < total, end_cursor=_cursor(edges[-1].position) if edges else None)
     return ImpactReport(
         report=report,
         deployments=None if found.deployments is None else (found.deployments, records),

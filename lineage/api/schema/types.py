@@ -8,7 +8,7 @@ DataLoaders: a whole level of a nested selection costs one expansion and one nod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -86,22 +86,65 @@ class Node:
         """
         return str(obj.record.kind.value)
 
-    id: strawberry.ID = strawberry.field(description="Stable id: <kind>:<namespace>/<name>[@<version>].")
-    kind: Kind
-    namespace: str = strawberry.field(description="Where the thing lives: a warehouse, job namespace or environment.")
-    name: str
-    version: str | None = strawberry.field(
-        description="Version (run id for a Run, commit sha for a CodeCommit); null for a Deployment."
-    )
-    properties: JSON = strawberry.field(description="Every recorded property, as JSON.")
-    owners: list[str] = strawberry.field(description="People or teams to notify about this node.")
-    tags: list[str]
-    event_time: datetime | None = strawberry.field(description="When it happened, if known.")
-    recorded_at: datetime = strawberry.field(description="When this engine learned about it.")
-    recorded_by: str = strawberry.field(description="The principal that registered it.")
-    retracted_at: datetime | None
-    retracted_by: str | None
-    retract_reason: str | None
+    # Every field below reads the record when selected (the server's execution calls such
+    # parent-only resolvers directly): making a node object costs the same however many fields
+    # its type has, and a page of rows pays only for the fields the document selects.
+
+    @field("Stable id: <kind>:<namespace>/<name>[@<version>].")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.id)
+
+    @strawberry.field
+    def kind(self) -> Kind:
+        return _KINDS[self.record.kind]
+
+    @field("Where the thing lives: a warehouse, job namespace or environment.")
+    def namespace(self) -> str:
+        return self.record.namespace
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name
+
+    @field("Version (run id for a Run, commit sha for a CodeCommit); null for a Deployment.")
+    def version(self) -> str | None:
+        return self.record.version
+
+    @field("Every recorded property, as JSON.")
+    def properties(self) -> JSON:
+        return _json(self.record.properties)
+
+    @field("People or teams to notify about this node.")
+    def owners(self) -> list[str]:
+        return list(self.record.owners)
+
+    @strawberry.field
+    def tags(self) -> list[str]:
+        return list(self.record.tags)
+
+    @field("When it happened, if known.")
+    def event_time(self) -> datetime | None:
+        return self.record.event_time
+
+    @field("When this engine learned about it.")
+    def recorded_at(self) -> datetime:
+        return self.record.recorded_at
+
+    @field("The principal that registered it.")
+    def recorded_by(self) -> str:
+        return self.record.recorded_by
+
+    @strawberry.field
+    def retracted_at(self) -> datetime | None:
+        return self.record.retracted_at
+
+    @strawberry.field
+    def retracted_by(self) -> str | None:
+        return self.record.retracted_by
+
+    @strawberry.field
+    def retract_reason(self) -> str | None:
+        return self.record.retract_reason
 
     @field("Every recorded state of its properties, oldest first (as of the time asked, if any).")
     async def revisions(self, info: Info) -> list[Revision]:
@@ -280,25 +323,8 @@ _KINDS = {kind: Kind.of(kind) for kind in NodeKind}
 
 
 def to_node(record: NodeRecord, as_of: datetime | None) -> Node:
-    """The GraphQL object of a node record: plain attributes, so selecting them costs no resolver call."""
-    return KIND_TYPES[record.kind](
-        record=record,
-        as_of=as_of,
-        id=strawberry.ID(record.id),
-        kind=_KINDS[record.kind],
-        namespace=record.namespace,
-        name=record.name,
-        version=record.version,
-        properties=_json(record.properties),
-        owners=list(record.owners),
-        tags=list(record.tags),
-        event_time=record.event_time,
-        recorded_at=record.recorded_at,
-        recorded_by=record.recorded_by,
-        retracted_at=record.retracted_at,
-        retracted_by=record.retracted_by,
-        retract_reason=record.retract_reason,
-    )
+    """The GraphQL object of a node record: its fields read the record when selected."""
+    return KIND_TYPES[record.kind](record=record, as_of=as_of)
 
 
 @strawberry.type(description="An adjacent node and the edge that links it.")
@@ -350,22 +376,32 @@ class PathStep:
 
 @strawberry.type(description="A chain of edges, from its first node to its last.")
 class Path:
-    ids: strawberry.Private[tuple[str, ...]]
     edges: strawberry.Private[tuple[EdgeType, ...]]
     as_of: strawberry.Private[datetime | None]
+    #: The node ids, when asked for (see :meth:`node_id_list`).
+    load_ids: strawberry.Private[Callable[[], Sequence[str]]]
     #: A plain attribute (set by :func:`make_path`): selecting it costs no resolver call.
     length: int = strawberry.field(description="Number of edges.")
+    loaded_ids: strawberry.Private[tuple[str, ...] | None] = None
+
+    def node_id_list(self) -> tuple[str, ...]:
+        """The node ids, first to last: read on first use (a page of report rows selecting only
+        the length never looks them up)."""
+        if self.loaded_ids is None:
+            self.loaded_ids = tuple(self.load_ids())
+        return self.loaded_ids
 
     @field("The path as one line: a -EDGE-> b -EDGE-> c.")
     def text(self) -> str:
-        out = self.ids[0]
-        for edge, node in zip(self.edges, self.ids[1:], strict=True):
+        ids = self.node_id_list()
+        out = ids[0]
+        for edge, node in zip(self.edges, ids[1:], strict=True):
             out += f" -{edge.value}-> {node}"
         return out
 
     @strawberry.field
     def node_ids(self) -> list[strawberry.ID]:
-        return [strawberry.ID(i) for i in self.ids]
+        return [strawberry.ID(i) for i in self.node_id_list()]
 
     @strawberry.field
     def edge_types(self) -> list[Edge]:
@@ -375,17 +411,25 @@ class Path:
     def steps(self) -> list[PathStep]:
         vias: list[Edge | None] = [None, *(Edge.of(e) for e in self.edges)]
         return [
-            PathStep(via=v, node_id=strawberry.ID(i), as_of=self.as_of) for v, i in zip(vias, self.ids, strict=True)
+            PathStep(via=v, node_id=strawberry.ID(i), as_of=self.as_of)
+            for v, i in zip(vias, self.node_id_list(), strict=True)
         ]
 
     @strawberry.field
     async def nodes(self, info: Info) -> list[Node]:
-        info.context.spend(len(self.ids))
-        return await load_nodes(info, self.ids, self.as_of)
+        ids = self.node_id_list()
+        info.context.spend(len(ids))
+        return await load_nodes(info, ids, self.as_of)
 
 
 def make_path(ids: Sequence[str], edges: Sequence[EdgeType], as_of: datetime | None) -> Path:
-    return Path(ids=tuple(ids), edges=tuple(edges), as_of=as_of, length=len(edges))
+    known = tuple(ids)
+    return Path(edges=tuple(edges), as_of=as_of, load_ids=lambda: known, length=len(edges), loaded_ids=known)
+
+
+def lazy_path(load_ids: Callable[[], Sequence[str]], edges: Sequence[EdgeType], as_of: datetime | None) -> Path:
+    """A path whose node ids are read only when a selected field needs them."""
+    return Path(edges=tuple(edges), as_of=as_of, load_ids=load_ids, length=len(edges))
 
 
 @strawberry.type(description="Relay pagination state.")
