@@ -22,7 +22,7 @@ GENESIS = "0" * 64
 def canonical(value: Any) -> bytes:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8. The bytes that get hashed."""
     if type(value) is dict or type(value) is list:
-        fast = _fast_canonical(value) if _orjson_dumps is not None else None
+        fast = fast_canonical(value)
         if fast is not None:
             return fast
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
@@ -83,7 +83,7 @@ def _floats_spelled_alike(text: bytes) -> bool:
     return True
 
 
-def _fast_canonical(value: dict[str, Any] | list[Any]) -> bytes | None:
+def fast_canonical(value: dict[str, Any] | list[Any]) -> bytes | None:
     """``canonical(value)`` through orjson, or None where the two could differ.
 
     For strings, integers up to 64 bits, booleans, null, lists and dicts with string keys orjson
@@ -92,9 +92,10 @@ def _fast_canonical(value: dict[str, Any] | list[Any]) -> bytes | None:
     (``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``): each float is checked against Python's
     spelling, and any difference sends the value to the standard library, as does anything
     orjson refuses (other types, subclasses, integers beyond 64 bits, non-string keys, lone
-    surrogates).
+    surrogates), and so does the absence of orjson.
     """
-    assert _orjson_dumps is not None
+    if _orjson_dumps is None:
+        return None
     try:
         text = _orjson_dumps(value)
     except TypeError:  # orjson.JSONEncodeError is a TypeError

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lineage.audit import GENESIS, AuditEntry
+from lineage.audit.chain import fast_canonical
 from lineage.errors import BackendUnavailableError, ValidationError
 from lineage.model import EdgeRecord, EdgeType, NodeKind, NodeRecord
 from lineage.storage.base import (
@@ -115,6 +116,10 @@ def _unicode_lower(value: Any) -> Any:
 
 
 def _json(value: Any) -> str:
+    if type(value) is list or type(value) is dict:
+        fast = fast_canonical(value)
+        if fast is not None:
+            return fast.decode()
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

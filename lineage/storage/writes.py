@@ -23,7 +23,7 @@ from lineage.errors import (
 )
 from lineage.model import Batch, EdgeType, NodeKind, WriteResult
 from lineage.model.ids import edge_id, is_edge_id, parse_edge_id, parse_node_id
-from lineage.model.kinds import ANNOTATION_KEYS, allowed_targets, edge_allowed
+from lineage.model.kinds import ALLOWED_EDGES, ANNOTATION_KEYS, allowed_targets
 from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx, gc_paused, node_retraction_reason
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def _static_checks(batch: Batch) -> None:
     for i, edge in enumerate(batch.edges):
         src = kinds.get(edge.source) or _kind_of(edge.source)
         dst = kinds.get(edge.target) or _kind_of(edge.target)
-        if not edge_allowed(src, edge.type, dst):
+        if (src, edge.type, dst) not in ALLOWED_EDGES:
             targets = allowed_targets(src, edge.type)
             allowed = (
                 f"a {src.value} -{edge.type.value}-> may only point to {', '.join(t.value for t in targets)}"
@@ -370,11 +370,13 @@ def _register_entry(
     """The audit entry of a registration after the entry ``head`` (seq, hash); touches no store."""
     writes = _registered(plan, principal)
     subjects = dict.fromkeys(
-        [*(n.id for n in plan.new_nodes), *(u[0] for u in plan.updates), *(o[0] for o in plan.owners)]
+        [
+            *(n.id for n in plan.new_nodes),
+            *(u[0] for u in plan.updates),
+            *(o[0] for o in plan.owners),
+            *(end for e in plan.new_edges for end in (e.source, e.target)),
+        ]
     )
-    for e in plan.new_edges:
-        subjects.setdefault(e.source)
-        subjects.setdefault(e.target)
     payload = {
         **({"batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True)} if about is None else about),
         "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
