@@ -672,8 +672,11 @@ from lineage.ingest.openlineage_events import parse_event
 from lineage.storage import open_store
 args = bench.parse_args(["--rate-days", sys.argv[3], "--jobs", sys.argv[4]])
 group = int(sys.argv[5])
-shares = bench.spread(bench.rate_workload(args), group)
-bodies = [share[i] for i in range(max(map(len, shares))) for share in shares if i < len(share)]
+if sys.argv[6] == "arrival":
+    bodies = bench.arrival_order(bench.rate_workload(args), args.light_clients, args.connections, args.seed)
+else:
+    shares = bench.spread(bench.rate_workload(args), group)
+    bodies = [share[i] for i in range(max(map(len, shares))) for share in shares if i < len(share)]
 with open_store("sqlite:///" + sys.argv[2]) as store:
     ingester = OpenLineageIngester(store, principal="bench")
     wall, cpu = time.perf_counter(), time.process_time()
@@ -688,20 +691,43 @@ print(json.dumps(out))
 """
 
 
+def arrival_order(runs: list[list[bytes]], clients: int, connections: int, seed: int) -> list[bytes]:
+    """The rate phase's events in an order the server may receive them: each light client's
+    connections send their shares in order, the streams interleave at random, and the clients
+    run at different speeds (each 10% slower than the one before), so some drift days behind:
+    late events whose output versions re-link readers that arrived first."""
+    import random
+
+    rng = random.Random(seed)
+    streams = [share[i::connections] for share in spread(runs, clients) for i in range(connections)]
+    speed = [1.0 - 0.1 * (k // connections) for k in range(len(streams))]
+    at = [0] * len(streams)
+    live = [k for k, stream in enumerate(streams) if stream]
+    out = []
+    while live:
+        k = rng.choices(live, weights=[speed[k] for k in live])[0]
+        out.append(streams[k][at[k]])
+        at[k] += 1
+        if at[k] == len(streams[k]):
+            live.remove(k)
+    return out
+
+
 def mapper(label: str, tree: Path | None, args: argparse.Namespace) -> dict[str, Any]:
     """The mapper alone, in a process of its own (one core): the rate workload parsed, landed and
-    mapped in groups of --mapper-group events, as the endpoint's group commit does under load."""
+    mapped in groups of --mapper-group events, as the endpoint's group commit does under load;
+    with --mapper-order arrival, in the order the rate phase's clients may deliver them."""
     db = args.workdir / f"mapper-{label.replace(' ', '-')}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     done = subprocess.run(
         [sys.executable, "-c", MAPPER, str(Path(__file__).resolve()), str(db), str(args.mapper_days), str(args.jobs),
-         str(args.mapper_group)],
+         str(args.mapper_group), args.mapper_order],
         capture_output=True, text=True, env=env_for(args, tree), check=False, timeout=1800,
     )
     if done.returncode != 0:
         raise SystemExit(f"mapper run ({label}) failed: {done.stderr}")
-    return {"code": label, "group": args.mapper_group, "load_average": os.getloadavg()[0],
+    return {"code": label, "group": args.mapper_group, "order": args.mapper_order, "load_average": os.getloadavg()[0],
             **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
@@ -798,7 +824,10 @@ def report(
                 )
     if mappers:
         print()
-        print(f"Mapper alone (sqlite, one process, groups of {mappers[0]['group']} events, parse + land + map)")
+        print(
+            f"Mapper alone (sqlite, one process, groups of {mappers[0]['group']} events, {mappers[0]['order']} "
+            "order, parse + land + map)"
+        )
         for m in sorted(mappers, key=lambda m: m["code"] != "compare"):
             print(
                 f"  {m['code'][:12]:<12} {m['events']} events: {m['events_per_s']:.0f} events/s wall, "
@@ -841,6 +870,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-seconds", type=float, default=20.0, help="light clients stop sending after this long")
     p.add_argument("--mapper-days", type=int, default=20, help="days of the rate workload for the mapper phase")
     p.add_argument("--mapper-group", type=int, default=16, help="events per group commit in the mapper phase")
+    p.add_argument(
+        "--mapper-order",
+        choices=("sequence", "arrival"),
+        default="sequence",
+        help="mapper phase: runs in sequence, or the rate phase's clients' arrival order (see arrival_order)",
+    )
     p.add_argument(
         "--compare",
         type=Path,
