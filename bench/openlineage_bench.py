@@ -187,7 +187,8 @@ def free_port() -> int:
 
 
 def env_for(args: argparse.Namespace, tree: Path | None = None) -> dict[str, str]:
-    """The environment of a child process; with ``tree``, it imports ``lineage`` from that source tree."""
+    """The environment of a child process; with ``tree``, it imports ``lineage`` from that source tree
+    (run it outside the checkout: ``python -c`` puts the working directory first on the path)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGE_", "GITHUB_", "GITLAB_", "CI"))}
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
@@ -280,6 +281,7 @@ def server(url: str, args: argparse.Namespace, tree: Path | None = None) -> Iter
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env_for(args, tree),
+            cwd=args.workdir,  # not the checkout: `python -c` would import its lineage before --compare's
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -723,7 +725,7 @@ def mapper(label: str, tree: Path | None, args: argparse.Namespace) -> dict[str,
     done = subprocess.run(
         [sys.executable, "-c", MAPPER, str(Path(__file__).resolve()), str(db), str(args.mapper_days), str(args.jobs),
          str(args.mapper_group), args.mapper_order],
-        capture_output=True, text=True, env=env_for(args, tree), check=False, timeout=1800,
+        capture_output=True, text=True, env=env_for(args, tree), check=False, timeout=1800, cwd=args.workdir,
     )
     if done.returncode != 0:
         raise SystemExit(f"mapper run ({label}) failed: {done.stderr}")
@@ -900,6 +902,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    args.workdir = args.workdir.resolve()  # child processes run in it, paths under it stay valid
     args.workdir.mkdir(parents=True, exist_ok=True)
     phases = {p.strip() for p in args.phases.split(",")}
     ingests, hooks, inproc, rates, mappers = [], [], [], [], []
