@@ -173,7 +173,7 @@ class Planner:
         return self.cache.get(self.store, namespace, name)
 
     def stored_props(self, nid: str) -> dict[str, Any] | None:
-        """Properties of a visible node (dataset versions come from the version cache)."""
+        """Properties of a visible node (dataset versions, and runs it keeps, from the version cache)."""
         if nid not in self._stored:
             if nid.startswith(_DATASET_PREFIX) and (key := dataset_key(nid)) is not None:
                 return self.versions(key[0], key[1]).props(key[2])
