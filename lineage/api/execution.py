@@ -6,16 +6,19 @@ chain of field extensions, and graphql-core then completes each value through se
 steps. An impact page shows a few hundred fields, most of them plain attributes or methods of
 the object at hand, so that machinery is most of a request's CPU.
 
-:class:`DirectExecution` is graphql-core's executor (the one Strawberry uses) with two shortcuts,
+:class:`DirectExecution` is graphql-core's executor (the one Strawberry uses) with shortcuts
 decided once per field definition:
 
 - a field Strawberry would resolve with its default resolver is read with ``getattr``; a field
   whose resolver takes only the parent object (``self`` or ``root``: no ``info``, no arguments, no
   field extensions, not ``async``) is called with it directly;
-- a value of a scalar or enum type, or of a list of them, is coerced right there.
+- a value of a scalar or enum type, or of a list of them, is coerced right there;
+- an object, or a list of objects, has its subfields executed right away (for an interface or
+  union, the runtime type its ``resolve_type`` names is checked once per name, ``is_type_of``
+  on every value).
 
 Anything else (a null where the type forbids one, a value the type cannot represent, an error
-raised by a resolver, a field with directives, objects and interfaces) goes through the
+raised by a resolver, a refused runtime type, a field with directives) goes through the
 executor's own completion with the value read, so errors, paths and nulls are exactly those of
 the standard execution. Fields with arguments or ``info`` keep Strawberry's resolver.
 """
@@ -274,10 +277,10 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
                 at = _At(field_def, parent_type, field_details_list, path, position_context)
                 if found.object.item_type is None:
                     completed = self._object(found.object, at, path, value, None)
-                    if completed is not _MISS and self.is_awaitable(completed):
-                        return self._await_completed(completed, field_def.type, field_details_list, path)
                 else:
                     completed = self._list(found.object, at, value)
+                if completed is not _MISS and self.is_awaitable(completed):
+                    return self._await_completed(completed, field_def.type, field_details_list, path)
             except Exception as raw_error:
                 self.handle_field_error(raw_error, field_def.type, field_details_list, path)
                 return None

@@ -9,6 +9,7 @@ executor completes them.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 from collections.abc import AsyncIterator
@@ -124,12 +125,21 @@ class Named:
 
     @classmethod
     def resolve_type(cls, obj: Any, info: Any, abstract_type: Any) -> Any:
+        if isinstance(obj, Named):
+            return type(obj).__name__
         return getattr(obj, "type_name", None)
 
 
 @strawberry.type
 class Alpha(Named):
     weight: int
+
+    @strawberry.field
+    async def later(self) -> int:
+        """An asynchronous field: its errors surface after the list around it is built."""
+        if self.title == "boom":
+            raise ValueError("boom")
+        return 1
 
 
 @strawberry.type
@@ -148,6 +158,7 @@ class Item:
     data: JSON | None
     named: Named | None = None
     nameds: list[Named | None] | None = None
+    strict: list[Named] | None = None
     child: Item | None = None
 
     @strawberry.field
@@ -168,9 +179,12 @@ class Query:
         return self.items
 
 
-NAMED = "title ... on Alpha { weight } ... on Beta { tags }"
+NAMED = "title ... on Alpha { weight later } ... on Beta { tags }"
 #: Nullable fields first: a null in a non-null field stops the rest of its object.
-SELECTION = f"named {{ {NAMED} }} nameds {{ {NAMED} }} label maybe colours data count tags colour doubled shout"
+SELECTION = (
+    f"named {{ {NAMED} }} nameds {{ {NAMED} }} strict {{ {NAMED} }} "
+    "label maybe colours data count tags colour doubled shout"
+)
 QUERY = f"{{ list {{ {SELECTION} child {{ {SELECTION} }} }} }}"
 SCHEMAS = {
     "direct": strawberry.Schema(query=Query, types=[Alpha, Beta], execution_context_class=DirectExecution),
@@ -217,12 +231,17 @@ def _item(values: dict[str, Any], child: Any) -> Loose:
         child=child,
         named=_named(values["named"]),
         nameds=None if nameds is None else [_named(n) for n in nameds],
+        strict=None if nameds is None else [_named(n) for n in nameds],
         **plain,
     )
 
 
 FIELDS = ("count", "label", "tags", "maybe", "colour", "colours", "data")
-named = st.tuples(st.sampled_from(["alpha", "beta", "claims-alpha", "unknown-type", "other"]), anything, anything)
+named = st.tuples(
+    st.sampled_from(["alpha", "beta", "claims-alpha", "unknown-type", "other"]),
+    st.one_of(st.just("boom"), anything),
+    anything,
+)
 #: Non-null fields get valid values most of the time, so that the fields around them run.
 VALID = {
     "count": st.integers(-5, 5),
@@ -253,12 +272,13 @@ def _valid(**changes: Any) -> dict[str, Any]:
 @example([(_valid(named=("unknown-type", "x", 1), nameds=[("unknown-type", "y", 2), ("other", 1, None)]), None)])
 @example([(_valid(named=("other", 1, ValueError("no"))), None), (_valid(nameds=[("other", 1, KeyError("no"))]), None)])
 @example([(_valid(nameds=[("alpha", "x", "not an int"), ("beta", 5, [None])]), _valid(colour="RED"))])
+@example([(_valid(nameds=[("alpha", "x", 1), ("alpha", "boom", 2)]), None)])
 @given(st.lists(st.tuples(values, st.one_of(st.none(), values)), min_size=1, max_size=3))
 def test_values_complete_as_strawberry_completes_them(rows: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
     items = [_item(top, None if child is None else _item(child, None)) for top, child in rows]
     results = {}
     for name, schema in SCHEMAS.items():
-        result = schema.execute_sync(QUERY, root_value=Query(items=items))
+        result = asyncio.run(schema.execute(QUERY, root_value=Query(items=items)))
         assert all(e.path for e in result.errors or []), result.errors  # executed, not refused
         results[name] = (
             result.data,
