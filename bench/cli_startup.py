@@ -34,10 +34,10 @@ edges:
 """
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -72,7 +72,9 @@ def main() -> None:
             for name, (argv, per_tree) in commands.items():
                 if not per_tree and tree:
                     continue
-                sample = timed([sys.executable, *argv], env)
+                # From the scratch folder: ``python -c`` puts the working directory first on the
+                # path, which would shadow --other-tree when run from a checkout.
+                sample = timed([sys.executable, *argv], env, work)
                 if i >= 0:
                     samples.setdefault((name, label if per_tree else "-"), []).append(sample)
     head = f"{'command':<36} {'tree':<28} {'wall p50':>9} {'wall min':>9} {'CPU p50':>8} {'CPU min':>8}"
