@@ -22,8 +22,6 @@ retracted with a reason, so the final graph does not depend on arrival order.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,7 +54,7 @@ from lineage.ingest.openlineage_state import (
     merge_union,
 )
 from lineage.model import EdgeSpec, EdgeType, NodeKind, NodeSpec
-from lineage.model.batch import RUN_STATES, as_utc
+from lineage.model.batch import RUN_STATES, as_utc, plain_json, valid_owner
 from lineage.model.ids import check_part
 from lineage.storage.base import Direction, GraphStore, WriteTx
 
@@ -69,24 +67,6 @@ MENTIONS, INPUTS_PINNED, OUTPUTS_PINNED = "_ol_inputs", "_ol_inputs_pinned", "_o
 
 #: Ranks of dataset claims: what a producing run says beats a dataset event, which beats readers.
 RANK_OUTPUT, RANK_DATASET_EVENT, RANK_INPUT = 2, 1, 0
-
-
-_OWNER = re.compile(r"^[^\x00-\x1f]{1,200}$")
-
-
-def _plain(value: Any) -> bool:
-    """Whether ``value`` is already plain JSON as properties are stored (exact JSON types, finite
-    numbers, string keys): what NodeSpec's validation would return unchanged."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        return math.isfinite(value)
-    if kind is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
-    if kind is list:
-        return all(_plain(v) for v in value)
-    return False
 
 
 def _spec(
@@ -109,9 +89,9 @@ def _spec(
             and bool(check_part("name", name))
             and (version is None) is not kind.versioned
             and (version is None or bool(check_part("version", version)))
-            and all(type(o) is str and _OWNER.match(o) for o in owners)
+            and all(valid_owner(o) for o in owners)
             and (kind is not NodeKind.RUN or properties.get("status") in (None, *RUN_STATES))
-            and _plain(properties)
+            and plain_json(properties)
         )
     except (ValueError, TypeError):
         fast = False

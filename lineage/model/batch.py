@@ -7,6 +7,8 @@ The JSON Schema of :class:`Batch` (``lineage schema batch``) documents the file 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -22,7 +24,15 @@ from lineage.model.ids import check_part, node_id, parse_node_id
 from lineage.model.kinds import EdgeType, NodeKind
 
 RUN_STATES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
-Owner = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+OWNER_MAX_LENGTH = 200
+_OWNER_TEXT = r"[^\x00-\x1f]+"
+Owner = Annotated[str, Field(min_length=1, max_length=OWNER_MAX_LENGTH, pattern=f"^{_OWNER_TEXT}$")]
+_OWNER_RE = re.compile(_OWNER_TEXT)
+
+
+def valid_owner(value: Any) -> bool:
+    """Whether ``value`` passes the :data:`Owner` type's rules as it is (no conversion needed)."""
+    return type(value) is str and len(value) <= OWNER_MAX_LENGTH and _OWNER_RE.fullmatch(value) is not None
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -49,6 +59,21 @@ def json_properties(value: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"properties must be JSON values: {exc}") from None
     out: dict[str, Any] = json.loads(text)
     return out
+
+
+def plain_json(value: Any) -> bool:
+    """Whether ``value`` is already plain JSON as properties are stored (exact JSON types, finite
+    numbers, string keys), so :func:`json_properties` would give it back equal."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(plain_json(v) for v in value)
+    return False
 
 
 class NodeSpec(BaseModel):
