@@ -16,10 +16,14 @@ printed, never asserted.
 load hit them all alike; the table has one row per variant.
 
 The clients run in --client-procs separate processes (each with its own event loop), so their CPU
-is their own: the table shows the server's CPU per request (user+system time of the ``lineage
-serve`` process tree, read from /proc, over the load window), the clients' CPU per request, the
-load average, and the CPU one request costs in process (the same document through
-``schema.execute``, no HTTP, one request at a time) for comparison.
+is their own. ``--client light`` (the default) sends pre-serialised requests over raw keep-alive
+HTTP/1.1 connections and reads the status line, the headers and Content-Length bytes of body (the
+body is parsed as JSON only when it may hold errors), so the clients take little of the CPU they
+share with the server; ``--client httpx`` uses httpx's async client (JSON encoded and decoded per
+request, as an application would). The table says which. It shows the server's CPU per request
+(user+system time of the ``lineage serve`` process tree, read from /proc, over the load window),
+the clients' CPU per request, the load average, and the CPU one request costs in process (the
+same document through ``schema.execute``, no HTTP, one request at a time) for comparison.
 """
 
 from __future__ import annotations
@@ -74,6 +78,10 @@ query Provenance($id: ID!) {
 }
 """
 QUERIES = {"impact": (IMPACT, True), "provenance": (PROVENANCE, False)}
+CLIENT_KINDS = {
+    "light": "pre-serialised requests over raw keep-alive connections",
+    "httpx": "httpx.AsyncClient, JSON encoded and decoded per request",
+}
 CLI = [sys.executable, "-c", "from lineage.cli import main; main()"]
 
 
@@ -283,9 +291,124 @@ def client_process(
     begin: float,
     seconds: float,
     seed: int,
+    kind: str = "light",
 ) -> dict[str, Any]:
     """One client process: warm up, wait for the common start time, keep ``clients`` requests in flight."""
-    return asyncio.run(_client_loop(base, secret, query, plan, clients, begin, seconds, seed))
+    loop = _light_loop if kind == "light" else _client_loop
+    return asyncio.run(loop(base, secret, query, plan, clients, begin, seconds, seed))
+
+
+def _request_bytes(host: str, secret: str, query: str, start: str) -> bytes:
+    body = json.dumps({"query": query, "variables": {"id": start}}).encode()
+    head = (
+        f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {secret}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _body_error(status: int, body: bytes) -> str | None:
+    """The errors of a response, or None for a 200 without errors. The body is only decoded when it
+    may hold an ``errors`` member (a key is the only place ``"errors":`` can appear unescaped)."""
+    if status == 200 and b'"errors":' not in body:
+        return None
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return f"HTTP {status}: {body[:150]!r}"
+    errors = decoded.get("errors") if isinstance(decoded, dict) else None
+    if status == 200 and not errors:
+        return None
+    return json.dumps(errors or status)[:200]
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection sending pre-serialised requests."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def ask(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = None
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+            elif name.strip().lower() == b"transfer-encoding":
+                raise RuntimeError("chunked responses are not expected from this server")
+        if length is None:
+            raise RuntimeError("a response without Content-Length")
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _light_loop(
+    base: str,
+    secret: str,
+    query: str,
+    plan: list[tuple[str, str]],
+    clients: int,
+    begin: float,
+    seconds: float,
+    seed: int,
+) -> dict[str, Any]:
+    host, _, port = base.removeprefix("http://").partition(":")
+    requests = {start: _request_bytes(f"{host}:{port}", secret, query, start) for _, start in plan}
+    samples: dict[str, list[float]] = {}
+    errors: list[str] = []
+
+    async def connect() -> _Connection:
+        return _Connection(*await asyncio.open_connection(host, int(port)))
+
+    # warm-up: every start once; then fresh connections (the server closes idle ones after seconds)
+    connections = [await connect() for _ in range(min(clients, len(plan)))]
+    try:
+        for i, (_, start) in enumerate(plan):
+            status, body = await connections[i % len(connections)].ask(requests[start])
+            error = _body_error(status, body)
+            if error:
+                raise SystemExit(f"warm-up request failed: {error}")
+    finally:
+        for connection in connections:
+            connection.close()
+    await asyncio.sleep(max(0.0, begin - time.time() - 0.5))
+    connections = [await connect() for _ in range(clients)]
+    try:
+        await asyncio.sleep(max(0.0, begin - time.time()))
+        stop = time.perf_counter() + seconds
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+
+        async def one_client(index: int) -> None:
+            rng = random.Random(seed * 1000 + index)
+            order = plan[:]
+            connection = connections[index]
+            while time.perf_counter() < stop:
+                rng.shuffle(order)
+                for size, start in order:
+                    if time.perf_counter() >= stop:
+                        return
+                    t0 = time.perf_counter()
+                    status, body = await connection.ask(requests[start])
+                    samples.setdefault(size, []).append(time.perf_counter() - t0)
+                    error = _body_error(status, body)
+                    if error:
+                        errors.append(error)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        wall = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        for connection in connections:
+            connection.close()
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return {"samples": samples, "errors": errors, "wall": wall, "cpu": cpu}
 
 
 async def _client_loop(
@@ -354,7 +477,7 @@ def load(
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(procs) as pool:
         pending = [
-            pool.apply_async(client_process, (base, secret, query, plan, n, begin, args.seconds, i))
+            pool.apply_async(client_process, (base, secret, query, plan, n, begin, args.seconds, i, args.client))
             for i, n in enumerate(shares)
         ]
         while time.time() < begin:
@@ -497,7 +620,8 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"clients : {args.clients} concurrent clients, {args.seconds:g} s x {args.rounds} round(s) per query and "
         f"variant, reader token, closures of ~{', ~'.join(str(s) for s in SIZES)} nodes; "
-        f"clients in {rows[0]['client_procs'] if rows else args.client_procs} process(es) on the same machine"
+        f"clients in {rows[0]['client_procs'] if rows else args.client_procs} process(es) on the same machine, "
+        f"client: {args.client} ({CLIENT_KINDS[args.client]})"
     )
     print(
         "cpu/req : server = CPU of the lineage serve process tree per request; clients = the client processes' "
@@ -543,6 +667,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "side by side with this one",
     )
     p.add_argument("--client-procs", type=int, default=2, help="processes the clients are spread over")
+    p.add_argument(
+        "--client",
+        choices=sorted(CLIENT_KINDS),
+        default="light",
+        help="light: pre-serialised requests over raw keep-alive connections (little client CPU); "
+        "httpx: httpx's async client",
+    )
     p.add_argument("--queries", default="impact,provenance", help="comma-separated: impact, provenance")
     p.add_argument("--in-process-reps", type=int, default=10, help="rounds of the in-process comparison (0: skip)")
     p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, neo4j")
