@@ -79,7 +79,7 @@ def plain_json(value: Any) -> bool:
 class NodeSpec(BaseModel):
     """One node to register. Its id is derived from kind, namespace, name and version."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: NodeKind
     namespace: str = Field(description="Where the thing lives: a warehouse, a job namespace, an environment.")
@@ -166,7 +166,7 @@ class NodeSpec(BaseModel):
 class EdgeSpec(BaseModel):
     """One provenance edge, from cause to effect, between two node ids."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     source: str = Field(alias="from", description="Node id the data flows from.")
     type: EdgeType
@@ -203,7 +203,7 @@ class EdgeSpec(BaseModel):
 class Batch(BaseModel):
     """A registration: applied whole or not at all."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     nodes: list[NodeSpec] = Field(default_factory=list)
     edges: list[EdgeSpec] = Field(default_factory=list)
@@ -228,11 +228,150 @@ def describe_errors(exc: PydanticValidationError, prefix: str = "") -> str:
 
 
 def parse_batch(data: Any) -> Batch:
-    """Validate raw JSON/YAML data as a Batch; raise ValidationError naming every bad element."""
+    """Validate raw JSON/YAML data as a Batch; raise ValidationError naming every bad element.
+
+    A batch already in the form validation would give it (the usual file: text parts, plain JSON
+    properties, no times) is checked by :func:`plain_batch` without building the models'
+    validators, which costs a short command such as ``lineage register --file`` more than the
+    check itself; anything else goes through full validation and its errors.
+    """
     if not isinstance(data, dict):
         raise ValidationError("a batch must be an object with 'nodes' and/or 'edges' lists")
     check_document(data)
+    plain = plain_batch(data)
+    if plain is not None:
+        return plain
     try:
         return Batch.model_validate(data)
     except PydanticValidationError as exc:
         raise ValidationError(f"invalid batch: {describe_errors(exc)}") from None
+
+
+# -- Batches already in validated form ------------------------------------------------------------
+#
+# What full validation would give for a document whose every part is already in its final form,
+# built without pydantic's validators. Each rule below mirrors one of the models' validators above;
+# a document these checks do not accept whole goes through full validation instead (so the errors
+# are always pydantic's). A property test keeps the two in agreement.
+
+_NODE_FIELDS = frozenset(NodeSpec.model_fields)
+#: Edges by their file names: ``from`` and ``to`` (``source`` and ``target`` take the full path).
+_EDGE_KEYS = frozenset({"from", "type", "to", "event_time", "properties"})
+_EDGE_FIELDS = {"from": "source", "to": "target"}
+
+
+def plain_batch(data: dict[str, Any]) -> Batch | None:
+    """The Batch :meth:`Batch.model_validate` would make of ``data``, when every element of it is
+    already in validated form; None when anything needs converting or would fail validation."""
+    if not data.keys() <= {"nodes", "edges"}:
+        return None
+    nodes = data.get("nodes", [])
+    edges = data.get("edges", [])
+    if type(nodes) is not list or type(edges) is not list:
+        return None
+    node_specs = []
+    for item in nodes:
+        node = _plain_node(item)
+        if node is None:
+            return None
+        node_specs.append(node)
+    edge_specs = []
+    for item in edges:
+        edge = _plain_edge(item)
+        if edge is None:
+            return None
+        edge_specs.append(edge)
+    return Batch.model_construct(set(data), nodes=node_specs, edges=edge_specs)
+
+
+def _plain_text(value: Any) -> str | None:
+    """A text part as ``_integer_text`` leaves it (an integer becomes its text); None otherwise."""
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    return None
+
+
+def _plain_properties(value: Any) -> dict[str, Any] | None:
+    if type(value) is not dict or not plain_json(value):
+        return None
+    return json_properties(dict(value))
+
+
+def _plain_node(item: Any) -> NodeSpec | None:
+    if type(item) is not dict or not item.keys() <= _NODE_FIELDS:
+        return None
+    kind_text = item.get("kind")
+    namespace = _plain_text(item.get("namespace"))
+    name = _plain_text(item.get("name"))
+    version = item.get("version")
+    owners = item.get("owners", [])
+    properties = _plain_properties(item.get("properties", {}))
+    if (
+        type(kind_text) is not str
+        or namespace is None
+        or name is None
+        or item.get("event_time") is not None
+        or type(owners) is not list
+        or properties is None
+    ):
+        return None
+    if version is not None and (version := _plain_text(version)) is None:
+        return None
+    try:
+        kind = NodeKind.parse(kind_text)
+        check_part("namespace", namespace)
+        check_part("name", name)
+        if kind.versioned:
+            if version is None:
+                return None
+            check_part("version", version)
+        elif version is not None:
+            return None
+    except ValueError:
+        return None
+    if not all(valid_owner(owner) for owner in owners):
+        return None
+    status = properties.get("status")
+    if kind is NodeKind.RUN and status is not None and status not in RUN_STATES:
+        return None
+    return NodeSpec.model_construct(
+        set(item),
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        version=version,
+        event_time=None,
+        owners=list(owners),
+        properties=properties,
+    )
+
+
+def _plain_edge(item: Any) -> EdgeSpec | None:
+    if type(item) is not dict or not item.keys() <= _EDGE_KEYS:
+        return None
+    source, type_text, target = item.get("from"), item.get("type"), item.get("to")
+    properties = _plain_properties(item.get("properties", {}))
+    if (
+        type(source) is not str
+        or type(type_text) is not str
+        or type(target) is not str
+        or item.get("event_time") is not None
+        or properties is None
+    ):
+        return None
+    try:
+        edge_type = EdgeType.parse(type_text)
+        parse_node_id(source)
+        parse_node_id(target)
+    except ValueError:
+        return None
+    return EdgeSpec.model_construct(
+        {_EDGE_FIELDS.get(key) or key for key in item},
+        source=source,
+        type=edge_type,
+        target=target,
+        event_time=None,
+        properties=properties,
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 
-from lineage.model import NodeKind, NodeSpec
-from lineage.model.batch import json_properties, plain_json, valid_owner
+from lineage.model import Batch, NodeKind, NodeSpec, parse_batch
+from lineage.model.batch import json_properties, plain_batch, plain_json, valid_owner
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
@@ -43,3 +44,117 @@ def _leaves(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
+
+
+# -- Whole batches: what plain_batch accepts, it builds exactly as validation would -----------------
+
+def _mostly(good: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Usually a good value, sometimes an odd one (that validation converts or refuses)."""
+    return st.integers(0, 5).flatmap(lambda i: odd if i == 0 else good)
+
+
+KINDS = _mostly(st.sampled_from(["Dataset", "dataset", "RUN", "Model", "Deployment"]),
+                st.sampled_from(["Table", "", 1, None]))
+PART = _mostly(st.sampled_from(["w", "orders", "a b", "x/y", "p@q", "ünï"]) | st.integers(0, 10**20),
+               st.sampled_from([" ", "", "\x01", "x" * 513, True, 1.5, None]) | st.text(max_size=3))
+IDS = _mostly(st.sampled_from(["dataset:w/orders@1", "run:ci/train@42", "model:ml/churn@3", "deployment:prod/api"]),
+              st.sampled_from(["dataset:w/orders", "table:w/a@1", "dataset:w/a b@1", "dataset:w%2Fx/a@1",
+                               "dataset:w/a@%40", 7, None]))
+EDGE_TYPES = _mostly(st.sampled_from(["INPUT_TO", "produced", "Feeds", "DEPLOYED_AS"]), st.sampled_from(["LINKS", 3]))
+OWNERS = st.lists(_mostly(st.sampled_from(["team-a", "ops@example.com"]),
+                          st.sampled_from(["", "a\nb", "x" * 201, 5])), max_size=2)
+PROPERTIES = _mostly(
+    st.dictionaries(st.text(max_size=3) | st.just("status"), JSON | st.sampled_from(["COMPLETE", "FAIL"]), max_size=3),
+    st.sampled_from([[1], None, {1: "a"}, {"status": "OK"}, {"x": float("nan")}, {"t": (1, 2)}]),
+)
+WHEN = _mostly(st.none(), st.sampled_from(["2024-01-02T03:04:05Z", "yesterday", 0]))
+
+
+def _maybe(draw: st.DrawFn, key: str, value: st.SearchStrategy[Any], into: dict[str, Any], p: int = 2) -> None:
+    if draw(st.integers(0, p)) > 0:
+        into[key] = draw(value)
+
+
+@st.composite
+def node_documents(draw: st.DrawFn) -> Any:
+    node: dict[str, Any] = {}
+    _maybe(draw, "kind", KINDS, node, 30)
+    _maybe(draw, "namespace", PART, node, 30)
+    _maybe(draw, "name", PART, node, 30)
+    _maybe(draw, "version", PART, node, 6)
+    _maybe(draw, "event_time", WHEN, node, 1)
+    _maybe(draw, "owners", OWNERS, node, 1)
+    _maybe(draw, "properties", PROPERTIES, node, 1)
+    if draw(st.integers(0, 30)) == 0:
+        node["extra"] = 1
+    return node if draw(st.integers(0, 30)) else "not a node"
+
+
+@st.composite
+def edge_documents(draw: st.DrawFn) -> Any:
+    edge: dict[str, Any] = {}
+    _maybe(draw, "from", IDS, edge, 30)
+    if draw(st.integers(0, 20)) == 0:
+        edge["source"] = draw(IDS)
+    _maybe(draw, "type", EDGE_TYPES, edge, 30)
+    _maybe(draw, "to", IDS, edge, 30)
+    _maybe(draw, "event_time", WHEN, edge, 1)
+    _maybe(draw, "properties", PROPERTIES, edge, 1)
+    return edge
+
+
+BATCHES = st.fixed_dictionaries(
+    {}, optional={"nodes": st.lists(node_documents(), max_size=3), "edges": st.lists(edge_documents(), max_size=3)},
+)
+
+
+def _validated(document: dict[str, Any]) -> Batch | None:
+    try:
+        return Batch.model_validate(document)
+    except PydanticValidationError:
+        return None
+
+
+def _same(quick: Batch, full: Batch) -> None:
+    assert quick == full
+    assert quick.model_fields_set == full.model_fields_set
+    for a, b in zip([*quick.nodes, *quick.edges], [*full.nodes, *full.edges], strict=True):
+        assert type(a) is type(b) and a.__dict__ == b.__dict__ and a.model_fields_set == b.model_fields_set
+        assert list(a.__dict__) == list(b.__dict__) and a.id == b.id
+    dump = {"mode": "json", "by_alias": True, "exclude_defaults": True}
+    assert quick.model_dump(**dump) == full.model_dump(**dump)  # type: ignore[arg-type]
+
+
+@settings(max_examples=400)
+@given(BATCHES)
+def test_a_batch_the_quick_check_accepts_is_the_one_validation_builds(document: dict[str, Any]) -> None:
+    quick = plain_batch(document)
+    full = _validated(document)
+    if quick is not None:
+        assert full is not None, document
+        _same(quick, full)
+
+
+PLAIN_NODES = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["Dataset", "run"]), "namespace": st.sampled_from(["w", "ci", 3]),
+     "name": st.sampled_from(["orders", "a b", "x/y"]), "version": st.sampled_from(["1", "v@2", 42])},
+    optional={"owners": st.lists(st.sampled_from(["team-a", "ops@example.com"]), max_size=2),
+              "properties": st.dictionaries(st.text(max_size=3), JSON, max_size=3).filter(plain_json),
+              "event_time": st.none()},
+)
+
+
+@given(st.lists(PLAIN_NODES, max_size=4), st.lists(st.sampled_from([
+    {"from": "dataset:w/orders@1", "type": "input_to", "to": "run:ci/train@42"},
+    {"from": "run:ci/train@42", "type": "PRODUCED", "to": "model:ml/churn@3", "properties": {"b": 1, "a": [0.5]}},
+]), max_size=2))
+def test_a_plain_batch_skips_building_validators_and_equals_the_validated_one(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]]
+) -> None:
+    document = {"nodes": nodes, "edges": edges}
+    quick = plain_batch(document)
+    assert quick is not None, document
+    full = _validated(document)
+    assert full is not None
+    _same(quick, full)
+    assert parse_batch(document) == full
