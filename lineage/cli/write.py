@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 
 from lineage.cli.common import (
     ActorOpt,
@@ -39,14 +38,17 @@ def load_document(path: Path) -> Any:
         raise ValidationError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read {path}: {exc}") from None
-    try:
-        if path.suffix.lower() == ".json":
+    if path.suffix.lower() == ".json":
+        try:
             return loads_json(text, str(path))
+        except json.JSONDecodeError as exc:
+            raise MalformedRequestError(
+                f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
+    import yaml  # only for YAML: a JSON batch never loads PyYAML
+
+    try:
         return load_yaml(text)
-    except json.JSONDecodeError as exc:
-        raise MalformedRequestError(
-            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from lineage.errors import LimitExceededError, MalformedRequestError
+
+if TYPE_CHECKING:
+    import yaml
 
 #: Deepest nesting of objects and arrays accepted in any document.
 MAX_NESTING = 100
@@ -138,59 +139,8 @@ def loads_json(text: str | bytes, where: str = "", *, max_nesting: int = MAX_NES
 
 
 # -- YAML ---------------------------------------------------------------------------------------
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """A safe loader that refuses documents nested deeper than ``max_nesting`` while composing."""
-
-    def __init__(self, stream: str, max_nesting: int) -> None:
-        super().__init__(stream)
-        self.max_nesting = max_nesting
-        self.depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        self.depth += 1
-        try:
-            if self.depth > self.max_nesting + 1:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise TooDeepError(
-                    f"line {mark.line + 1}: nested deeper than {self.max_nesting} levels",
-                    details={"line": mark.line + 1, "limit": self.max_nesting},
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def _expanded_size(root: yaml.Node, limit: int) -> int:
-    """How many nodes the document holds once every alias is expanded (stops counting past
-    ``limit``). A node that contains itself through an alias counts as unbounded."""
-    sizes: dict[int, int] = {}
-    visiting: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            sizes[key] = min(1 + sum(sizes[id(c)] for c in _children(node)), limit + 1)
-            visiting.discard(key)
-            continue
-        if key in sizes:
-            continue
-        if key in visiting:
-            return limit + 1
-        visiting.add(key)
-        stack.append((node, True))
-        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
-    return sizes[id(root)]
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
+# PyYAML is imported with the first YAML document (lineage.model.yaml_loader), not by every
+# command that validates JSON.
 
 
 def compose_yaml(
@@ -201,14 +151,16 @@ def compose_yaml(
     ``yaml.YAMLError`` propagates (with its mark) for the caller to word; too deep is TooDeepError,
     an alias bomb LimitExceededError.
     """
-    loader = _BoundedLoader(text, max_nesting)
+    from lineage.model.yaml_loader import BoundedLoader, expanded_size
+
+    loader = BoundedLoader(text, max_nesting)
     try:
         root: yaml.Node | None = loader.get_single_node()
     except RecursionError:
         raise TooDeepError(f"nested deeper than {max_nesting} levels", details={"limit": max_nesting}) from None
     finally:
         loader.dispose()
-    if root is not None and _expanded_size(root, max_nodes) > max_nodes:
+    if root is not None and expanded_size(root, max_nodes) > max_nodes:
         raise LimitExceededError(
             f"the YAML document expands to more than {max_nodes} values through its anchors and aliases; "
             "write the values out instead of repeating aliases",
@@ -221,6 +173,8 @@ def construct_yaml(root: yaml.Node | None) -> Any:
     """The Python value of a node graph made by :func:`compose_yaml` (safe types only), checked."""
     if root is None:
         return None
+    import yaml
+
     loader = yaml.SafeLoader("")
     try:
         value = loader.construct_document(root)

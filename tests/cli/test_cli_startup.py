@@ -7,6 +7,7 @@ which to install (exit 2, one ``error [MISSING_EXTRA]`` line, no traceback).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,6 +85,16 @@ def test_help_and_a_local_register_import_no_server_graph_or_neo4j_stack(tmp_pat
     for _ in range(2):  # first write and the idempotent repeat
         heavy = imported_by(run, "register", "--file", str(batch), "--store", store) & set(HEAVY)
         assert not heavy, f"lineage register --file imports {sorted(heavy)}"
+
+
+def test_json_batches_and_queries_do_not_load_pyyaml(tmp_path: Path) -> None:
+    run = "from lineage.cli import main; main()"
+    assert "yaml" not in imported_by("import lineage.model, lineage.storage")
+    batch = tmp_path / "small.json"
+    batch.write_text(json.dumps(yaml.safe_load(small_batch(tmp_path).read_text())))
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    for args in (["register", "--file", str(batch)], ["impact", "dataset:ml/orders@7"], ["audit", "verify"]):
+        assert "yaml" not in imported_by(run, *args, "--store", store), args
 
 
 def test_every_command_loads_and_its_listed_help_is_its_own() -> None:
