@@ -52,6 +52,12 @@ class Settings(BaseModel):
         default=5.0, gt=0, description="Wall time one API request may spend traversing, across all its fields."
     )
     max_work_paths: int = Field(default=2_000, ge=1, description="Paths one API request may build.")
+    response_cache_mib: float = Field(
+        default=64,
+        ge=0,
+        description="Memory per server worker for answers to repeated read queries, dropped at every new "
+        "audit entry (0: off).",
+    )
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:

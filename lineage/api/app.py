@@ -32,6 +32,7 @@ from lineage.api.headers import DEV_TOOLS_POLICY, HeaderPolicy, SecurityHeaders
 from lineage.api.limits import BodySizeLimit, Limits
 from lineage.api.metrics import Metrics
 from lineage.api.reports import build_reports_router
+from lineage.api.response_cache import ResponseCache
 from lineage.api.router import LineageRouter
 from lineage.api.schema import build_schema
 from lineage.api.ui import mount_ui
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limits=limits,
             anonymous_read=anonymous_read_allowed(settings.anonymous_read, settings.host),
             traversals=anyio.CapacityLimiter(TRAVERSAL_THREADS),
+            response_cache=ResponseCache(int(settings.response_cache_mib * 1024 * 1024)),
         )
         log.info("serving store %s in %s mode", store.url, settings.mode)
         # Build the traversal index now rather than on the first query (seconds at a million nodes);

@@ -21,6 +21,7 @@ from strawberry.fastapi import BaseContext
 from lineage.api.limits import Limits
 from lineage.api.metrics import Metrics
 from lineage.api.principals import PrincipalCache
+from lineage.api.response_cache import ResponseCache
 from lineage.errors import LimitExceededError, LineageError
 from lineage.governance.access import Principal, require_admin, require_read, require_writer
 from lineage.settings import Settings
@@ -51,6 +52,8 @@ class Services:
     #: the error themselves). Traversals wait for it before their work budget's clock starts. Set
     #: from the start for services that build no index at start.
     index_ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+    #: Answers to repeated read queries while the audit head stays (None: nothing kept).
+    response_cache: ResponseCache | None = None
 
 
 def _set(event: threading.Event) -> threading.Event:

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
+from lineage.api.limits import MAX_TOKENS
 from lineage.errors import BackendUnavailableError, LineageError
 
 log = logging.getLogger("lineage.api")
@@ -115,6 +116,12 @@ def public_message(exc: LineageError) -> str:
 @lru_cache(maxsize=512)
 def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
     return parse(query, **dict(options))
+
+
+def parsed(query: str) -> DocumentNode:
+    """The document as the schema parses it (with the token limit), from the same cache: a document
+    read here before execution is not parsed a second time. Raises GraphQLError."""
+    return _parse(query, (("max_tokens", MAX_TOKENS),))
 
 
 class CachedParse(SchemaExtension):

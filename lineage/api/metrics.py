@@ -38,6 +38,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.response_cache = Counter(
+            "lineage_graphql_response_cache",
+            "GraphQL POST requests by response cache outcome: hit (answered from the cache), miss (executed, "
+            "then kept when free of errors), bypass (a document whose answer is never kept).",
+            ["result"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "lineage_errors",
             "Errors returned to clients, by stable error code.",

@@ -1,7 +1,9 @@
 """Strawberry's FastAPI router, with HTTP-level failures turned into coded GraphQL errors.
 
 Strawberry answers a malformed JSON body or a missing query with a plain-text 400; clients of this
-API always get ``{"errors": [{"message", "extensions": {"code"}}]}`` instead.
+API always get ``{"errors": [{"message", "extensions": {"code"}}]}`` instead. Repeated read queries
+are answered from the response cache while the graph is unchanged (see
+:mod:`lineage.api.response_cache`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from lineage.api.context import Context
+from lineage.api.context import Context, Services
 from lineage.api.errors import coded, error_response
+from lineage.api.response_cache import Lookup, current_head
 from lineage.api.ui import graphiql_page
 from lineage.errors import LineageError
 from lineage.model.documents import loads_json
@@ -61,14 +64,51 @@ class LineageRouter(GraphQLRouter[Context, None]):
         return value
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        cached = await self._cached(request, context)
+        if isinstance(cached, Response):
+            return cached
         try:
-            return await super().run(request, context=context, root_value=root_value)
+            response = await super().run(request, context=context, root_value=root_value)
         except HTTPException as exc:
             return self._http_error(request, exc)
+        if cached is not None and response.status_code == 200 and request.state.graphql_errors is False:
+            services: Services = context.services
+            assert services.response_cache is not None
+            services.response_cache.put(cached.key, cached.head, bytes(response.body))
+        return response
+
+    async def _cached(self, request: Request, context: Any) -> Response | Lookup | None:
+        """The kept answer to this request (a response), the key to keep its answer under, or None
+        when its answer is not kept (see :mod:`lineage.api.response_cache`)."""
+        request.state.graphql_errors = None
+        if request.method != "POST" or not isinstance(context, Context) or context.auth_error is not None:
+            return None
+        services = context.services
+        cache = services.response_cache
+        if cache is None or not cache.enabled or not services.index_ready.is_set():
+            return None
+        if context.principal is None and not services.anonymous_read:
+            return None
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return None
+        key = cache.key(await request.body(), context.principal)
+        if key is None:
+            services.metrics.response_cache.labels("bypass").inc()
+            return None
+        head = await context.call(current_head, services.store)
+        if head is None:
+            return None
+        body = cache.get(key, head)
+        if body is None:
+            services.metrics.response_cache.labels("miss").inc()
+            return Lookup(key, head)
+        services.metrics.response_cache.labels("hit").inc()
+        return Response(body, media_type="application/json")
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A last guard: an error that reached here without a code (a failure in Strawberry before
         the operation's extensions ran) still leaves with one."""
+        request.state.graphql_errors = bool(result.errors)
         if result.errors and any("code" not in (e.extensions or {}) for e in result.errors):
             result.errors = [coded(e) for e in result.errors]
             services = getattr(request.app.state, "services", None)
