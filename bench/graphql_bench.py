@@ -172,12 +172,15 @@ def free_port() -> int:
 
 @contextmanager
 def server(
-    url: str, args: argparse.Namespace, workdir: Path, workers: int, source: Path | None = None
+    url: str, args: argparse.Namespace, workdir: Path, workers: int, source: Path | None = None, cache: bool = True
 ) -> Iterator[tuple[str, int]]:
     """A ``lineage serve`` subprocess: (base URL, pid). With ``source``, the ``lineage`` package is
-    imported from that source tree (another version of this project, for a side-by-side run)."""
+    imported from that source tree (another version of this project, for a side-by-side run); without
+    ``cache``, the response cache is off (``LINEAGE_RESPONSE_CACHE_MIB=0``)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+    if not cache:
+        env["LINEAGE_RESPONSE_CACHE_MIB"] = "0"
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
     if args.neo4j_password:
@@ -628,14 +631,14 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "CPU per request; in-proc = the same document through schema.execute in one process, no HTTP"
     )
     print()
-    head = f"{'backend':<8} {'query':<11} {'code':<8} {'workers':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
+    head = f"{'backend':<8} {'query':<11} {'code':<15} {'workers':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
     head += f"{'p95 ms':>7} "
     head += f"{'p99 ms':>7} {'server':>7} {'clients':>7} {'in-proc':>7} {'load':>9} {'errors':>6}"
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
-            f"{r['backend']:<8} {r['query']:<11} {r['version']:<8} {r['workers']:>7} {r['requests']:>8,} "
+            f"{r['backend']:<8} {r['query']:<11} {r['version']:<15} {r['workers']:>7} {r['requests']:>8,} "
             f"{r['throughput']:>7.1f} "
             f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['server_cpu_ms']:>7.2f} "
             f"{r['client_cpu_ms']:>7.2f} {r.get('in_process_cpu_ms') or float('nan'):>7.2f} "
@@ -645,7 +648,7 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print("by closure size (p50 / p95 ms)")
     for r in rows:
         parts = [f"~{size}: {v['p50_ms']:.1f} / {v['p95_ms']:.1f}" for size, v in r["by_closure"].items()]
-        print(f"  {r['backend']:<8} {r['query']:<11} {r['version']:<8} {r['workers']:>2} " + "   ".join(parts))
+        print(f"  {r['backend']:<8} {r['query']:<11} {r['version']:<15} {r['workers']:>2} " + "   ".join(parts))
     for r in rows:
         if r["first_error"]:
             print(f"  first error ({r['backend']} {r['query']} {r['version']}): {r['first_error']}")
@@ -688,6 +691,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="empty the Neo4j database first (else a graph this script left is reused)",
     )
+    p.add_argument(
+        "--response-cache",
+        default="on",
+        help="comma-separated: on, off; each serves this code as a variant (off: LINEAGE_RESPONSE_CACHE_MIB=0, "
+        "so every request is executed, as for questions never asked before)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -696,9 +705,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
-    versions: list[tuple[str, Path | None]] = [("this", None)]
+    caches = [c.strip() == "on" for c in args.response_cache.split(",") if c.strip()]
+    versions: list[tuple[str, Path | None, bool]] = [
+        ("this" if cache else "this, cache off", None, cache) for cache in caches
+    ]
     if args.baseline_src is not None:
-        versions.append(("baseline", args.baseline_src.resolve()))
+        versions.append(("baseline", args.baseline_src.resolve(), False))
     rows = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         print(f"[{backend}] preparing a {args.nodes:,}-node graph", flush=True)
@@ -707,8 +719,8 @@ def main(argv: list[str] | None = None) -> None:
         first = len(rows)
         with ExitStack() as stack:
             servers = [
-                (version, workers, *stack.enter_context(server(url, args, args.workdir, workers, source)))
-                for version, source in versions
+                (version, workers, *stack.enter_context(server(url, args, args.workdir, workers, source, cache)))
+                for version, source, cache in versions
                 for workers in worker_counts
             ]
             results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -739,7 +751,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"[{backend}] {name}: the same requests in process", flush=True)
                 cost = in_process(url, secret, QUERIES[name][0], starts[name], args, args.in_process_reps)
                 for row in rows[first:]:
-                    if row["query"] == name and row["version"] == "this":
+                    if row["query"] == name and row["version"].startswith("this"):
                         row["in_process_cpu_ms"] = cost
     print_results(rows, args)
     if args.json:
