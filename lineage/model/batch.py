@@ -230,17 +230,19 @@ def describe_errors(exc: PydanticValidationError, prefix: str = "") -> str:
 def parse_batch(data: Any) -> Batch:
     """Validate raw JSON/YAML data as a Batch; raise ValidationError naming every bad element.
 
-    A batch already in the form validation would give it (the usual file: text parts, plain JSON
-    properties, no times) is checked by :func:`plain_batch` without building the models'
-    validators, which costs a short command such as ``lineage register --file`` more than the
-    check itself; anything else goes through full validation and its errors.
+    The models build their validators on first use, which costs a short command such as ``lineage
+    register --file`` more than the rest of its work. Until they are built, a small batch already in
+    the form validation would give it (the usual file: text parts, plain JSON properties, no times)
+    is checked by :func:`plain_batch` instead; anything else goes through full validation and its
+    errors. Once built, pydantic's validation is the faster of the two.
     """
     if not isinstance(data, dict):
         raise ValidationError("a batch must be an object with 'nodes' and/or 'edges' lists")
     check_document(data)
-    plain = plain_batch(data)
-    if plain is not None:
-        return plain
+    if not Batch.__pydantic_complete__ and _size(data) <= QUICK_MAX:
+        plain = plain_batch(data)
+        if plain is not None:
+            return plain
     try:
         return Batch.model_validate(data)
     except PydanticValidationError as exc:
@@ -254,10 +256,17 @@ def parse_batch(data: Any) -> Batch:
 # a document these checks do not accept whole goes through full validation instead (so the errors
 # are always pydantic's). A property test keeps the two in agreement.
 
+#: Most nodes plus edges checked by :func:`plain_batch` (or dumped by :func:`plain_document`)
+#: before the models are built: beyond that, building them costs less than the Python checks.
+QUICK_MAX = 1_000
 _NODE_FIELDS = frozenset(NodeSpec.model_fields)
 #: Edges by their file names: ``from`` and ``to`` (``source`` and ``target`` take the full path).
 _EDGE_KEYS = frozenset({"from", "type", "to", "event_time", "properties"})
 _EDGE_FIELDS = {"from": "source", "to": "target"}
+
+
+def _size(data: dict[str, Any]) -> int:
+    return sum(len(v) for k in ("nodes", "edges") if type(v := data.get(k)) is list)
 
 
 def plain_batch(data: dict[str, Any]) -> Batch | None:
@@ -375,3 +384,49 @@ def _plain_edge(item: Any) -> EdgeSpec | None:
         event_time=None,
         properties=properties,
     )
+
+
+
+def batch_document(batch: Batch) -> dict[str, Any]:
+    """``batch.model_dump(mode="json", by_alias=True, exclude_defaults=True)``: the batch as a file
+    would hold it (and as its audit entry records it).
+
+    Like :func:`parse_batch`, a small plain batch in a process that has not built the models yet
+    is dumped by :func:`plain_document`, without building pydantic's serializers.
+    """
+    if not Batch.__pydantic_complete__ and len(batch) <= QUICK_MAX:
+        document = plain_document(batch)
+        if document is not None:
+            return document
+    return batch.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def plain_document(batch: Batch) -> dict[str, Any] | None:
+    """What ``batch.model_dump(mode="json", by_alias=True, exclude_defaults=True)`` gives, for a
+    batch without times whose properties are plain JSON; None for any other batch."""
+    nodes = []
+    for n in batch.nodes:
+        if n.event_time is not None or not plain_json(n.properties):
+            return None
+        node: dict[str, Any] = {"kind": n.kind.value, "namespace": n.namespace, "name": n.name}
+        if n.version is not None:
+            node["version"] = n.version
+        if n.owners:
+            node["owners"] = list(n.owners)
+        if n.properties:
+            node["properties"] = n.properties
+        nodes.append(node)
+    edges = []
+    for e in batch.edges:
+        if e.event_time is not None or not plain_json(e.properties):
+            return None
+        edge: dict[str, Any] = {"from": e.source, "type": e.type.value, "to": e.target}
+        if e.properties:
+            edge["properties"] = e.properties
+        edges.append(edge)
+    document: dict[str, Any] = {}
+    if nodes:
+        document["nodes"] = nodes
+    if edges:
+        document["edges"] = edges
+    return document

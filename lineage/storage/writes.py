@@ -22,6 +22,7 @@ from lineage.errors import (
     ValidationError,
 )
 from lineage.model import Batch, EdgeType, NodeKind, WriteResult
+from lineage.model.batch import batch_document
 from lineage.model.ids import edge_id, is_edge_id, parse_edge_id, parse_node_id
 from lineage.model.kinds import ALLOWED_EDGES, ANNOTATION_KEYS, allowed_targets
 from lineage.storage.base import NewEdge, NewNode, TokenRecord, WriteTx, gc_paused, node_retraction_reason
@@ -378,7 +379,7 @@ def _register_entry(
         ]
     )
     payload = {
-        **({"batch": batch.model_dump(mode="json", by_alias=True, exclude_defaults=True)} if about is None else about),
+        **({"batch": batch_document(batch)} if about is None else about),
         "summary": {k: v for k, v in result.to_dict().items() if k not in ("audit_seq", "recorded_at")},
     }
     return _entry(head, at, principal, source, "register", list(subjects), payload, writes)

@@ -179,3 +179,43 @@ def test_settings_come_from_lineage_variables_in_any_case_with_flags_on_top() ->
                           env={**env(), **variables})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["9001", "True", "sqlite:///flag.db", "pw", "127.0.0.1"]
+
+
+def test_a_register_process_records_the_batch_as_a_process_with_built_models_does(tmp_path: Path) -> None:
+    """``lineage register`` checks and records a small plain batch without building pydantic's
+    validators (a fresh process); the audit entry it writes is the one of a full validation."""
+    from lineage.model import Batch, parse_batch
+    from lineage.storage import open_store
+
+    document = {
+        "nodes": [
+            {"kind": "dataset", "namespace": "ml", "name": "orders", "version": 7, "owners": ["team-a"],
+             "properties": {"rows": 12, "b": [1.5, None], "a": {"z": True}}},
+            {"kind": "Run", "namespace": "ml", "name": "train", "version": "42", "properties": {"status": "FAIL"}},
+            {"kind": "Deployment", "namespace": "prod", "name": "churn api"},
+        ],
+        "edges": [{"from": "dataset:ml/orders@7", "type": "input_to", "to": "run:ml/train@42"}],
+    }
+    batch = tmp_path / "b.json"
+    batch.write_text(json.dumps(document))
+    by_cli, in_process = tmp_path / "cli.db", tmp_path / "lib.db"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from lineage.cli import main; main()", "register", "--file", str(batch),
+         "--store", f"sqlite:///{by_cli}", "--actor", "ci"], capture_output=True, text=True, env=env(), timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    Batch.model_validate(document)  # this process has the models built
+    st = open_store(f"sqlite:///{in_process}")
+    try:
+        st.register(parse_batch(document), principal="ci", source="cli")
+        expected = st.audit_entries()
+    finally:
+        st.close()
+    st = open_store(f"sqlite:///{by_cli}")
+    try:
+        recorded = st.audit_entries()
+    finally:
+        st.close()
+    assert [(e.action, e.subjects, e.payload, e.writes) for e in recorded] == [
+        (e.action, e.subjects, e.payload, e.writes) for e in expected
+    ]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError as PydanticValidationError
 
 from lineage.model import Batch, NodeKind, NodeSpec, parse_batch
-from lineage.model.batch import json_properties, plain_batch, plain_json, valid_owner
+from lineage.model.batch import json_properties, plain_batch, plain_document, plain_json, valid_owner
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
@@ -115,14 +115,16 @@ def _validated(document: dict[str, Any]) -> Batch | None:
         return None
 
 
+DUMP: dict[str, Any] = {"mode": "json", "by_alias": True, "exclude_defaults": True}
+
+
 def _same(quick: Batch, full: Batch) -> None:
     assert quick == full
     assert quick.model_fields_set == full.model_fields_set
     for a, b in zip([*quick.nodes, *quick.edges], [*full.nodes, *full.edges], strict=True):
         assert type(a) is type(b) and a.__dict__ == b.__dict__ and a.model_fields_set == b.model_fields_set
         assert list(a.__dict__) == list(b.__dict__) and a.id == b.id
-    dump = {"mode": "json", "by_alias": True, "exclude_defaults": True}
-    assert quick.model_dump(**dump) == full.model_dump(**dump)  # type: ignore[arg-type]
+    assert quick.model_dump(**DUMP) == full.model_dump(**DUMP)
 
 
 @settings(max_examples=400)
@@ -133,6 +135,19 @@ def test_a_batch_the_quick_check_accepts_is_the_one_validation_builds(document: 
     if quick is not None:
         assert full is not None, document
         _same(quick, full)
+    if full is not None:
+        direct = plain_document(full)
+        if direct is not None:
+            assert direct == full.model_dump(**DUMP)
+            assert _keys(direct) == _keys(full.model_dump(**DUMP))
+        else:
+            assert any(x.event_time is not None for x in [*full.nodes, *full.edges]), document
+
+
+def _keys(document: dict[str, Any]) -> list[Any]:
+    """Every key in document order, nested ones included."""
+    return [(k, _keys(v) if isinstance(v, dict) else [_keys(i) for i in v if isinstance(i, dict)]
+             if isinstance(v, list) else None) for k, v in document.items()]
 
 
 PLAIN_NODES = st.fixed_dictionaries(
@@ -158,3 +173,4 @@ def test_a_plain_batch_skips_building_validators_and_equals_the_validated_one(
     assert full is not None
     _same(quick, full)
     assert parse_batch(document) == full
+    assert plain_document(quick) == full.model_dump(**DUMP)
