@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
-from lineage.api.limits import MAX_TOKENS
+from lineage.api.limits import MAX_CACHED_DOCUMENT, MAX_TOKENS
 from lineage.errors import BackendUnavailableError, LineageError
 
 log = logging.getLogger("lineage.api")
@@ -121,6 +121,8 @@ def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
 def parsed(query: str) -> DocumentNode:
     """The document as the schema parses it (with the token limit), from the same cache: a document
     read here before execution is not parsed a second time. Raises GraphQLError."""
+    if len(query) > MAX_CACHED_DOCUMENT:
+        return parse(query, max_tokens=MAX_TOKENS)
     return _parse(query, (("max_tokens", MAX_TOKENS),))
 
 
@@ -128,12 +130,13 @@ class CachedParse(SchemaExtension):
     """Parse each distinct document once (clients repeat a handful of documents).
 
     Unlike Strawberry's ``ParserCache``, a document that does not parse is left to Strawberry's own
-    parsing step, so its syntax error is reported like any other (coded, counted).
+    parsing step, so its syntax error is reported like any other (coded, counted). Documents longer
+    than :data:`MAX_CACHED_DOCUMENT` are parsed every time (the cache holds 512 texts).
     """
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.query is not None and ec.graphql_document is None:
+        if ec.query is not None and ec.graphql_document is None and len(ec.query) <= MAX_CACHED_DOCUMENT:
             with contextlib.suppress(GraphQLError):
                 ec.graphql_document = _parse(ec.query, tuple(sorted(ec.parse_options.items())))
         yield

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from strawberry.extensions import ValidationCache
+from strawberry.schema.schema import validate_document
 
 from graphql import (
     DocumentNode,
@@ -25,6 +26,7 @@ from graphql import (
     SelectionSetNode,
 )
 from lineage.api.context import Context
+from lineage.api.limits import MAX_CACHED_DOCUMENT
 from lineage.errors import LimitExceededError, LineageError, UnauthenticatedError
 from lineage.governance.access import require_read
 
@@ -105,11 +107,16 @@ def refusal(context: object, document: DocumentNode | None) -> LineageError | No
 
 
 class GuardedValidation(ValidationCache):
-    """Strawberry's cached validation, preceded by :func:`refusal`."""
+    """Strawberry's cached validation, preceded by :func:`refusal`. Documents longer than
+    :data:`MAX_CACHED_DOCUMENT` are validated every time (the cache holds whole documents)."""
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
         error = refusal(ec.context, ec.graphql_document)
+        if error is None and ec.graphql_document is not None and len(ec.query or "") > MAX_CACHED_DOCUMENT:
+            ec.pre_execution_errors = validate_document(ec.schema._schema, ec.graphql_document, ec.validation_rules)
+            yield
+            return
         if error is None:
             yield from super().on_validate()
             return

@@ -18,6 +18,10 @@ from lineage.settings import Settings
 
 #: Most lexical tokens in one GraphQL document (data belongs in variables, which do not count).
 MAX_TOKENS = 5_000
+#: Longest document text whose parse, validation and answers are kept between requests. A document
+#: within the token limit can still be megabytes long (one long string literal is one token): such a
+#: document is parsed and validated every time, so a stream of distinct ones cannot fill memory.
+MAX_CACHED_DOCUMENT = 32 * 1024
 #: Most aliased fields in one document: aliases are how one request asks for many expensive fields.
 MAX_ALIASES = 30
 #: Most nodes one request may return across all its lists (nested neighbour lists fan out fast).

@@ -40,6 +40,7 @@ from graphql import (
     visit,
 )
 from lineage.api.errors import parsed
+from lineage.api.limits import MAX_CACHED_DOCUMENT
 from lineage.errors import LineageError
 from lineage.governance.access import Principal
 from lineage.model.documents import loads_json
@@ -120,7 +121,7 @@ class ResponseCache:
         query = request.get("query")
         variables = request.get("variables")
         operation = request.get("operationName")
-        if not isinstance(query, str) or not isinstance(operation, str | None):
+        if not isinstance(query, str) or not isinstance(operation, str | None) or len(query) > MAX_CACHED_DOCUMENT:
             return None
         if not isinstance(variables, dict | None) or not self.cacheable(query, operation):
             return None

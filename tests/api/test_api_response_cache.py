@@ -15,8 +15,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strawberry.extensions.validation_cache import _get_validate_cache
 
+from lineage.api.errors import _parse
+from lineage.api.limits import MAX_CACHED_DOCUMENT
 from lineage.api.response_cache import ResponseCache
+from lineage.api.schema import DOCUMENT_CACHE
 from lineage.errors import LineageError
 from lineage.governance.access import create_token
 from lineage.model import parse_batch
@@ -321,3 +325,23 @@ def test_cached_answers_equal_executed_answers_whatever_is_written(
         asyncio.run(scenario())
     finally:
         writer.close()
+
+
+async def test_long_documents_are_parsed_validated_and_executed_every_time(api: Api) -> None:
+    """A document within the token limit may still be megabytes long (a comment, a long string):
+    none of the per-process caches keeps such a text, so distinct ones cannot fill memory."""
+    await ready(api)
+    validations = _get_validate_cache(DOCUMENT_CACHE)
+    parse_misses, validation_misses = _parse.cache_info().misses, validations.cache_info().misses
+    hits = (await outcomes(api)).get("hit", 0)
+    for i in range(3):
+        long = "{ __typename }\n# " + str(i) * MAX_CACHED_DOCUMENT
+        for _ in range(2):
+            assert await post(api, long) == b'{"data":{"__typename":"Query"}}'
+    assert (_parse.cache_info().misses, validations.cache_info().misses) == (parse_misses, validation_misses)
+    assert (await outcomes(api)).get("hit", 0) == hits
+    short = "{ __typename }\n# short enough to keep"
+    for _ in range(2):
+        await post(api, short)
+    assert _parse.cache_info().misses == parse_misses + 1
+    assert (await outcomes(api)).get("hit", 0) == hits + 1
