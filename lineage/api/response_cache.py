@@ -24,10 +24,10 @@ out); one answer larger than a sixteenth of the budget is not kept.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import orjson
 from graphql.language import Visitor
 
 from graphql import (
@@ -125,9 +125,9 @@ class ResponseCache:
             return None
         if not isinstance(variables, dict | None) or not self.cacheable(query, operation):
             return None
-        try:
-            encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # integers beyond 64 bits: not worth a slower path
+        try:  # one spelling per value: NaN and infinities (which orjson writes as null) refused
+            encoded = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError:
             return None
         digest = hashlib.blake2b(query.encode(), digest_size=16).digest()
         return digest, operation, encoded, _caller(principal)

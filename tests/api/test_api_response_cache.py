@@ -248,6 +248,10 @@ def test_requests_that_are_not_plain_json_queries_are_not_kept() -> None:
                  b'{"query": "{ __typename }", "variables": {"v": ' + b"[" * 200 + b"]" * 200 + b"}}"):  # fmt: skip
         assert cache.key(body, None) is None, body
     assert cache.key(b'{"query": "{ __typename }", "variables": null, "operationName": null}', None) is not None
+    # values that some encoders spell alike never share a key
+    spelled = [b'{"v": NaN}', b'{"v": null}', b'{"v": 1}', b'{"v": 1.0}', b'{"v": 18446744073709551617}']
+    keys = [cache.key(b'{"query": "{ __typename }", "variables": ' + v + b"}", None) for v in spelled]
+    assert keys[0] is None and len({k for k in keys[1:]}) == 4
 
 
 # -- cached answers are executed answers -----------------------------------------------------------
