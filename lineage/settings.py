@@ -19,7 +19,8 @@ ENV_PREFIX = "LINEAGE_"
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Built on first validation: a command given text settings only (store, actor) builds none.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     store: str = Field(default=DEFAULT_STORE, description="Store URL: sqlite:///path.db, neo4j:// or bolt://")
     actor: str | None = Field(default=None, description="Principal recorded for writes.")
@@ -72,8 +73,24 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with explicit (non-None) overrides on top."""
-    return Settings(**{**settings_from_env(), **{k: v for k, v in overrides.items() if v is not None}})
+    """Settings from the environment, with explicit (non-None) overrides on top.
+
+    When every value given is text for a plain text setting (the usual command: a store URL and
+    perhaps an actor), validation would keep each as it is; the settings are then made without
+    building pydantic's validator, which costs a short command more than the rest of its set-up.
+    """
+    values = {**settings_from_env(), **{k: v for k, v in overrides.items() if v is not None}}
+    if values.keys() <= _TEXT_FIELDS and all(type(v) is str for v in values.values()):
+        return Settings.model_construct(**values)
+    return Settings(**values)
+
+
+#: Settings whose type is plain text (``str`` or ``str | None``, no constraints): text stays as given.
+_TEXT_FIELDS = frozenset(
+    name
+    for name, field in Settings.model_fields.items()
+    if field.annotation in (str, str | None) and not field.metadata
+)
 
 
 def graphiql_enabled(settings: Settings) -> bool:

@@ -12,13 +12,19 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 
 import lineage
 from lineage.cli import COMMANDS, load_command
 from lineage.extras import EXTRA_MODULES
+from lineage.settings import Settings, load_settings
 
 HEAVY = ("uvicorn", "fastapi", "starlette", "strawberry", "networkx", "numpy", "neo4j", "prometheus_client", "httpx")
 SERVER_AND_NEO4J = tuple(m for modules in EXTRA_MODULES.values() for m in modules)
@@ -46,15 +52,17 @@ def env() -> dict[str, str]:
     return clean
 
 
-def imported_by(code: str, *args: str, cwd: Path | None = None) -> set[str]:
-    """Top-level module names a fresh interpreter imports while running ``code`` with ``args``."""
+def imported_by(code: str, *args: str, cwd: Path | None = None, full: bool = False) -> set[str]:
+    """Top-level module names (every dotted name with ``full``) a fresh interpreter imports while
+    running ``code`` with ``args``."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True,
                           text=True, env=env(), cwd=cwd, timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     names = set()
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name if full else name.split(".")[0])
     return names
 
 
@@ -85,6 +93,18 @@ def test_help_and_a_local_register_import_no_server_graph_or_neo4j_stack(tmp_pat
     for _ in range(2):  # first write and the idempotent repeat
         heavy = imported_by(run, "register", "--file", str(batch), "--store", store) & set(HEAVY)
         assert not heavy, f"lineage register --file imports {sorted(heavy)}"
+
+
+def test_a_local_register_of_a_plain_batch_builds_no_pydantic_validator(tmp_path: Path) -> None:
+    """Settings given as text and a small plain batch need no validator built: pydantic's plugin
+    loader (and the installed-distributions scan it does with importlib.metadata) never runs."""
+    run = "from lineage.cli import main; main()"
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    new_run = tmp_path / "run.yaml"
+    new_run.write_text(small_batch(tmp_path).read_text().replace("42", "43"))
+    for batch in (small_batch(tmp_path), small_batch(tmp_path), new_run):  # fresh store, repeat, new run
+        modules = imported_by(run, "register", "--file", str(batch), "--store", store, full=True)
+        assert "pydantic.plugin._loader" not in modules, batch
 
 
 def test_json_batches_and_queries_do_not_load_pyyaml(tmp_path: Path) -> None:
@@ -219,3 +239,32 @@ def test_a_register_process_records_the_batch_as_a_process_with_built_models_doe
     assert [(e.action, e.subjects, e.payload, e.writes) for e in recorded] == [
         (e.action, e.subjects, e.payload, e.writes) for e in expected
     ]
+
+
+SETTING_VALUES = st.dictionaries(
+    st.sampled_from(sorted(Settings.model_fields)),
+    st.sampled_from(["sqlite:///l.db", "neo4j://h:7687", "", " ", "ci-bot", "\udcff", "8000", "true", "full"])
+    | st.integers(0, 9000) | st.booleans() | st.none(),
+    max_size=4,
+)
+
+
+@settings(max_examples=300)
+@given(SETTING_VALUES)
+def test_settings_made_without_validation_are_the_validated_ones(values: dict[str, Any]) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("LINEAGE_")}
+    with mock.patch.dict(os.environ, clean, clear=True):
+        try:
+            quick = load_settings(**values)
+        except PydanticValidationError:
+            quick = None
+    given_values = {k: v for k, v in values.items() if v is not None}
+    try:
+        full = Settings(**given_values)
+    except PydanticValidationError:
+        assert quick is None
+        return
+    assert quick is not None
+    assert quick == full and quick.__dict__ == full.__dict__
+    assert [type(v) for v in quick.__dict__.values()] == [type(v) for v in full.__dict__.values()]
+    assert quick.model_fields_set == full.model_fields_set
