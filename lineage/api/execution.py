@@ -17,6 +17,11 @@ decided once per field definition:
   union, the runtime type its ``resolve_type`` names is checked once per name, ``is_type_of``
   on every value).
 
+The fields an object selects are collected once per (object type, selection) and execution, as
+graphql-core collects them, and kept with each field's definition and plan, so that completing the
+objects of a list runs one loop over that prepared selection per object: no field lookup, no path
+object for a field whose value is a plain scalar.
+
 Anything else (a null where the type forbids one, a value the type cannot represent, an error
 raised by a resolver, a refused runtime type, a field with directives) goes through the
 executor's own completion with the value read, so errors, paths and nulls are exactly those of
@@ -32,19 +37,25 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import collect_iterator_awaitables, to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 from graphql import (
     GraphQLAbstractType,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLString,
     Undefined,
     is_abstract_type,
     is_leaf_type,
@@ -70,6 +81,10 @@ class _Leaf(NamedTuple):
     non_null: bool
     #: None: not a list; else whether the list's items are non-null.
     items_non_null: bool | None
+    #: A value of exactly this type is its own coercion (a ``str`` of a String or ID field, a
+    #: ``bool`` of a Boolean field, an ``int`` within 32 bits of an Int field; None: always
+    #: coerce). Not for lists.
+    exact: type | None = None
 
     def complete(self, value: Any) -> Any:
         """The coerced value, or :data:`_MISS` for anything the executor must complete itself
@@ -139,6 +154,19 @@ class _Plan(NamedTuple):
     object: _Object | None
 
 
+class _Entry(NamedTuple):
+    """One field of a prepared selection: its response name, its nodes, its definition, its plan's
+    reader and the plan (reader None: the executor's ``execute_field``), and the type a value of
+    this field is complete as read (see ``_Leaf.exact``)."""
+
+    name: str
+    details: FieldDetailsList
+    field_def: GraphQLField | None
+    read: Callable[[Any], Any] | None
+    plan: _Plan | None
+    exact: type[Any] | None
+
+
 def _coercion(type_: GraphQLLeafType) -> Callable[[Any], Any]:
     """The type's output coercion. Strawberry's enum types look a Python enum member up by
     scanning the enum's values; here members are looked up in a table made once (the first
@@ -166,11 +194,22 @@ def _coercion(type_: GraphQLLeafType) -> Callable[[Any], Any]:
     return enum_name
 
 
+#: graphql-core's output coercions that return a value of this exact type unchanged (an ``int`` only
+#: within 32 bits).
+_EXACT: dict[Any, type] = {
+    GraphQLInt.coerce_output_value: int,
+    GraphQLString.coerce_output_value: str,
+    GraphQLID.coerce_output_value: str,
+    GraphQLBoolean.coerce_output_value: bool,
+}
+
+
 def _leaf(type_: GraphQLOutputType) -> _Leaf | None:
     non_null = isinstance(type_, GraphQLNonNull)
     inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if is_leaf_type(inner):
-        return _Leaf(_coercion(inner), non_null, None)
+        exact = _EXACT.get(inner.coerce_output_value) if isinstance(inner, GraphQLScalarType) else None
+        return _Leaf(_coercion(inner), non_null, None, exact)
     if isinstance(inner, GraphQLList):
         item = inner.of_type
         items_non_null = isinstance(item, GraphQLNonNull)
@@ -247,6 +286,8 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
         #: Field middleware (Strawberry installs extensions with a ``resolve`` hook as middleware)
         #: wraps every resolver: then no field is read directly.
         self._direct = manager is None or not manager.middlewares
+        #: Prepared selections by (object type, id of the field nodes), with the nodes kept alive.
+        self._selections: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, tuple[_Entry, ...] | None]] = {}
 
     def execute_field(
         self,
@@ -268,6 +309,19 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, field_def.type, field_details_list, path)
             return None
+        return self._resolved(found, field_def, parent_type, field_details_list, path, value, position_context)
+
+    def _resolved(
+        self,
+        found: _Plan,
+        field_def: GraphQLField,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """What ``execute_field`` returns for a value read directly."""
         if found.leaf is not None:
             completed = found.leaf.complete(value)
             if completed is not _MISS:
@@ -288,12 +342,109 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
                 return completed
         return self._complete(field_def, parent_type, field_details_list, path, value, position_context)
 
+    # -- prepared selections -------------------------------------------------------------------
+
+    def collect_and_execute_subfields(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        if position_context is None:
+            entries = self._selection(return_type, field_details_list)
+            if entries is not None:
+                return self._execute_selection(return_type, result, path, entries)
+        return super().collect_and_execute_subfields(return_type, field_details_list, path, result, position_context)
+
+    def _selection(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> tuple[_Entry, ...] | None:
+        """The prepared subfields of an object type under these field nodes (None: not for the
+        shortcut), memoised on the list's identity as graphql-core memoises collected fields."""
+        key = (return_type, id(field_details_list))
+        found = self._selections.get(key)
+        if found is None:
+            found = (field_details_list, self._prepare(return_type, field_details_list))
+            self._selections[key] = found
+        return found[1]
+
+    def _prepare(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> tuple[_Entry, ...] | None:
+        if not self._direct:
+            return None
+        collected = self.collect_subfields(return_type, field_details_list)
+        grouped, new_defer_usages = collected[0], collected[1]
+        if new_defer_usages:  # incremental delivery: the executor's own path
+            return None
+        entries: list[_Entry] = []
+        for name, details in grouped.items():
+            node = details[0].node
+            field_def = self.schema.get_field(return_type, node.name.value)
+            found = plan(field_def) if field_def is not None and not node.directives else None
+            read = None if found is None else found.read
+            exact = None if found is None or found.leaf is None else found.leaf.exact
+            entries.append(_Entry(name, details, field_def, read, found, exact))
+        return tuple(entries)
+
+    def _execute_selection(
+        self, parent_type: GraphQLObjectType, source: Any, path: Path, entries: tuple[_Entry, ...]
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """``execute_fields`` over a prepared selection: a plain scalar is stored as read, anything
+        else goes through :meth:`_resolved` or the executor's ``execute_field``."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable: list[str] = []
+        type_name = parent_type.name
+        try:
+            for name, details, field_def, read, found, exact in entries:
+                if read is None or found is None or field_def is None:
+                    result = super().execute_field(parent_type, source, details, Path(path, name, type_name), None)
+                    if result is Undefined:
+                        continue
+                else:
+                    try:
+                        value = read(source)
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, field_def.type, details, Path(path, name, type_name))
+                        results[name] = None
+                        continue
+                    if (
+                        exact is not None
+                        and type(value) is exact
+                        and (exact is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT)
+                    ):
+                        results[name] = value
+                        continue
+                    result = self._resolved(
+                        found, field_def, parent_type, details, Path(path, name, type_name), value, None
+                    )
+                results[name] = result
+                if is_awaitable(result):
+                    awaitable.append(name)
+        except Exception:
+            if awaitable:
+                self.settle_in_background([results[name] for name in awaitable])
+            raise
+        if not awaitable:
+            return results
+        return self._gather_fields(results, awaitable)
+
+    @staticmethod
+    async def _gather_fields(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        if len(names) == 1:
+            results[names[0]] = await results[names[0]]
+            return results
+        awaited = await gather_with_cancel(*(results[name] for name in names))
+        results.update(zip(names, awaited, strict=True))
+        return results
+
     def _info(self, at: _At) -> GraphQLResolveInfo[Any]:
         return self.build_resolve_info(at.field_def, to_nodes(at.field_details_list), at.parent_type, at.path)
 
-    def _object(
-        self, plan: _Object, at: _At, path: Path, value: Any, info: GraphQLResolveInfo[Any] | None
-    ) -> Any:
+    def _object(self, plan: _Object, at: _At, path: Path, value: Any, info: GraphQLResolveInfo[Any] | None) -> Any:
         """An object value completed as ``complete_value`` completes it, or :data:`_MISS` when
         it is not a plain object (null, an error, an awaitable, a refused runtime type):
         nothing has run then."""

@@ -169,6 +169,11 @@ class Item:
     def shout(root) -> str:  # Strawberry passes the parent as `root`
         return str(root.label).upper()
 
+    @strawberry.field
+    def times(self, k: int = 2) -> int:
+        """A field with an argument: Strawberry's resolver, inside a selection read directly."""
+        return self.count * k
+
 
 @strawberry.type
 class Query:
@@ -180,10 +185,13 @@ class Query:
 
 
 NAMED = "title ... on Alpha { weight later } ... on Beta { tags }"
-#: Nullable fields first: a null in a non-null field stops the rest of its object.
+#: Nullable fields first: a null in a non-null field stops the rest of its object. Aliases, a
+#: field selected twice (merged), a typename, a field with an argument and directives mixed in.
 SELECTION = (
     f"named {{ {NAMED} }} nameds {{ {NAMED} }} strict {{ {NAMED} }} "
-    "label maybe colours data count tags colour doubled shout"
+    "label maybe colours data again: label __typename ... on Item { label times(k: 3) } "
+    "skipped: tags @skip(if: true) kept: data @include(if: true) "
+    "count tags colour doubled shout"
 )
 QUERY = f"{{ list {{ {SELECTION} child {{ {SELECTION} }} }} }}"
 SCHEMAS = {
