@@ -176,10 +176,15 @@ class ReachedNode:
         return [table.start, *table.ids_of(np.array(self._chain(), dtype=np.int64))]
 
     @property
-    def via(self) -> list[str]:
+    def edges(self) -> list[EdgeType]:
         """Edge types along :attr:`path`."""
-        etype = self._rows.table.etype
-        return [TYPES[int(etype[r])].value for r in self._chain()]
+        code = self._rows.table.etype.item
+        return [TYPES[code(r)] for r in self._chain()]
+
+    @property
+    def via(self) -> list[str]:
+        """Edge types along :attr:`path`, as their values."""
+        return [e.value for e in self.edges]
 
     def path_text(self) -> str:
         path = self.path

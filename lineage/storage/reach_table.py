@@ -143,10 +143,10 @@ class ReachTable:
     def chain(self, row: int) -> list[int]:
         """Rows from the start's first hop to ``row``."""
         out: list[int] = []
-        parent = self.parent
+        parent = self.parent.item  # a Python int per step, without a numpy scalar
         while row >= 0:
             out.append(row)
-            row = int(parent[row])
+            row = parent(row)
         out.reverse()
         return out
 

@@ -41,7 +41,7 @@ _EDGE_TYPES = {e.value: e for e in EdgeType}
 def _path_of(root: Reached) -> Path:
     row = root.row
     if row is not None:
-        return lazy_path(lambda: row.path, [_EDGE_TYPES[e] for e in row.via], root.node.as_of)
+        return lazy_path(lambda: row.path, row.edges, root.node.as_of)
     assert root.reach is not None
     return _path(root.reach, root.node.record.id)
 
