@@ -109,6 +109,9 @@ def digest(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
+    """One entry of the audit log: who did what to which subjects, when, chained to the entry before
+    it by hash."""
+
     seq: int
     at: datetime
     principal: str
@@ -191,6 +194,8 @@ def seal(
 
 @dataclass(slots=True)
 class Verification:
+    """The outcome of checking an audit chain: whether it holds, and the first entry that does not."""
+
     ok: bool
     entries: int
     head: str

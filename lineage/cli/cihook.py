@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Written:
+    """What a registration changed, whether written to a store or through a server."""
+
     nodes_created: int
     nodes_updated: int
     edges_created: int

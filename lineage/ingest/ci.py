@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class CIContext:
+    """The CI run a command runs in (or ``local``): system, actor, run id and URL, job."""
+
     system: str  # github-actions, gitlab-ci, jenkins, circleci, buildkite, ci, or local
     actor: str | None
     run_id: str | None

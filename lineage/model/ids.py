@@ -59,6 +59,8 @@ def node_id(kind: NodeKind, namespace: str, name: str, version: str | None) -> s
 
 @dataclass(frozen=True, slots=True)
 class NodeKey:
+    """The parts a node id is made of."""
+
     kind: NodeKind
     namespace: str
     name: str

@@ -12,6 +12,9 @@ from lineage.model.kinds import EdgeType, NodeKind
 
 @dataclass(frozen=True, slots=True)
 class NodeRecord:
+    """A node as recorded: its parts and properties, owners and tags, and when and by whom it was
+    recorded (and retracted)."""
+
     id: str
     kind: NodeKind
     namespace: str
@@ -48,6 +51,8 @@ class NodeRecord:
 
 @dataclass(frozen=True, slots=True)
 class EdgeRecord:
+    """An edge as recorded, with when and by whom it was recorded (and retracted)."""
+
     source: str
     type: EdgeType
     target: str

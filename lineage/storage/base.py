@@ -186,6 +186,9 @@ class Reach:
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
+    """Which audit entries to list: by principal, subject, action and time, after a sequence number,
+    at most ``limit``."""
+
     principal: str | None = None
     subject: str | None = None
     action: str | None = None
@@ -197,6 +200,8 @@ class AuditFilter:
 
 @dataclass(frozen=True, slots=True)
 class NodeFilter:
+    """Which nodes a search or listing returns: by kind, namespace, name prefix, tag, owner and time recorded."""
+
     kinds: tuple[NodeKind, ...] = ()
     namespace: str | None = None
     name_prefix: str | None = None
@@ -242,6 +247,8 @@ class StoredNode:
 
 @dataclass(frozen=True, slots=True)
 class StoredEdge:
+    """An edge as a write transaction finds it in the store (to tell new edges from repeats)."""
+
     source: str
     type: EdgeType
     target: str
@@ -279,6 +286,8 @@ class NewEdge:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
+    """An API token as stored: its role, namespaces and the hash of its secret (never the secret)."""
+
     name: str
     role: str
     namespaces: tuple[str, ...]
@@ -290,6 +299,8 @@ class TokenRecord:
 
 @dataclass(frozen=True, slots=True)
 class RawEvent:
+    """A raw event kept as received (an OpenLineage event, a dbt manifest), for replay."""
+
     seq: int
     received_at: datetime
     source: str

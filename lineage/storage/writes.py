@@ -42,6 +42,8 @@ def check_node_id(node_id: str) -> NodeKind:
 
 @dataclass(slots=True)
 class _Plan:
+    """What a registration writes, worked out before anything is written."""
+
     new_nodes: list[NewNode]
     updates: list[tuple[str, dict[str, Any], Any]]
     new_edges: list[NewEdge]
