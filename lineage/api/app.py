@@ -28,6 +28,7 @@ from lineage import __version__
 from lineage.api.auth import get_context, services_of
 from lineage.api.context import Services, timed_call
 from lineage.api.errors import error_response, lineage_error_response
+from lineage.api.graphql_route import graphql_post_route
 from lineage.api.headers import DEV_TOOLS_POLICY, HeaderPolicy, SecurityHeaders
 from lineage.api.limits import BodySizeLimit, Limits
 from lineage.api.metrics import Metrics
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_queries_via_get=True,
     )
     app.include_router(router, prefix="/graphql")
+    # POST /graphql (every client's request) answered without FastAPI's per-request dependency solving
+    app.router.routes.insert(0, graphql_post_route(router, "/graphql"))
     _operational_routes(app, metrics)
     app.include_router(build_reports_router())
     _openlineage(app)

@@ -34,6 +34,10 @@ _FRIENDLY = {
 
 
 class LineageRouter(GraphQLRouter[Context, None]):
+    #: The response whose status and headers resolvers may set, for the request being served
+    #: (Strawberry's FastAPI endpoints set it; so does :mod:`lineage.api.graphql_route`).
+    temporal_response: Response
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """The offline GraphiQL page (Strawberry's own loads its scripts from a CDN)."""
         return graphiql_page()
