@@ -10,6 +10,7 @@ help is drawn from :data:`COMMANDS` without importing any of them.
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass
 from importlib import import_module
@@ -130,6 +131,32 @@ class LazyGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
 
+class ProcessGroup(LazyGroup):
+    """The group of the ``lineage`` process itself (:func:`main`), which owns the interpreter.
+
+    Loading a command builds many objects that live as long as the process (modules, classes, the
+    command's options) and frees few, so each collection of Python's cycle collector meanwhile walks
+    them again for nothing. The collector is paused while the command loads and what loading built
+    is then frozen (:func:`gc.freeze`: kept out of every later collection), so neither the loading
+    nor the command's own collections walk it. In-process callers (``build_app()``, tests) keep
+    the plain :class:`LazyGroup`, which leaves the collector alone.
+    """
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        if not (args and isinstance(self.commands.get(args[0]), _Placeholder)):
+            return super().resolve_command(ctx, args)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
+
+
 class _Placeholder(TyperCommand):
     def __init__(self, name: str, spec: LazyCommand) -> None:
         super().__init__(name, help=spec.help, short_help=spec.help, add_help_option=False)
@@ -164,10 +191,11 @@ def _root(
     """Lineage and governance for ML platforms: impact, provenance, audit."""
 
 
-def build_app() -> typer.Typer:
+def build_app(*, owns_process: bool = False) -> typer.Typer:
+    """The ``lineage`` app; ``owns_process`` for the command's own process (see :class:`ProcessGroup`)."""
     app = typer.Typer(
         name="lineage",
-        cls=LazyGroup,
+        cls=ProcessGroup if owns_process else LazyGroup,
         help="Lineage and governance for ML platforms: impact, provenance, audit.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -179,4 +207,4 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    build_app()(prog_name="lineage")
+    build_app(owns_process=True)(prog_name="lineage")

@@ -268,3 +268,44 @@ def test_settings_made_without_validation_are_the_validated_ones(values: dict[st
     assert quick == full and quick.__dict__ == full.__dict__
     assert [type(v) for v in quick.__dict__.values()] == [type(v) for v in full.__dict__.values()]
     assert quick.model_fields_set == full.model_fields_set
+
+
+COLLECTOR_SPY = """
+import atexit, gc, sys
+import lineage.cli.common as common
+seen = []
+settings_for = common.settings_for
+
+def spy(*args, **kwargs):
+    seen.append((gc.isenabled(), gc.get_freeze_count() > 0))
+    return settings_for(*args, **kwargs)
+
+common.settings_for = spy
+atexit.register(lambda: print("collector", seen))
+from lineage.cli import main
+main()
+"""
+
+
+def test_the_lineage_process_runs_its_command_with_the_collector_on(tmp_path: Path) -> None:
+    """The command's own process pauses the cycle collector while the command loads and freezes
+    what loading built; the command then runs with the collector on."""
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    proc = subprocess.run([sys.executable, "-c", COLLECTOR_SPY, "register", "--file", str(small_batch(tmp_path)),
+                           "--store", store], capture_output=True, text=True, env=env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "collector [(True, True)" in proc.stdout, proc.stdout
+
+
+def test_an_in_process_app_leaves_the_collector_alone(tmp_path: Path) -> None:
+    import gc
+
+    from typer.testing import CliRunner
+
+    from lineage.cli import build_app
+
+    frozen = gc.get_freeze_count()
+    result = CliRunner().invoke(build_app(), ["register", "--file", str(small_batch(tmp_path)),
+                                              "--store", f"sqlite:///{tmp_path / 'l.db'}"])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
