@@ -11,9 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,27 @@ if TYPE_CHECKING:
     from lineage.storage.sqlite_verify import SQLiteRows
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: A run of digits that may be an integer beyond 64 bits (orjson would read it as a float).
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def _loads_json(text: str) -> Any:
+    """``json.loads(text)``, decoded by orjson (several times faster on the small objects stored as
+    node properties) when that reads it exactly alike: text with a run of 19 digits, or text orjson
+    refuses (``NaN``, lone surrogates, numbers out of float range), goes to the standard library."""
+    if _orjson_loads is not None and _LONG_DIGITS.search(text) is None:
+        try:
+            return _orjson_loads(text)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            pass
+    return json.loads(text)
+
+
+_orjson_loads: Callable[[str], Any] | None
+try:  # the server extra brings orjson; without it the standard library decodes everything
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _orjson_loads = None
 
 
 def to_us(value: datetime) -> int:
@@ -659,7 +681,7 @@ class SQLiteStore(GraphStore):
                     r[2],
                     r[3],
                     r[4],
-                    json.loads(props),
+                    _loads_json(props),
                     tuple(a.get("owner", ())),
                     tuple(a.get("tag", ())),
                     from_us(event_time),
