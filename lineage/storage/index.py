@@ -254,7 +254,15 @@ class TraversalIndex:
         with self._lock:
             if head == self._head:
                 return
-            if self._head < 0 or head < self._head:
+            if head < self._head:
+                # Another caller caught the index up past the head read here while this one
+                # waited: it is fresh enough. Only a head still behind when read again (a store
+                # replaced by an older copy) calls for a fresh load.
+                if self._feed.index_head() >= self._head:
+                    return
+                self._load()
+                return
+            if self._head < 0:
                 self._load()
                 return
             changes = self._feed.index_changes(self._head)

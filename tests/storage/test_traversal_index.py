@@ -249,3 +249,40 @@ def test_owners_of_equals_the_owners_on_records(store: GraphStore) -> None:
         assert store.owners_of(ids, as_of) == expected
     assert store.owners_of(ids)[ids[0]] == ("team-b", "team-d")
     assert store.owners_of(ids, first)[ids[0]] == ("team-a", "team-b")
+
+
+@pytest.mark.parametrize("replaced", [False, True], ids=["caught-up-by-another-caller", "store-replaced"])
+def test_a_head_read_before_another_caller_caught_up_is_not_a_replaced_store(tmp_path: Path, replaced: bool) -> None:
+    """Readers sync concurrently: one reads the head, another catches the index up past it, then the
+    first takes the lock holding a head behind the index. That is no reason for a fresh load (seconds
+    at a million nodes, under the lock every reader waits on); a store whose log really went back is."""
+    from lineage.model import parse_batch
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+
+    def link(nodes: list[dict[str, Any]], src: str, type_: str, dst: str) -> None:
+        edge = {"from": src, "type": type_, "to": dst}
+        writer.register(parse_batch({"nodes": nodes, "edges": [edge]}), principal=PRINCIPAL)
+
+    with open_store(url) as store, open_store(url) as writer:
+        link([RAW, ETL], "dataset:wh/raw@1", "INPUT_TO", "run:ci/etl@r1")
+        index = store.traversal_index()
+        assert index is not None
+        stale = index.head + 1
+        link([OUT], "run:ci/etl@r1", "PRODUCED", "dataset:wh/clean@1")
+        link([TRAIN], "dataset:wh/clean@1", "INPUT_TO", "run:ci/train@r1")
+        index.sync()  # the other caller
+        caught_up = index.head
+        assert caught_up == stale + 1
+
+        feed: Any = index._feed
+        loads: list[int] = []
+        real_load, real_head = feed.index_load, feed.index_head
+        feed.index_load = lambda consume: loads.append(1) or real_load(consume)
+        reads = iter([stale])  # the head as this caller read it, before the other caller's catch-up
+        feed.index_head = lambda: next(reads, None) or (stale if replaced else real_head())
+        index.sync()
+        assert loads == ([1] if replaced else [])
+        if not replaced:
+            assert index.head == caught_up
+            assert _ids(store, "dataset:wh/raw@1") == ["run:ci/etl@r1", "dataset:wh/clean@1", "run:ci/train@r1"]
