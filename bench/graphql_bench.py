@@ -13,7 +13,11 @@ printed, never asserted.
 ``--workers 1,2,3`` serves with each worker count, ``--baseline-src DIR`` also serves the
 ``lineage`` package of another source tree (``git archive <commit> lineage | tar -x -C DIR``), and
 ``--rounds N`` lets these variants take turns N times per query, so that changes of the machine's
-load hit them all alike; the table has one row per variant.
+load hit them all alike; the table has one row per variant. ``--response-cache on,off`` serves this
+code with and without the response cache (off: every request is executed, as a question never asked
+before is), and ``--write-rate W`` has another process write W audit entries a second while the
+clients run (a tag added and removed in turn on a start node, so the answers stay the same but the
+response cache starts over at each write, as under continuous ingestion).
 
 The clients run in --client-procs separate processes (each with its own event loop), so their CPU
 is their own. ``--client light`` (the default) sends pre-serialised requests over raw keep-alive
@@ -465,6 +469,29 @@ async def _client_loop(
     return {"samples": samples, "errors": errors, "wall": wall, "cpu": cpu}
 
 
+def writer_process(url: str, args: argparse.Namespace, node: str, begin: float) -> dict[str, Any]:
+    """Writes at --write-rate per second while the clients run, as a busy platform's ingestion
+    does: a tag on ``node`` added and removed in turn, each change one audit entry (the graph's
+    nodes, edges and every answer the clients get stay the same; the audit head moves)."""
+    store = open_bench_store(url, args)
+    written = 0
+    try:
+        time.sleep(max(0.0, begin - time.time()))
+        start = time.perf_counter()
+        while (now := time.perf_counter() - start) < args.seconds:
+            if written < now * args.write_rate:
+                tag = ["bench-write"]
+                store.annotate(node, "tag", **{"add" if written % 2 == 0 else "remove": tag}, principal="bench")
+                written += 1
+            else:
+                time.sleep(min(0.01, 1 / args.write_rate))
+        if written % 2:
+            store.annotate(node, "tag", remove=["bench-write"], principal="bench")
+    finally:
+        store.close()
+    return {"writes": written, "write_rate": written / args.seconds}
+
+
 def load(
     base: str,
     secret: str,
@@ -472,31 +499,35 @@ def load(
     starts: dict[str, list[list[Any]]],
     args: argparse.Namespace,
     server_pid: int,
+    url: str,
 ) -> dict[str, Any]:
     plan = [(size, start) for size, picks in starts.items() for start, _ in picks]
     procs = max(1, min(args.client_procs, args.clients))
     shares = [args.clients // procs + (1 if i < args.clients % procs else 0) for i in range(procs)]
     begin = time.time() + 3.0 + 0.5 * len(plan)  # after every process has warmed up
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(procs) as pool:
+    with ctx.Pool(procs + (1 if args.write_rate > 0 else 0)) as pool:
         pending = [
             pool.apply_async(client_process, (base, secret, query, plan, n, begin, args.seconds, i, args.client))
             for i, n in enumerate(shares)
         ]
+        writes = pool.apply_async(writer_process, (url, args, plan[0][1], begin)) if args.write_rate > 0 else None
         while time.time() < begin:
             time.sleep(0.01)
         server0, load0 = tree_cpu_seconds(server_pid), os.getloadavg()[0]
         parts = [p.get() for p in pending]
         server1 = tree_cpu_seconds(server_pid)
+        written = writes.get() if writes is not None else {"writes": 0, "write_rate": 0.0}
     samples: dict[str, list[float]] = {size: [] for size in starts}
     for part in parts:
         for size, values in part["samples"].items():
             samples[size].extend(values)
     errors = [e for part in parts for e in part["errors"]]
     wall = max(part["wall"] for part in parts)
-    return summarise(
+    summary = summarise(
         samples, errors, wall, server1 - server0, sum(part["cpu"] for part in parts), [load0, os.getloadavg()[0]], procs
     )
+    return {**summary, **written}
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -506,7 +537,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         for size, values in part["samples"].items():
             samples.setdefault(size, []).extend(values)
     loads = [x for part in parts for x in part["load_average"]]
-    return summarise(
+    summary = summarise(
         samples,
         [e for part in parts for e in part["error_list"]],
         sum(part["seconds"] for part in parts),
@@ -515,6 +546,8 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         [min(loads), max(loads)],
         parts[0]["client_procs"],
     )
+    writes = sum(part.get("writes", 0) for part in parts)
+    return {**summary, "writes": writes, "write_rate": writes / summary["seconds"]}
 
 
 def summarise(
@@ -628,12 +661,13 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     )
     print(
         "cpu/req : server = CPU of the lineage serve process tree per request; clients = the client processes' "
-        "CPU per request; in-proc = the same document through schema.execute in one process, no HTTP"
+        "CPU per request; in-proc = the same document through schema.execute in one process, no HTTP; "
+        "writes/s = audit entries written by another process meanwhile (--write-rate)"
     )
     print()
     head = f"{'backend':<8} {'query':<11} {'code':<15} {'workers':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
     head += f"{'p95 ms':>7} "
-    head += f"{'p99 ms':>7} {'server':>7} {'clients':>7} {'in-proc':>7} {'load':>9} {'errors':>6}"
+    head += f"{'p99 ms':>7} {'server':>7} {'clients':>7} {'in-proc':>7} {'writes/s':>8} {'load':>9} {'errors':>6}"
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -642,7 +676,8 @@ def print_results(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"{r['throughput']:>7.1f} "
             f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['server_cpu_ms']:>7.2f} "
             f"{r['client_cpu_ms']:>7.2f} {r.get('in_process_cpu_ms') or float('nan'):>7.2f} "
-            f"{r['load_average'][0]:>4.1f}-{r['load_average'][1]:<4.1f} {r['errors']:>6}"
+            f"{r.get('write_rate', 0.0):>8.1f} {r['load_average'][0]:>4.1f}-{r['load_average'][1]:<4.1f} "
+            f"{r['errors']:>6}"
         )
     print()
     print("by closure size (p50 / p95 ms)")
@@ -697,6 +732,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated: on, off; each serves this code as a variant (off: LINEAGE_RESPONSE_CACHE_MIB=0, "
         "so every request is executed, as for questions never asked before)",
     )
+    p.add_argument(
+        "--write-rate",
+        type=float,
+        default=0.0,
+        help="writes per second made by another process while the clients run (a tag added and removed in "
+        "turn: every answer stays the same, the audit head moves, so the response cache starts over each time)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -733,7 +775,7 @@ def main(argv: list[str] | None = None) -> None:
                             f"(load average {os.getloadavg()[0]:.1f})",
                             flush=True,
                         )
-                        part = load(base, secret, QUERIES[name][0], starts[name], args, pid)
+                        part = load(base, secret, QUERIES[name][0], starts[name], args, pid, url)
                         results.setdefault((name, version, workers), []).append(part)
         for (name, version, workers), parts in results.items():
             rows.append(

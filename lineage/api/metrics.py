@@ -40,7 +40,8 @@ class Metrics:
         )
         self.response_cache = Counter(
             "lineage_graphql_response_cache",
-            "GraphQL POST requests by response cache outcome: hit (answered from the cache), miss (executed, "
+            "GraphQL POST requests by response cache outcome: hit (answered from the cache, or by an identical "
+            "request executed meanwhile), miss (executed, "
             "then kept when free of errors), bypass (a document whose answer is never kept).",
             ["result"],
             registry=self.registry,

@@ -5,7 +5,9 @@ dataset reach?"): while nothing is written, the answer cannot change. A response
 document, the operation name, the variables and the caller (token holder, role and namespaces), and
 every entry is dropped as soon as the store's audit head moves, whoever wrote (this process, another
 worker, the CLI): each request reads the head first, the same indexed lookup the traversal index
-makes to catch up, so a query sent after a write returns always sees it.
+makes to catch up, so a query sent after a write returns always sees it. Identical requests that
+arrive while the first of them is executed wait for its answer instead of executing it again (after
+each write, a busy dashboard's questions are each answered once).
 
 Only what is a function of the recorded graph is kept:
 
@@ -23,6 +25,7 @@ out); one answer larger than a sixteenth of the budget is not kept.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import OrderedDict
@@ -73,10 +76,12 @@ Key = tuple[bytes, str | None, bytes, tuple[str, str, tuple[str, ...], bool] | N
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """What a request asked, as a cache key, and the audit head it was asked at."""
+    """What a request asked, as a cache key, the audit head it was asked at, and whether it is the
+    first of concurrent identical requests (the one that executes and shares its answer)."""
 
     key: Key
     head: int
+    first: bool = True
 
 
 def current_head(store: GraphStore) -> int | None:
@@ -96,6 +101,7 @@ class ResponseCache:
     _head: int = -1
     _bytes: int = 0
     _entries: OrderedDict[Key, bytes] = field(default_factory=OrderedDict)
+    _pending: dict[tuple[Key, int], asyncio.Future[bytes | None]] = field(default_factory=dict)
     _documents: OrderedDict[str, bool] = field(default_factory=OrderedDict)
 
     @property
@@ -171,6 +177,22 @@ class ResponseCache:
         while self._bytes > self.max_bytes:
             dropped_key, dropped = self._entries.popitem(last=False)
             self._bytes -= _size(dropped_key, dropped)
+
+    def join(self, key: Key, head: int) -> asyncio.Future[bytes | None] | None:
+        """None when no identical request is being executed at this head (the caller executes it,
+        then calls :meth:`finish`); else the future that request resolves with its answer (None:
+        it failed or had errors, and the caller executes the request itself)."""
+        pending = self._pending.get((key, head))
+        if pending is not None:
+            return pending
+        self._pending[(key, head)] = asyncio.get_running_loop().create_future()
+        return None
+
+    def finish(self, key: Key, head: int, body: bytes | None) -> None:
+        """Hand the answer of a request that :meth:`join` let execute to those that waited for it."""
+        pending = self._pending.pop((key, head), None)
+        if pending is not None and not pending.done():
+            pending.set_result(body)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -8,6 +8,7 @@ are answered from the response cache while the graph is unchanged (see
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,9 +21,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from lineage.api.context import Context, Services
+from lineage.api.context import Context
 from lineage.api.errors import coded, error_response
-from lineage.api.response_cache import Lookup, current_head
+from lineage.api.response_cache import Lookup, ResponseCache, current_head
 from lineage.api.ui import graphiql_page
 from lineage.errors import LineageError
 from lineage.model.documents import loads_json
@@ -71,15 +72,25 @@ class LineageRouter(GraphQLRouter[Context, None]):
         cached = await self._cached(request, context)
         if isinstance(cached, Response):
             return cached
+        answer: bytes | None = None
         try:
-            response = await super().run(request, context=context, root_value=root_value)
-        except HTTPException as exc:
-            return self._http_error(request, exc)
-        if cached is not None and response.status_code == 200 and request.state.graphql_errors is False:
-            services: Services = context.services
-            assert services.response_cache is not None
-            services.response_cache.put(cached.key, cached.head, bytes(response.body))
-        return response
+            try:
+                response = await super().run(request, context=context, root_value=root_value)
+            except HTTPException as exc:
+                return self._http_error(request, exc)
+            if cached is not None and response.status_code == 200 and request.state.graphql_errors is False:
+                answer = bytes(response.body)
+                self._cache(context).put(cached.key, cached.head, answer)
+            return response
+        finally:
+            if cached is not None and cached.first:
+                self._cache(context).finish(cached.key, cached.head, answer)
+
+    @staticmethod
+    def _cache(context: Context) -> ResponseCache:
+        cache = context.services.response_cache
+        assert cache is not None
+        return cache
 
     async def _cached(self, request: Request, context: Any) -> Response | Lookup | None:
         """The kept answer to this request (a response), the key to keep its answer under, or None
@@ -103,9 +114,15 @@ class LineageRouter(GraphQLRouter[Context, None]):
         if head is None:
             return None
         body = cache.get(key, head)
+        first = True
+        if body is None:
+            executing = cache.join(key, head)
+            if executing is not None:  # the same question is being answered: wait for that answer
+                body = await asyncio.shield(executing)
+                first = False
         if body is None:
             services.metrics.response_cache.labels("miss").inc()
-            return Lookup(key, head)
+            return Lookup(key, head, first)
         services.metrics.response_cache.labels("hit").inc()
         return Response(body, media_type="application/json")
 

@@ -349,3 +349,24 @@ async def test_long_documents_are_parsed_validated_and_executed_every_time(api: 
         await post(api, short)
     assert _parse.cache_info().misses == parse_misses + 1
     assert (await outcomes(api)).get("hit", 0) == hits + 1
+
+
+async def test_identical_requests_arriving_together_are_executed_once(api: Api, seeded: Seeded) -> None:
+    await ready(api)
+    writer = other_writer(seeded)
+    try:  # a write empties the cache, as under continuous ingestion
+        writer.annotate(SANDBOX, "tag", add=["pii"], principal="user:other", source="test")
+    finally:
+        writer.close()
+    executed = await operations(api, "I")
+    bodies = await asyncio.gather(*(post(api, IMPACT, {"id": DEMO_SOURCE}) for _ in range(8)))
+    assert len(set(bodies)) == 1 and len(reached(bodies[0])) > 3
+    assert await operations(api, "I") == executed + 1
+
+
+async def operations(api: Api, name: str) -> float:
+    """How many operations of this name the server executed (answers from the cache are not)."""
+    text = (await api.client.get("/metrics")).text
+    series = rf'^lineage_graphql_requests_total\{{operation="{name}",type="query"\}} ([0-9.e+]+)$'
+    found = re.findall(series, text, re.M)
+    return float(found[0]) if found else 0.0
