@@ -37,7 +37,7 @@ _DEPLOYMENTS_ALL = (
     "SELECT n.id, n.namespace, n.properties FROM nodes n WHERE n.kind = 'Deployment' AND n.retracted_at IS NULL"
 )
 _DEPLOYMENTS_OF = (
-    "SELECT n.id, n.namespace, n.properties FROM json_each(:ids) f JOIN nodes n ON n.id = f.value "
+    "SELECT n.id, n.namespace, n.properties FROM json_each(:ids) f CROSS JOIN nodes n ON n.id = f.value "
     "WHERE n.kind = 'Deployment' AND n.retracted_at IS NULL"
 )
 
