@@ -102,7 +102,8 @@ class ResponseCache:
     _bytes: int = 0
     _entries: OrderedDict[Key, bytes] = field(default_factory=OrderedDict)
     _pending: dict[tuple[Key, int], asyncio.Future[bytes | None]] = field(default_factory=dict)
-    _documents: OrderedDict[str, bool] = field(default_factory=OrderedDict)
+    #: whether a document's answers may be kept, by digest of (operation name, document)
+    _documents: OrderedDict[bytes, bool] = field(default_factory=OrderedDict)
 
     @property
     def enabled(self) -> bool:
@@ -140,7 +141,7 @@ class ResponseCache:
 
     def cacheable(self, query: str, operation: str | None) -> bool:
         """Whether the operation of this document is a read whose answer may be kept (remembered)."""
-        remembered = f"{operation or ''}\0{query}"
+        remembered = hashlib.blake2b(f"{operation or ''}\0{query}".encode(), digest_size=16).digest()
         known = self._documents.get(remembered)
         if known is None:
             known = _cacheable(query, operation)
