@@ -110,7 +110,10 @@ class LineageRouter(GraphQLRouter[Context, None]):
         if key is None:
             services.metrics.response_cache.labels("bypass").inc()
             return None
-        head = await context.call(current_head, services.store)
+        try:
+            head = await context.call(current_head, services.store)
+        except LineageError:  # the store cannot answer: executing the request reports it as usual
+            return None
         if head is None:
             return None
         body = cache.get(key, head)

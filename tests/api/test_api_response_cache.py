@@ -21,7 +21,7 @@ from lineage.api.errors import _parse
 from lineage.api.limits import MAX_CACHED_DOCUMENT
 from lineage.api.response_cache import ResponseCache
 from lineage.api.schema import DOCUMENT_CACHE
-from lineage.errors import LineageError
+from lineage.errors import BackendUnavailableError, LineageError
 from lineage.governance.access import create_token
 from lineage.model import parse_batch
 from lineage.storage import open_store
@@ -370,3 +370,16 @@ async def operations(api: Api, name: str) -> float:
     series = rf'^lineage_graphql_requests_total\{{operation="{name}",type="query"\}} ([0-9.e+]+)$'
     found = re.findall(series, text, re.M)
     return float(found[0]) if found else 0.0
+
+
+async def test_a_store_that_cannot_answer_the_head_is_reported_as_by_any_query(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ready(api)
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise BackendUnavailableError("store 'x' unavailable: connection refused")
+
+    monkeypatch.setattr(api.store, "traversal_index", down)
+    reply = await api.gql(IMPACT, {"id": DEMO_SOURCE}, who="reader")
+    assert (reply.status, reply.codes) == (200, ["BACKEND_UNAVAILABLE"]), reply.body
