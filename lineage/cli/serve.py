@@ -66,6 +66,15 @@ def serve_cmd(
             show_default=False,
         ),
     ] = None,
+    response_cache_mib: Annotated[
+        float | None,
+        typer.Option(
+            "--response-cache-mib",
+            help="Memory per worker for answers to repeated read queries, dropped at every write "
+            "(default 64; 0 turns the cache off).",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the web UI at /, GraphQL at /graphql, /healthz, /readyz and /metrics."""
@@ -79,6 +88,7 @@ def serve_cmd(
         mode=mode.value if mode else None,
         anonymous_read=anonymous_read,
         graphiql=graphiql,
+        response_cache_mib=response_cache_mib,
     )
     with opened(settings) as st:  # fail now, with exit code 3, rather than in every worker
         st.ping()

@@ -10,11 +10,14 @@ import asyncio
 import json
 import re
 import sqlite3
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lineage_server import serve
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from lineage.api.errors import _parse
@@ -383,3 +386,19 @@ async def test_a_store_that_cannot_answer_the_head_is_reported_as_by_any_query(
     monkeypatch.setattr(api.store, "traversal_index", down)
     reply = await api.gql(IMPACT, {"id": DEMO_SOURCE}, who="reader")
     assert (reply.status, reply.codes) == (200, ["BACKEND_UNAVAILABLE"]), reply.body
+
+
+@pytest.mark.parametrize(("flag", "kept"), [((), True), (("--response-cache-mib", "0"), False)])
+def test_lineage_serve_keeps_answers_unless_told_not_to(tmp_path: Path, flag: tuple[str, ...], kept: bool) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    with open_store(url) as store:
+        nodes = [{"kind": "Dataset", "namespace": "p", "name": "d", "version": "1"}]
+        store.register(parse_batch({"nodes": nodes}), principal="user:seed", source="test")
+    with serve(url, tmp_path, options=flag) as served:
+        headers = {"Authorization": f"Bearer {served.token}"}
+        query = {"query": IMPACT, "variables": {"id": "dataset:p/d@1"}}
+        answers = {httpx.post(f"{served.url}/graphql", json=query, headers=headers).content for _ in range(3)}
+        assert len(answers) == 1
+        text = httpx.get(f"{served.url}/metrics").text
+        hits = re.findall(r'^lineage_graphql_response_cache_total\{result="hit"\} ([0-9.e+]+)$', text, re.M)
+        assert (float(hits[0]) if hits else 0.0) == (2.0 if kept else 0.0)
