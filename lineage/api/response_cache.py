@@ -96,8 +96,6 @@ class ResponseCache:
     """Response bodies by :data:`Key`, valid at one audit head, within ``max_bytes``."""
 
     max_bytes: int
-    hits: int = 0
-    misses: int = 0
     _head: int = -1
     _bytes: int = 0
     _entries: OrderedDict[Key, bytes] = field(default_factory=OrderedDict)
@@ -156,11 +154,8 @@ class ResponseCache:
         """The body kept for ``key`` at ``head``; a new head first drops every entry."""
         self._advance(head)
         body = self._entries.get(key)
-        if body is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
+        if body is not None:
+            self._entries.move_to_end(key)
         return body
 
     def put(self, key: Key, head: int, body: bytes) -> None:
