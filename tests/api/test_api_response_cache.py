@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -347,7 +348,7 @@ async def test_long_documents_are_parsed_validated_and_executed_every_time(api: 
             assert await post(api, long) == b'{"data":{"__typename":"Query"}}'
     assert (_parse.cache_info().misses, validations.cache_info().misses) == (parse_misses, validation_misses)
     assert (await outcomes(api)).get("hit", 0) == hits
-    short = "{ __typename }\n# short enough to keep"
+    short = f"{{ __typename }}\n# short enough to keep ({uuid.uuid4().hex})"  # never parsed before in this process
     for _ in range(2):
         await post(api, short)
     assert _parse.cache_info().misses == parse_misses + 1
