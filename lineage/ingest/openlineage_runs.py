@@ -54,8 +54,7 @@ from lineage.ingest.openlineage_state import (
     merge_union,
 )
 from lineage.model import EdgeSpec, EdgeType, NodeKind, NodeSpec
-from lineage.model.batch import RUN_STATES, as_utc, plain_json, valid_owner
-from lineage.model.ids import check_part
+from lineage.model.batch import prevalidated_node
 from lineage.storage.base import Direction, GraphStore, WriteTx
 
 EdgeKey = tuple[str, EdgeType, str]
@@ -83,34 +82,15 @@ def _spec(
     validation would give them (the usual case: the mapping builds plain JSON from parsed events)
     are taken as they are; anything else goes through full validation and its errors."""
     owners = owners or []
-    try:
-        fast = (
-            bool(check_part("namespace", namespace))
-            and bool(check_part("name", name))
-            and (version is None) is not kind.versioned
-            and (version is None or bool(check_part("version", version)))
-            and all(valid_owner(o) for o in owners)
-            and (kind is not NodeKind.RUN or properties.get("status") in (None, *RUN_STATES))
-            and plain_json(properties)
-        )
-    except (ValueError, TypeError):
-        fast = False
-    if not fast:
-        return NodeSpec(
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            version=version,
-            event_time=event_time,
-            owners=owners,
-            properties=properties,
-        )
-    return NodeSpec.model_construct(
+    fast = prevalidated_node(kind, namespace, name, version, owners, properties, event_time)
+    if fast is not None:
+        return fast
+    return NodeSpec(
         kind=kind,
         namespace=namespace,
         name=name,
         version=version,
-        event_time=as_utc(event_time),
+        event_time=event_time,
         owners=owners,
         properties=properties,
     )

@@ -309,7 +309,7 @@ def _plain_properties(value: Any) -> dict[str, Any] | None:
 
 
 def _plain_node(item: Any) -> NodeSpec | None:
-    if type(item) is not dict or not item.keys() <= _NODE_FIELDS:
+    if type(item) is not dict or not item.keys() <= _NODE_FIELDS or item.get("event_time") is not None:
         return None
     kind_text = item.get("kind")
     namespace = _plain_text(item.get("namespace"))
@@ -321,7 +321,6 @@ def _plain_node(item: Any) -> NodeSpec | None:
         type(kind_text) is not str
         or namespace is None
         or name is None
-        or item.get("event_time") is not None
         or type(owners) is not list
         or properties is None
     ):
@@ -330,29 +329,51 @@ def _plain_node(item: Any) -> NodeSpec | None:
         return None
     try:
         kind = NodeKind.parse(kind_text)
+    except ValueError:
+        return None
+    return prevalidated_node(kind, namespace, name, version, list(owners), properties, fields_set=set(item))
+
+
+def prevalidated_node(
+    kind: NodeKind,
+    namespace: str,
+    name: str,
+    version: str | None,
+    owners: list[str],
+    properties: dict[str, Any],
+    event_time: datetime | None = None,
+    fields_set: set[str] | None = None,
+) -> NodeSpec | None:
+    """The NodeSpec validation would make of these parts, built without pydantic's validator, when
+    every part already is in the form validation gives it: id parts that pass their checks, a
+    version exactly when the kind is versioned, valid owners, a known run status, plain JSON
+    properties. None when anything needs converting or would fail, for the caller to validate it
+    in full (and get pydantic's errors)."""
+    if type(namespace) is not str or type(name) is not str or not (version is None or type(version) is str):
+        return None
+    if (version is None) is kind.versioned:
+        return None
+    try:
         check_part("namespace", namespace)
         check_part("name", name)
-        if kind.versioned:
-            if version is None:
-                return None
+        if version is not None:
             check_part("version", version)
-        elif version is not None:
-            return None
     except ValueError:
         return None
     if not all(valid_owner(owner) for owner in owners):
         return None
-    status = properties.get("status")
-    if kind is NodeKind.RUN and status is not None and status not in RUN_STATES:
+    if kind is NodeKind.RUN and properties.get("status") not in (None, *RUN_STATES):
+        return None
+    if not plain_json(properties):
         return None
     return NodeSpec.model_construct(
-        set(item),
+        fields_set,
         kind=kind,
         namespace=namespace,
         name=name,
         version=version,
-        event_time=None,
-        owners=list(owners),
+        event_time=as_utc(event_time),
+        owners=owners,
         properties=properties,
     )
 
@@ -384,7 +405,6 @@ def _plain_edge(item: Any) -> EdgeSpec | None:
         event_time=None,
         properties=properties,
     )
-
 
 
 def batch_document(batch: Batch) -> dict[str, Any]:

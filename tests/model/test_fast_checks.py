@@ -5,12 +5,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError as PydanticValidationError
 
 from lineage.model import Batch, NodeKind, NodeSpec, parse_batch
-from lineage.model.batch import json_properties, plain_batch, plain_document, plain_json, valid_owner
+from lineage.model.batch import (
+    json_properties,
+    plain_batch,
+    plain_document,
+    plain_json,
+    prevalidated_node,
+    valid_owner,
+)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
@@ -174,3 +181,35 @@ def test_a_plain_batch_skips_building_validators_and_equals_the_validated_one(
     _same(quick, full)
     assert parse_batch(document) == full
     assert plain_document(quick) == full.model_dump(**DUMP)
+
+
+@settings(max_examples=300)
+@given(
+    kind=st.sampled_from([NodeKind.RUN, NodeKind.RUN, *NodeKind]),
+    namespace=st.sampled_from(["w", "ns", "w", "", " ", "a\x01", "x" * 300]),
+    name=st.sampled_from(["orders", "a b", "x/y", ""]),
+    version=st.sampled_from(["1", "v@2", "1", None, ""]),
+    owners=st.lists(st.sampled_from(["team-a", "ops@example.com", "team-a", "bad\n", ""]), max_size=2),
+    properties=st.fixed_dictionaries(
+        {}, optional={"status": st.sampled_from(["COMPLETE", "DONE", 3, None]), "rows": JSON}
+    ),
+    event_time=st.none() | st.datetimes(timezones=st.none() | st.timezones()),
+)
+@example(NodeKind.RUN, "ci", "train", "1", [], {"status": "DONE"}, None)
+@example(NodeKind.DATASET, "w", "t", "1", [], {"x": math.nan}, None)
+@example(NodeKind.DEPLOYMENT, "prod", "api", "1", [], {}, None)
+def test_a_node_taken_as_it_is_is_the_one_validation_builds(
+    kind: NodeKind, namespace: str, name: str, version: str | None, owners: list[str], properties: dict[str, Any],
+    event_time: Any,
+) -> None:
+    """What the OpenLineage mapping and plain batches build without the validator equals NodeSpec's
+    validation of the same parts, times included."""
+    quick = prevalidated_node(kind, namespace, name, version, owners, properties, event_time)
+    try:
+        full = NodeSpec(kind=kind, namespace=namespace, name=name, version=version, owners=owners,
+                        properties=properties, event_time=event_time)
+    except PydanticValidationError:
+        assert quick is None
+        return
+    if quick is not None:
+        assert quick == full and quick.id == full.id and quick.event_time == full.event_time
