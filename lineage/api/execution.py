@@ -31,7 +31,7 @@ the standard execution. Fields with arguments or ``info`` keep Strawberry's reso
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import collect_iterator_awaitables, to_nodes
@@ -277,6 +277,21 @@ def plan(field_def: GraphQLField) -> _Plan:
     return found
 
 
+_Results = TypeVar("_Results", dict[str, Any], list[Any])
+
+
+async def _gather(results: _Results, pending: list[Any]) -> _Results:
+    """``results`` (an object's fields or a list's items) with the awaitables at the ``pending``
+    keys awaited, together, in place."""
+    if len(pending) == 1:
+        results[pending[0]] = await results[pending[0]]
+        return results
+    awaited = await gather_with_cancel(*(results[key] for key in pending))
+    for key, value in zip(pending, awaited, strict=True):
+        results[key] = value
+    return results
+
+
 class DirectExecution(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, reading plain fields directly (see the module docstring)."""
 
@@ -430,16 +445,7 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable:
             return results
-        return self._gather_fields(results, awaitable)
-
-    @staticmethod
-    async def _gather_fields(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
-        if len(names) == 1:
-            results[names[0]] = await results[names[0]]
-            return results
-        awaited = await gather_with_cancel(*(results[name] for name in names))
-        results.update(zip(names, awaited, strict=True))
-        return results
+        return _gather(results, awaitable)
 
     def _info(self, at: _At) -> GraphQLResolveInfo[Any]:
         return self.build_resolve_info(at.field_def, to_nodes(at.field_details_list), at.parent_type, at.path)
@@ -484,7 +490,11 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
         item_type = plan.item_type
         assert item_type is not None
         is_awaitable = self.is_awaitable
-        info: GraphQLResolveInfo[Any] | None = None
+        named = plan.named
+        # graphql-core builds one info object per field and hands it to every item: a list whose
+        # items need one (an interface's resolve_type, a type's is_type_of) builds it once here.
+        needs_info = not isinstance(named, GraphQLObjectType) or named.is_type_of is not None
+        info: GraphQLResolveInfo[Any] | None = self._info(at) if needs_info and value else None
         field_details_list, position_context = at.field_details_list, at.position_context
         results: list[Any] = []
         awaitable_indices: list[int] = []
@@ -526,17 +536,7 @@ class DirectExecution(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_indices:
             return results
-        return self._gather(results, awaitable_indices)
-
-    @staticmethod
-    async def _gather(results: list[Any], indices: list[int]) -> list[Any]:
-        if len(indices) == 1:
-            results[indices[0]] = await results[indices[0]]
-            return results
-        awaited = await gather_with_cancel(*(results[i] for i in indices))
-        for i, item in zip(indices, awaited, strict=True):
-            results[i] = item
-        return results
+        return _gather(results, awaitable_indices)
 
     def _complete(
         self,
