@@ -65,10 +65,13 @@ def _loads_json(text: str) -> Any:
 
 
 _orjson_loads: Callable[[str], Any] | None
-try:  # the server extra brings orjson; without it the standard library decodes everything
+_orjson_dumps: Callable[[Any], bytes] | None
+try:  # the server extra brings orjson; without it the standard library decodes properties and
+    # rows are written one by one
+    from orjson import dumps as _orjson_dumps
     from orjson import loads as _orjson_loads
 except ImportError:  # pragma: no cover - depends on the installed extras
-    _orjson_loads = None
+    _orjson_loads = _orjson_dumps = None
 
 
 def to_us(value: datetime) -> int:
@@ -221,12 +224,6 @@ _EDGES_FROM_JSON = (
     f"SELECT {', '.join(_column(i) for i in range(7))}, ?2, ?3 FROM json_each(?1)"
 )
 
-_orjson_dumps: Any
-try:  # with the server extra; without it rows go one by one
-    from orjson import dumps as _orjson_dumps
-except ImportError:  # pragma: no cover - depends on the installed extras
-    _orjson_dumps = None
-
 
 def _rows_json(rows: list[tuple[Any, ...]]) -> str | None:
     """Rows of text, integers and nulls as one JSON array for ``json_each``; None when there are
@@ -234,7 +231,7 @@ def _rows_json(rows: list[tuple[Any, ...]]) -> str | None:
     if len(rows) < JSON_ROWS_MIN or _orjson_dumps is None:
         return None
     try:
-        return str(_orjson_dumps(rows).decode())
+        return _orjson_dumps(rows).decode()
     except TypeError:  # e.g. a lone surrogate: the row-by-row path reports it as before
         return None
 
