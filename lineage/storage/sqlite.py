@@ -41,6 +41,7 @@ from lineage.storage.base import (
     TokenRecord,
     node_retraction_reason,
 )
+from lineage.storage.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -493,6 +494,7 @@ class SQLiteStore(GraphStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._index: TraversalIndex | None = None
+        self._checkpointer = Checkpointer(self.path, _SYNCHRONOUS[self.synchronous], busy_timeout_s)
         #: The file sits on media this process cannot write (a read-only mount, an archive copy):
         #: open it immutable, so reading needs no lock files and never writes.
         self.read_only = self.path.exists() and not os.access(self.path.parent or ".", os.W_OK)
@@ -539,6 +541,8 @@ class SQLiteStore(GraphStore):
                 conn = self.connect(manual=True, check_same_thread=False)
                 if not self.read_only:
                     conn.execute("PRAGMA journal_mode=WAL")
+                    # Checkpoints run in the background (sqlite_checkpoint); SQLite's own is a backstop.
+                    conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
                 conn.execute(_SYNCHRONOUS[self.synchronous])
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")
@@ -588,6 +592,7 @@ class SQLiteStore(GraphStore):
         except sqlite3.Error as exc:  # e.g. the disk filled up while committing: nothing was written
             self._rollback(conn)
             raise self._write_failed(exc) from None
+        self._checkpointer.committed()
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -601,6 +606,8 @@ class SQLiteStore(GraphStore):
         return BackendUnavailableError(f"store {self.url!r} could not be written{where}; nothing was changed: {exc}")
 
     def close(self) -> None:
+        self._checkpointer.close()
+        self._checkpointer = Checkpointer(self.path, _SYNCHRONOUS[self.synchronous], self._busy)
         with self._lock:
             for conn in self._all:
                 conn.close()

@@ -1,0 +1,85 @@
+"""Checkpoints of the embedded store's write-ahead log, run beside the writer instead of inside it.
+
+In WAL mode every commit appends its pages to the log; a *checkpoint* copies them back into the
+database file. By default SQLite checkpoints inside the commit that takes the log past 1,000
+pages, so a large batch pays for writing its pages twice before ``register`` returns, and the cost
+grows with the store: inserts into big indexes touch pages all over them. The store instead lowers
+SQLite's own checkpoint to a backstop (:data:`BACKSTOP_PAGES`, so the log stays bounded whatever
+happens) and runs passive checkpoints from a thread of its own, woken after each commit. The copy
+overlaps with the writer's next work (planning the next batch, computing its audit digests) and
+with readers, which a passive checkpoint never blocks.
+
+Durability is unchanged: a commit is in the log, synced as the store's ``synchronous`` setting says,
+before it returns. A checkpoint only moves committed pages; one cut short by a crash or a kill is
+redone from the log the next time the file is opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+#: SQLite's own checkpoint, inside a commit, only past this many log pages (1 GiB of 4 KiB pages):
+#: a bound on the log should the background checkpoints fall behind (for example behind a reader
+#: holding an old snapshot). Its default is 1,000.
+BACKSTOP_PAGES = 262_144
+#: Pause after a checkpoint before the next one: commits in between share one copy.
+PAUSE_S = 0.02
+
+
+class Checkpointer:
+    """One background thread per store, started by the first commit and stopped by :meth:`close`."""
+
+    def __init__(self, path: Path, synchronous_pragma: str, busy_timeout_s: float) -> None:
+        self._path = path
+        self._synchronous = synchronous_pragma
+        self._busy = busy_timeout_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        #: Checkpoints run so far (for diagnostics and tests).
+        self.runs = 0
+
+    def committed(self) -> None:
+        """Called after each commit: the log has pages to copy."""
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None and not self._stop.is_set():
+                    thread = threading.Thread(target=self._loop, name="lineage-sqlite-checkpoint", daemon=True)
+                    thread.start()
+                    self._thread = thread
+        self._wake.set()
+
+    def _loop(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self._path, timeout=self._busy, isolation_level=None, check_same_thread=False)
+            conn.execute(self._synchronous)
+            while True:
+                self._wake.wait()
+                if self._stop.is_set():
+                    return
+                self._wake.clear()
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.runs += 1
+                except sqlite3.Error:
+                    pass  # busy or failing: the next commit wakes another try, and the backstop holds
+                if self._stop.wait(PAUSE_S):
+                    return
+        except sqlite3.Error:
+            return  # the file cannot be opened here: SQLite's backstop checkpoint still bounds the log
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def close(self) -> None:
+        """Stop the thread (waiting for a checkpoint under way) and close its connection."""
+        with self._lock:
+            self._stop.set()
+            thread = self._thread
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
