@@ -16,6 +16,8 @@ redone from the log the next time the file is opened.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -39,12 +41,14 @@ class Checkpointer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        #: Checkpoints run so far (for diagnostics and tests).
-        self.runs = 0
+        self._pid = os.getpid()
 
     def committed(self) -> None:
         """Called after each commit: the log has pages to copy."""
-        if self._thread is None:
+        if self._thread is None or self._pid != os.getpid():
+            if self._pid != os.getpid():  # a forked child: the thread stayed in the parent
+                self._pid, self._thread = os.getpid(), None
+                self._wake, self._lock = threading.Event(), threading.Lock()
             with self._lock:
                 if self._thread is None and not self._stop.is_set():
                     thread = threading.Thread(target=self._loop, name="lineage-sqlite-checkpoint", daemon=True)
@@ -62,11 +66,9 @@ class Checkpointer:
                 if self._stop.is_set():
                     return
                 self._wake.clear()
-                try:
+                # Busy or failing: the next commit wakes another try, and the backstop holds meanwhile.
+                with contextlib.suppress(sqlite3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.runs += 1
-                except sqlite3.Error:
-                    pass  # busy or failing: the next commit wakes another try, and the backstop holds
                 if self._stop.wait(PAUSE_S):
                     return
         except sqlite3.Error:
