@@ -41,7 +41,7 @@ from lineage.storage.base import (
     TokenRecord,
     node_retraction_reason,
 )
-from lineage.storage.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
+from lineage.storage.sqlite_checkpoint import Checkpointer
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -541,8 +541,6 @@ class SQLiteStore(GraphStore):
                 conn = self.connect(manual=True, check_same_thread=False)
                 if not self.read_only:
                     conn.execute("PRAGMA journal_mode=WAL")
-                    # Checkpoints run in the background (sqlite_checkpoint); SQLite's own is a backstop.
-                    conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
                 conn.execute(_SYNCHRONOUS[self.synchronous])
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")
@@ -573,6 +571,7 @@ class SQLiteStore(GraphStore):
 
     @contextmanager
     def _immediate(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        changes = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -587,12 +586,11 @@ class SQLiteStore(GraphStore):
         except BaseException:
             self._rollback(conn)
             raise
-        try:
-            conn.execute("COMMIT")
+        try:  # a large write's pages are copied into the database file in the background
+            self._checkpointer.commit(conn, conn.total_changes - changes)
         except sqlite3.Error as exc:  # e.g. the disk filled up while committing: nothing was written
             self._rollback(conn)
             raise self._write_failed(exc) from None
-        self._checkpointer.committed()
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:

@@ -3,11 +3,12 @@
 In WAL mode every commit appends its pages to the log; a *checkpoint* copies them back into the
 database file. By default SQLite checkpoints inside the commit that takes the log past 1,000
 pages, so a large batch pays for writing its pages twice before ``register`` returns, and the cost
-grows with the store: inserts into big indexes touch pages all over them. The store instead lowers
-SQLite's own checkpoint to a backstop (:data:`BACKSTOP_PAGES`, so the log stays bounded whatever
-happens) and runs passive checkpoints from a thread of its own, woken after each commit. The copy
-overlaps with the writer's next work (planning the next batch, computing its audit digests) and
-with readers, which a passive checkpoint never blocks.
+grows with the store: inserts into big indexes touch pages all over them. For a large commit
+(:data:`LARGE_COMMIT_ROWS` rows or more) the store lifts SQLite's own checkpoint to a backstop
+(:data:`BACKSTOP_PAGES`, so the log stays bounded whatever happens) and wakes a thread of its own
+that runs a passive checkpoint after it. The copy overlaps with the writer's next work (planning
+the next batch, computing its audit digests) and with readers, which a passive checkpoint never
+blocks. Small commits keep SQLite's own checkpoint.
 
 Durability is unchanged: a commit is in the log, synced as the store's ``synchronous`` setting says,
 before it returns. A checkpoint only moves committed pages; one cut short by a crash or a kill is
@@ -26,6 +27,13 @@ from pathlib import Path
 #: a bound on the log should the background checkpoints fall behind (for example behind a reader
 #: holding an old snapshot). Its default is 1,000.
 BACKSTOP_PAGES = 262_144
+#: A commit writing at least this many rows leaves its checkpoint to the thread. Smaller ones
+#: (a run, an OpenLineage event: tens of rows) keep SQLite's own checkpoint every 1,000 pages: run
+#: beside such a stream, a checkpoint's sync of the database file delays the next commit's sync
+#: of the log more than the copy costs inside one commit in a hundred.
+LARGE_COMMIT_ROWS = 1_000
+#: SQLite's default automatic checkpoint, in log pages, kept for small commits.
+DEFAULT_PAGES = 1_000
 #: Pause after a checkpoint before the next one: commits in between share one copy.
 PAUSE_S = 0.02
 
@@ -43,8 +51,20 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def committed(self) -> None:
-        """Called after each commit: the log has pages to copy."""
+    def commit(self, conn: sqlite3.Connection, rows: int) -> None:
+        """Commit the transaction open on ``conn``, which wrote ``rows`` rows; copy its pages
+        into the database file in the background when it is large (sqlite3.Error as COMMIT's)."""
+        if rows < LARGE_COMMIT_ROWS:
+            conn.execute("COMMIT")
+            return
+        conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+        try:
+            conn.execute("COMMIT")
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_PAGES}")
+        self._committed()
+
+    def _committed(self) -> None:
         if self._thread is None or self._pid != os.getpid():
             if self._pid != os.getpid():  # a forked child: the thread stayed in the parent
                 self._pid, self._thread = os.getpid(), None

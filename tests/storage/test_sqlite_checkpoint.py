@@ -1,7 +1,8 @@
 """The embedded store copies its write-ahead log into the database file in the background.
 
-A commit leaves its pages in the log; a thread of the store's own copies them into the database
-file after it (SQLite's checkpoint inside the commit is only a backstop, at 1 GiB of log). These
+A large commit leaves its pages in the log; a thread of the store's own copies them into the
+database file after it (SQLite's checkpoint inside the commit is only a backstop, at 1 GiB of log).
+Small commits keep SQLite's own checkpoint. These
 tests hold the behaviour, not the timing: a large write reaches the database file while the store
 stays open and nothing else is written; closing stops the thread; and a writer killed while its
 checkpoints run loses no acknowledged batch and leaves a file that passes SQLite's integrity check.
@@ -73,16 +74,31 @@ def test_a_large_write_reaches_the_database_file_while_the_store_is_open(tmp_pat
         conn.close()
 
 
+def test_small_commits_keep_sqlites_own_checkpoint(tmp_path: Path) -> None:
+    db = tmp_path / "small.db"
+    threads_before = checkpoint_threads()
+    with open_store(f"sqlite:///{db}") as store:
+        store.register(batch("first", 3), principal="test")
+        size_before = db.stat().st_size
+        for i in range(200):  # each a handful of rows, as one run or one OpenLineage event writes
+            store.register(batch(f"s{i}-", 3), principal="test")
+        assert checkpoint_threads() == threads_before  # no thread for small commits
+        # SQLite copied the log inside the commits that took it past 1,000 pages
+        assert db.stat().st_size >= size_before + 1_000_000  # most of 600 nodes of 2 kB each
+        assert Path(f"{db}-wal").stat().st_size < 8_000_000
+        assert len(store.get_nodes([f"dataset:ckpt/s{i}-2@1" for i in range(200)])) == 200
+
+
 def test_a_store_reopened_after_close_checkpoints_again(tmp_path: Path) -> None:
     db = tmp_path / "again.db"
     store = open_store(f"sqlite:///{db}")
-    store.register(batch("a", 5), principal="test")
+    store.register(batch("a", 1_000), principal="test")
     store.close()
     before = checkpoint_threads()
-    store.register(batch("b", 5), principal="test")  # a closed store reconnects on use
+    store.register(batch("b", 1_000), principal="test")  # a closed store reconnects on use
     try:
         assert checkpoint_threads() == before + 1
-        ids = ["dataset:ckpt/a0@1", "dataset:ckpt/b4@1"]
+        ids = ["dataset:ckpt/a0@1", "dataset:ckpt/b999@1"]
         assert set(store.get_nodes(ids)) == set(ids)
     finally:
         store.close()
