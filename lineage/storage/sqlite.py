@@ -41,7 +41,7 @@ from lineage.storage.base import (
     TokenRecord,
     node_retraction_reason,
 )
-from lineage.storage.sqlite_checkpoint import Checkpointer
+from lineage.storage.sqlite_checkpoint import LOG_SIZE_LIMIT, Checkpointer
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -541,6 +541,8 @@ class SQLiteStore(GraphStore):
                 conn = self.connect(manual=True, check_same_thread=False)
                 if not self.read_only:
                     conn.execute("PRAGMA journal_mode=WAL")
+                    # A log that grew for a large write is cut back to this size when it starts over.
+                    conn.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
                 conn.execute(_SYNCHRONOUS[self.synchronous])
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")

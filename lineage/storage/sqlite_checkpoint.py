@@ -34,6 +34,10 @@ BACKSTOP_PAGES = 262_144
 LARGE_COMMIT_ROWS = 1_000
 #: SQLite's default automatic checkpoint, in log pages, kept for small commits.
 DEFAULT_PAGES = 1_000
+#: Bytes of log kept on disk once it has been copied and starts over (SQLite's
+#: ``journal_size_limit``): a large batch grows the log, and without a limit the file keeps that
+#: size until the last connection closes.
+LOG_SIZE_LIMIT = 64 * 1024 * 1024
 #: Pause after a checkpoint before the next one: commits in between share one copy.
 PAUSE_S = 0.02
 

@@ -158,3 +158,21 @@ def test_a_writer_killed_while_checkpoints_run_keeps_every_acknowledged_batch(tm
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+
+
+@pytest.mark.slow
+def test_the_log_of_a_large_write_is_cut_back_once_copied(tmp_path: Path) -> None:
+    db = tmp_path / "cut.db"
+    wal = Path(f"{db}-wal")
+    with open_store(f"sqlite:///{db}") as store:
+        store.register(batch("big", 25_000), principal="test")  # about 100 MB of log
+        grown = wal.stat().st_size
+        assert grown > 80_000_000
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # small writes start the log over once it is copied
+            store.register(batch(f"after{int(deadline - time.monotonic())}-", 1), principal="test")
+            if wal.stat().st_size < grown:
+                break
+            time.sleep(0.1)
+        assert wal.stat().st_size <= 64 * 1024 * 1024 + 1_000_000
+        assert store.get_node("dataset:ckpt/big24999@1").properties["i"] == 24_999
