@@ -43,7 +43,7 @@ PAUSE_S = 0.02
 
 
 class Checkpointer:
-    """One background thread per store, started by the first commit and stopped by :meth:`close`."""
+    """One background thread per store, started by the first large commit and stopped by :meth:`close`."""
 
     def __init__(self, path: Path, synchronous_pragma: str, busy_timeout_s: float) -> None:
         self._path = path
