@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
 
 DEFAULT_STORE = "sqlite:///lineage.db"
 ENV_PREFIX = "LINEAGE_"
@@ -82,7 +83,16 @@ def load_settings(**overrides: Any) -> Settings:
     values = {**settings_from_env(), **{k: v for k, v in overrides.items() if v is not None}}
     if values.keys() <= _TEXT_FIELDS and all(type(v) is str for v in values.values()):
         return Settings.model_construct(**values)
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except PydanticValidationError as exc:
+        from lineage.errors import ValidationError
+
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        )
+        first = exc.errors()[0]["loc"][0] if exc.errors() else "settings"
+        raise ValidationError(f"invalid setting: {problems}", details={"element": first, "rule": "setting"}) from None
 
 
 #: Settings whose type is plain text (``str`` or ``str | None``, no constraints): text stays as given.

@@ -385,3 +385,20 @@ def test_schema_commands() -> None:
 def test_usage_errors_exit_2() -> None:
     assert lineage("impact").returncode == 2
     assert lineage("no-such-command").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (("--response-cache-mib", "-1"), {}, "response_cache_mib"),
+        ((), {"LINEAGE_MAX_WORK_SECONDS": "soon"}, "max_work_seconds"),
+        ((), {"LINEAGE_PORT": "http"}, "port"),
+    ],
+)
+def test_a_setting_out_of_range_is_one_error_line_naming_it(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], named: str
+) -> None:
+    store = f"sqlite:///{tmp_path / 'never.db'}"
+    out = fails(2, "serve", "--store", store, *args, env=clean_env(**env))
+    assert "error [BAD_INPUT]" in out and named in out
+    assert not (tmp_path / "never.db").exists()  # refused before anything is opened
