@@ -268,7 +268,7 @@ class _Tx:
             (_json(list(ids)),),
         )
         return {
-            r[0]: StoredNode(r[0], _KIND[r[1]], json.loads(r[2]), from_us(r[3]), from_us(r[4]))
+            r[0]: StoredNode(r[0], _KIND[r[1]], _loads_json(r[2]), from_us(r[3]), from_us(r[4]))
             for r in rows
         }
 
@@ -743,7 +743,7 @@ class SQLiteStore(GraphStore):
             r[0],
             _EDGE[r[1]],
             r[2],
-            json.loads(r[3]),
+            _loads_json(r[3]),
             from_us(r[4]),
             _req(r[5]),
             r[6],

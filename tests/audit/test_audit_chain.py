@@ -181,6 +181,25 @@ def test_canonical_is_the_standard_encoding_whatever_encodes_it(value: Any) -> N
     assert canonical([value, {"k": [value]}]) == _standard([value, {"k": [value]}])
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(
+    st.text(alphabet=st.characters(codec=None, exclude_categories=[]))
+    | st.sampled_from(["1.5", "1e-07", "-0.0", "\ud800", "a\udfffb", "\u2028", "\x00", '"', "\\", "é"]),
+    max_size=8,
+))
+def test_a_list_of_texts_is_encoded_as_the_standard_library_does(texts: list[str]) -> None:
+    """Lists of ids take a shorter way (they hold no number); the bytes are the same, and text
+    the fast encoder refuses (lone surrogates) still goes the standard way, and fails as it does."""
+
+    def outcome(encode: Any) -> Any:
+        try:
+            return encode(texts)
+        except UnicodeError as exc:
+            return type(exc)
+
+    assert outcome(canonical) == outcome(_standard)
+
+
 @pytest.mark.parametrize(
     "number", [1e16, 1e22, 1e-7, 1e-5, 5e-324, 1.7976931348623157e308, 1e15, 0.0001, 123e20, -0.0, 100.0, 2.0**70]
 )
