@@ -87,12 +87,13 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**values)
     except PydanticValidationError as exc:
         from lineage.errors import ValidationError
+        from lineage.model.batch import describe_errors
 
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-        )
-        first = exc.errors()[0]["loc"][0] if exc.errors() else "settings"
-        raise ValidationError(f"invalid setting: {problems}", details={"element": first, "rule": "setting"}) from None
+        first = str(exc.errors()[0]["loc"][0]) if exc.errors() else "settings"
+        shown = "" if "password" in first else f" (got {values.get(first)!r})"  # never echo a secret
+        raise ValidationError(
+            f"invalid setting: {describe_errors(exc)}{shown}", details={"element": first, "rule": "setting"}
+        ) from None
 
 
 #: Settings whose type is plain text (``str`` or ``str | None``, no constraints): text stays as given.
