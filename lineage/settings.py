@@ -90,7 +90,9 @@ def load_settings(**overrides: Any) -> Settings:
         from lineage.model.batch import describe_errors
 
         first = str(exc.errors()[0]["loc"][0]) if exc.errors() else "settings"
-        shown = "" if "password" in first else f" (got {values.get(first)!r})"  # never echo a secret
+        field = Settings.model_fields.get(first)
+        secret = field is not None and "SecretStr" in str(field.annotation)
+        shown = "" if secret else f" (got {values.get(first)!r})"  # never echo a secret
         raise ValidationError(
             f"invalid setting: {describe_errors(exc)}{shown}", details={"element": first, "rule": "setting"}
         ) from None
