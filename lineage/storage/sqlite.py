@@ -42,7 +42,7 @@ from lineage.storage.base import (
     node_retraction_reason,
 )
 from lineage.storage.sqlite_checkpoint import LOG_SIZE_LIMIT, Checkpointer
-from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION
+from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION, upgrade
 
 if TYPE_CHECKING:
     from lineage.storage.index import TraversalIndex
@@ -137,6 +137,13 @@ def _schema_applied(conn: sqlite3.Connection) -> bool:
     return row is not None and row[0] == _DDL_DIGEST
 
 
+def _readable_as_is(conn: sqlite3.Connection) -> bool:
+    """Whether a store of an earlier version answers this version's queries without an upgrade
+    (versions 2 and 3 differ only in how two tables are laid out): read-only media cannot be upgraded."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return row is not None and row[0].isdigit() and int(row[0]) >= 2
+
+
 def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -154,9 +161,7 @@ def sqlite_path(url: str) -> Path:
     if url.startswith("sqlite:///"):
         rest = url[len("sqlite:///") :]
     elif url.startswith("sqlite://"):
-        raise ValidationError(
-            f"store URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
-        )
+        raise ValidationError(f"store URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db")
     else:
         rest = url
     if not rest:
@@ -169,8 +174,7 @@ _NODE_COLS = (
     "n.recorded_by, n.retracted_at, n.retracted_by, n.retract_reason"
 )
 _EDGE_COLS = (
-    "src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, "
-    "retract_reason"
+    "src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, retract_reason"
 )
 _VISIBLE = "(n.recorded_at <= :t AND (n.retracted_at IS NULL OR n.retracted_at > :t))"
 _E_VISIBLE = "(e.recorded_at <= :t AND (e.retracted_at IS NULL OR e.retracted_at > :t))"
@@ -267,10 +271,7 @@ class _Tx:
             "JOIN nodes n ON n.id = f.value",
             (_json(list(ids)),),
         )
-        return {
-            r[0]: StoredNode(r[0], _KIND[r[1]], _loads_json(r[2]), from_us(r[3]), from_us(r[4]))
-            for r in rows
-        }
+        return {r[0]: StoredNode(r[0], _KIND[r[1]], _loads_json(r[2]), from_us(r[3]), from_us(r[4])) for r in rows}
 
     def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
         rows = self.c.execute(
@@ -505,25 +506,19 @@ class SQLiteStore(GraphStore):
                 "copy the store files to writable storage and open the copy"
             )
         if not create and not self.path.exists():
-            raise BackendUnavailableError(
-                f"no store file at {self.path}; run `lineage demo` or register first"
-            )
+            raise BackendUnavailableError(f"no store file at {self.path}; run `lineage demo` or register first")
         if self.path.parent and not self.path.parent.exists():
-            raise BackendUnavailableError(
-                f"cannot open store {url!r}: directory {self.path.parent} does not exist"
-            )
+            raise BackendUnavailableError(f"cannot open store {url!r}: directory {self.path.parent} does not exist")
         conn = self._conn()
         try:
             # Creating the schema takes the write lock. Skip it when this very DDL was applied
             # already, so that opening a store to read never waits for a long write to finish.
-            if not _schema_applied(conn):
+            if not _schema_applied(conn) and not (self.read_only and _readable_as_is(conn)):
                 with self._immediate(conn):
+                    upgrade(conn)
                     for statement in DDL.split(";\n"):
                         if statement.strip():
                             conn.execute(statement)
-                    columns = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
-                    if "writes" not in columns:  # a version 1 store
-                        conn.execute("ALTER TABLE audit ADD COLUMN writes TEXT")
                     conn.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
@@ -564,7 +559,9 @@ class SQLiteStore(GraphStore):
         isolation_level: Literal["DEFERRED"] | None = None if manual else "DEFERRED"
         if self.read_only:
             return sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=isolation_level,
+                f"{self.path.resolve().as_uri()}?immutable=1",
+                uri=True,
+                isolation_level=isolation_level,
                 check_same_thread=check_same_thread,
             )
         return sqlite3.connect(
@@ -720,9 +717,7 @@ class SQLiteStore(GraphStore):
         recs = self._records(rows, None)
         return recs[0] if recs else None
 
-    def expand(
-        self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None
-    ) -> list[Hop]:
+    def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
         if direction is Direction.DOWNSTREAM:
             sql = (
                 "SELECT e.src, e.type, e.dst, e.dst_kind FROM json_each(:f) f JOIN edges e ON e.src = f.value "

@@ -24,6 +24,7 @@ from lineage.api import create_app
 from lineage.settings import Settings
 from lineage.storage import open_store
 from tests.cli.test_cli_core import clean_env, lineage
+from tests.storage.test_sqlite_upgrade import as_version_2
 
 pytestmark = pytest.mark.anyio
 
@@ -155,13 +156,17 @@ async def test_api_answers_503_on_a_full_disk(small_disk: Path) -> None:
     assert after[0]["nodes"] == before[0]["nodes"] and after[0]["audit_entries"] == before[0]["audit_entries"]
 
 
-@pytest.fixture
-def read_only_copy(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["current", "version 2"])
+def read_only_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The demo store on read-only media: made by this version, or in the version 2 layout (which
+    cannot be upgraded there, and is read as it is)."""
     media = tmp_path / "media"
     _mount(media, "16m")
     try:
         proc = lineage("demo", "--store", f"sqlite:///{media / 'lineage.db'}")
         assert proc.returncode == 0, proc.stderr
+        if request.param == "version 2":
+            as_version_2(media / "lineage.db")
         remount = subprocess.run(["mount", "-o", "remount,ro", str(media)], capture_output=True, text=True)
         if remount.returncode != 0:
             pytest.skip(f"cannot remount read-only: {remount.stderr.strip()}")
