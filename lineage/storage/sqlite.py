@@ -41,7 +41,7 @@ from lineage.storage.base import (
     TokenRecord,
     node_retraction_reason,
 )
-from lineage.storage.sqlite_checkpoint import LOG_SIZE_LIMIT, Checkpointer
+from lineage.storage.sqlite_checkpoint import LOG_SIZE_LIMIT, SMALL_COMMIT_PAGES, Checkpointer
 from lineage.storage.sqlite_schema import DDL, SCHEMA_VERSION, upgrade
 
 if TYPE_CHECKING:
@@ -538,6 +538,7 @@ class SQLiteStore(GraphStore):
                     conn.execute("PRAGMA journal_mode=WAL")
                     # A log that grew for a large write is cut back to this size when it starts over.
                     conn.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
+                    conn.execute(f"PRAGMA wal_autocheckpoint={SMALL_COMMIT_PAGES}")
                 conn.execute(_SYNCHRONOUS[self.synchronous])
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
                 conn.execute("PRAGMA cache_size=-65536")

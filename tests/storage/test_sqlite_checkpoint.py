@@ -24,6 +24,7 @@ import pytest
 from lineage.model import Batch, NodeKind, NodeSpec
 from lineage.storage import open_store
 from lineage.storage.sqlite import SQLiteStore
+from lineage.storage.sqlite_checkpoint import SMALL_COMMIT_PAGES
 
 BLOB = 2_000
 
@@ -80,13 +81,13 @@ def test_small_commits_keep_sqlites_own_checkpoint(tmp_path: Path) -> None:
     with open_store(f"sqlite:///{db}") as store:
         store.register(batch("first", 3), principal="test")
         size_before = db.stat().st_size
-        for i in range(200):  # each a handful of rows, as one run or one OpenLineage event writes
+        for i in range(800):  # each a handful of rows, as one run or one OpenLineage event writes
             store.register(batch(f"s{i}-", 3), principal="test")
         assert checkpoint_threads() == threads_before  # no thread for small commits
-        # SQLite copied the log inside the commits that took it past 1,000 pages
-        assert db.stat().st_size >= size_before + 1_000_000  # most of 600 nodes of 2 kB each
-        assert Path(f"{db}-wal").stat().st_size < 8_000_000
-        assert len(store.get_nodes([f"dataset:ckpt/s{i}-2@1" for i in range(200)])) == 200
+        # SQLite copied the log inside the commits that took it past SMALL_COMMIT_PAGES pages
+        assert db.stat().st_size >= size_before + 2_000_000  # most of 2,400 nodes of 2 kB each
+        assert Path(f"{db}-wal").stat().st_size < 2 * SMALL_COMMIT_PAGES * 4096
+        assert len(store.get_nodes([f"dataset:ckpt/s{i}-2@1" for i in range(800)])) == 800
 
 
 def test_a_store_reopened_after_close_checkpoints_again(tmp_path: Path) -> None:
