@@ -137,11 +137,22 @@ def _schema_applied(conn: sqlite3.Connection) -> bool:
     return row is not None and row[0] == _DDL_DIGEST
 
 
+def _stored_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version the store says it holds (None: a new file, or none recorded)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
+    return int(row[0]) if row is not None and str(row[0]).isdigit() else None
+
+
 def _readable_as_is(conn: sqlite3.Connection) -> bool:
     """Whether a store of an earlier version answers this version's queries without an upgrade
     (versions 2 and 3 differ only in how two tables are laid out): read-only media cannot be upgraded."""
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return row is not None and row[0].isdigit() and int(row[0]) >= 2
+    version = _stored_version(conn)
+    return version is not None and version >= 2
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -513,6 +524,12 @@ class SQLiteStore(GraphStore):
         try:
             # Creating the schema takes the write lock. Skip it when this very DDL was applied
             # already, so that opening a store to read never waits for a long write to finish.
+            stored = _stored_version(conn)
+            if stored is not None and stored > SCHEMA_VERSION:
+                raise BackendUnavailableError(
+                    f"store {url!r} was written by a newer version of lineage (store schema {stored}; this "
+                    f"version reads schema {SCHEMA_VERSION} and earlier): upgrade lineage to open it"
+                )
             if not _schema_applied(conn) and not (self.read_only and _readable_as_is(conn)):
                 with self._immediate(conn):
                     upgrade(conn)

@@ -8,6 +8,9 @@ their own. Their rows are large (a node's properties, a revision's), and a WITHO
 keeps whole rows in its interior pages too: few keys per page, deep trees, rows spilling onto
 overflow pages, so each write dirtied several pages. In a rowid table new rows are appended and only
 the key index takes a random insert. :func:`upgrade` rebuilds the two tables of an older store.
+
+A store whose ``meta.schema_version`` is later than :data:`SCHEMA_VERSION` was written by a newer
+release: it is refused rather than rewritten to this schema.
 """
 
 from __future__ import annotations

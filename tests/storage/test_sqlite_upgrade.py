@@ -162,3 +162,24 @@ def test_an_upgrade_killed_half_way_leaves_the_store_as_it_was(tmp_path: Path) -
     finally:
         conn.close()
     assert "WITHOUT ROWID" not in _layout(path)["tables"]["nodes"].upper()
+
+
+def test_a_store_of_a_newer_version_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """A file written by a later version (a schema this code does not know) is not opened, and so
+    not rewritten to this version's schema: the error says to upgrade."""
+    import pytest
+
+    from lineage.errors import BackendUnavailableError
+    from tests.cli.test_cli_core import lineage
+
+    path = tmp_path / "future.db"
+    url = _populated(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = 'future' WHERE key = 'schema_ddl'")
+    conn.close()
+    with pytest.raises(BackendUnavailableError, match=r"newer version of lineage .*schema 99.*upgrade lineage"):
+        open_store(url)
+    cli = lineage("audit", "verify", "--store", url)
+    assert cli.returncode == 3 and "error [BACKEND_UNAVAILABLE]" in cli.stderr and "upgrade lineage" in cli.stderr
+    assert _layout(path)["version"] == "99"
