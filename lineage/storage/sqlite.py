@@ -148,13 +148,6 @@ def _stored_version(conn: sqlite3.Connection) -> int | None:
     return int(row[0]) if row is not None and str(row[0]).isdigit() else None
 
 
-def _readable_as_is(conn: sqlite3.Connection) -> bool:
-    """Whether a store of an earlier version answers this version's queries without an upgrade
-    (versions 2 and 3 differ only in how two tables are laid out): read-only media cannot be upgraded."""
-    version = _stored_version(conn)
-    return version is not None and version >= 2
-
-
 def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -530,7 +523,10 @@ class SQLiteStore(GraphStore):
                     f"store {url!r} was written by a newer version of lineage (store schema {stored}; this "
                     f"version reads schema {SCHEMA_VERSION} and earlier): upgrade lineage to open it"
                 )
-            if not _schema_applied(conn) and not (self.read_only and _readable_as_is(conn)):
+            # Read-only media cannot be upgraded: a store of version 2 on it is read as it is (versions
+            # 2 and 3 answer the same queries; they differ only in how two tables are laid out).
+            readable_as_is = self.read_only and stored is not None and stored >= 2
+            if not readable_as_is and not _schema_applied(conn):
                 with self._immediate(conn):
                     upgrade(conn)
                     for statement in DDL.split(";\n"):
