@@ -60,6 +60,20 @@ class Settings(BaseModel):
         description="Memory per server worker for answers to repeated read queries, dropped at every new "
         "audit entry (0: off).",
     )
+    openlineage_ack: Literal["mapped", "landed"] = Field(
+        default="mapped",
+        description="When the OpenLineage endpoint answers: 'mapped' (201) once the event is in the graph; "
+        "'landed' (202) once it is durably kept in the intake file, mapped in the background by a process "
+        "of its own in large groups (what high event rates need; reads lag by a group).",
+    )
+    openlineage_intake: str | None = Field(
+        default=None,
+        description="The intake file for openlineage_ack=landed (default: the SQLite store's path plus "
+        "'.intake'; required for a Neo4j store).",
+    )
+    openlineage_intake_max: int = Field(
+        default=100_000, ge=1, description="Most events waiting in the intake; past it, senders wait (then 503)."
+    )
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -120,3 +134,15 @@ def store_options(settings: Settings) -> dict[str, Any]:
             "database": settings.neo4j_database,
         }
     return {"synchronous": settings.sqlite_synchronous}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Settings as ``LINEAGE_*`` variables, so every uvicorn worker builds the same app."""
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        out[f"LINEAGE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await run_in_threadpool(open_store, settings.store, **store_options(settings))
         store.max_batch = min(store.max_batch, settings.max_batch)
+        intake, mapper = await run_in_threadpool(_start_intake, settings)
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             anonymous_read=anonymous_read_allowed(settings.anonymous_read, settings.host),
             traversals=anyio.CapacityLimiter(TRAVERSAL_THREADS),
             response_cache=ResponseCache(int(settings.response_cache_mib * 1024 * 1024)),
+            intake=intake,
         )
         log.info("serving store %s in %s mode", store.url, settings.mode)
         # Build the traversal index now rather than on the first query (seconds at a million nodes);
@@ -92,6 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.services = None
             await asyncio.wait([warming])
+            if mapper is not None:
+                await run_in_threadpool(mapper.stop)
+            if intake is not None:
+                intake.close()
             await run_in_threadpool(store.close)
 
     app = FastAPI(
@@ -122,6 +128,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dev_tools = (("/docs", DEV_TOOLS_POLICY),) if development else ()
     app.add_middleware(SecurityHeaders, policy=HeaderPolicy(overrides=dev_tools))
     return app
+
+
+def _start_intake(settings: Settings) -> tuple[Any, Any]:
+    """The OpenLineage intake and its mapper process when events are answered once landed; else
+    (None, None), after mapping what a previous landed-mode server left waiting in the intake."""
+    try:
+        from lineage.ingest.openlineage_intake import Intake, MapperProcess, intake_path, map_all
+    except ImportError:  # the OpenLineage extra is not installed
+        return None, None
+    if settings.openlineage_ack != "landed":
+        if settings.openlineage_intake or not settings.store.startswith(("neo4j", "bolt")):
+            left = map_all(settings, intake_path(settings))
+            if left:
+                log.info("mapped %d OpenLineage event(s) left waiting in the intake", left)
+        return None, None
+    path = intake_path(settings)
+    intake = Intake(path)
+    mapper = MapperProcess(path, settings)
+    mapper.start()
+    return intake, mapper
 
 
 def _operational_routes(app: FastAPI, metrics: Metrics) -> None:

@@ -29,6 +29,7 @@ from lineage.storage.base import GraphStore
 
 if TYPE_CHECKING:
     from lineage.api.schema.loaders import Loaders
+    from lineage.ingest.openlineage_intake import Intake
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +55,8 @@ class Services:
     index_ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
     #: Answers to repeated read queries while the audit head stays (None: nothing kept).
     response_cache: ResponseCache | None = None
+    #: The OpenLineage intake, when events are answered once landed (openlineage_ack=landed).
+    intake: Intake | None = None
 
 
 def _set(event: threading.Event) -> threading.Event:

@@ -16,25 +16,36 @@ stored, else 207 with each event's outcome or error (an invalid event does not s
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
+import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from lineage.api.errors import lineage_error_response
-from lineage.errors import LimitExceededError, LineageError, MalformedRequestError, ValidationError
+from lineage.errors import (
+    BackendUnavailableError,
+    LimitExceededError,
+    LineageError,
+    MalformedRequestError,
+    ValidationError,
+)
 from lineage.governance.access import Principal, check_namespaces, require_writer
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
+from lineage.ingest.openlineage_intake import Accepted, Intake
+from lineage.ingest.openlineage_scope import Author, author_id, is_scoped
 from lineage.model.documents import MAX_NESTING, TooDeepError
 from lineage.storage.base import GraphStore
 
@@ -192,10 +203,55 @@ def _parse(payload: Any, where: str, *, alone: bool, checked: bool = False) -> E
         return exc
 
 
-def _result(result: Outcome | LineageError) -> dict[str, Any]:
+def _result(result: Outcome | Accepted | LineageError) -> dict[str, Any]:
     if isinstance(result, Outcome):
         return {"status": "ok", **result.to_dict()}
+    if isinstance(result, Accepted):
+        return {"status": "accepted", **result.to_dict()}
     return {"status": "error", "code": result.code, "message": result.message}
+
+
+def _app_intake(request: Request) -> Intake | None:
+    services = getattr(request.app.state, "services", None)
+    intake: Intake | None = getattr(services, "intake", None)
+    return intake
+
+
+def _intake_max(request: Request) -> int:
+    services = getattr(request.app.state, "services", None)
+    settings = getattr(services, "settings", None)
+    return int(getattr(settings, "openlineage_intake_max", 100_000))
+
+
+#: How long landing waits for a full intake to drain before answering 503.
+INTAKE_WAIT_S = 30.0
+
+
+def land(
+    intake: Intake, limit: int, events: Sequence[Event], who: Sequence[Author], payloads: Sequence[Any]
+) -> list[Accepted | LineageError]:
+    """Keep a group of validated events in the intake (one durable commit), once fewer than
+    ``limit`` wait there; one event the file refuses fails alone."""
+    deadline = time.monotonic() + INTAKE_WAIT_S
+    while (waiting := intake.backlog()) >= limit:
+        if time.monotonic() > deadline:
+            raise BackendUnavailableError(
+                f"the OpenLineage intake holds {waiting} events waiting to be mapped (at most {limit}); "
+                "send again later"
+            )
+        time.sleep(0.05)
+    principals = [author_id(w) for w in who]
+    try:
+        return [Accepted(seq) for seq in intake.land(principals, payloads)]
+    except (UnicodeError, ValueError, OverflowError):
+        pass
+    out: list[Accepted | LineageError] = []
+    for principal, payload in zip(principals, payloads, strict=True):
+        try:
+            out.append(Accepted(intake.land([principal], [payload])[0]))
+        except (UnicodeError, ValueError, OverflowError) as exc:
+            out.append(ValidationError(f"the event cannot be stored: {exc}", details={"rule": "storable"}))
+    return out
 
 
 def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: WriterDep | None = None) -> APIRouter:
@@ -203,12 +259,21 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     embedders can pass their own ``store_dep(request)`` and ``writer_dep(request)``."""
     get_store = store_dep or _app_store
     get_writer = writer_dep or _app_writer
+    get_intake = _app_intake if store_dep is None else (lambda request: None)
     committers: WeakKeyDictionary[GraphStore, GroupCommitter] = WeakKeyDictionary()
+
+    landers: WeakKeyDictionary[Intake, GroupCommitter] = WeakKeyDictionary()
 
     def committer(store: GraphStore) -> GroupCommitter:
         found = committers.get(store)
         if found is None:
             found = committers[store] = GroupCommitter(OpenLineageIngester(store, principal="openlineage"))
+        return found
+
+    def lander(intake: Intake, limit: int) -> GroupCommitter:
+        found = landers.get(intake)
+        if found is None:
+            found = landers[intake] = GroupCommitter(apply=functools.partial(land, intake, limit))
         return found
 
     async def accept(request: Request, writer: Writer, payloads: list[Any], many: bool, checked: bool) -> Response:
@@ -221,25 +286,30 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             valid = [i for i, e in enumerate(parsed) if not isinstance(e, LineageError)]
             events = [e for e in parsed if not isinstance(e, LineageError)]
             writer.allow(sorted({ns for e in events for ns in namespaces_of(e)}))
-            results: list[Outcome | LineageError] = list(parsed)  # type: ignore[arg-type]
+            results: list[Outcome | Accepted | LineageError] = list(parsed)  # type: ignore[arg-type]
+            intake = get_intake(request)
             if valid:
-                store = get_store(request)
                 author = writer.principal if isinstance(writer, _TokenWriter) else writer.id
                 chosen = [payloads[i] for i in valid]
-                done = await committer(store).submit_async(chosen, events, author)
+                if intake is not None and not is_scoped(author):
+                    group = lander(intake, _intake_max(request))
+                else:  # mapped now: also a namespace-limited writer's events, whose scope mapping checks
+                    group = committer(get_store(request))
+                done = await group.submit_async(chosen, events, author)
                 for i, result in zip(valid, done, strict=True):
                     results[i] = result
         except LineageError as exc:
             return lineage_error_response(exc)
         failed = [r for r in results if isinstance(r, LineageError)]
+        ok = 202 if any(isinstance(r, Accepted) for r in results) else 201
         if not many:
             if failed:
                 return lineage_error_response(failed[0])
-            return JSONResponse(_result(results[0]), status_code=201)
+            return JSONResponse(_result(results[0]), status_code=ok)
         if not valid:  # nothing in the batch was an event to store: refused whole, like a single event
             return lineage_error_response(failed[0])
         body = {"received": len(results), "failed": len(failed), "results": [_result(r) for r in results]}
-        return JSONResponse(body, status_code=201 if not failed else 207)
+        return JSONResponse(body, status_code=ok if not failed else 207)
 
     router = APIRouter(tags=["openlineage"])
 
@@ -266,5 +336,19 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
         if not isinstance(body.value, list):
             return lineage_error_response(ValidationError(f"{PATH}/batch expects a JSON array of events"))
         return await accept(request, writer, body.value, many=True, checked=body.checked)
+
+    @router.get(f"{PATH}/intake", summary="What waits in the OpenLineage intake to be mapped, and what failed")
+    async def intake_status(request: Request) -> Response:
+        try:
+            await get_writer(request)
+            intake = get_intake(request)
+            if intake is None:
+                raise ValidationError(
+                    "this server maps OpenLineage events before answering (openlineage_ack=mapped): no intake"
+                )
+            status = await run_in_threadpool(intake.status)
+        except LineageError as exc:
+            return lineage_error_response(exc)
+        return JSONResponse(status)
 
     return router

@@ -11,12 +11,11 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import SecretStr
 
 from lineage.cli.common import StoreOpt, err, handle_errors, opened
 from lineage.errors import ValidationError
 from lineage.governance.access import anonymous_read_allowed
-from lineage.settings import Settings, graphiql_enabled, load_settings
+from lineage.settings import graphiql_enabled, load_settings, settings_env
 
 
 class Mode(StrEnum):
@@ -24,16 +23,9 @@ class Mode(StrEnum):
     production = "production"
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Settings as ``LINEAGE_*`` variables, so every uvicorn worker builds the same app."""
-    out: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        out[f"LINEAGE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    return out
+class OpenLineageAck(StrEnum):
+    mapped = "mapped"
+    landed = "landed"
 
 
 @handle_errors
@@ -75,6 +67,15 @@ def serve_cmd(
             show_default=False,
         ),
     ] = None,
+    openlineage_ack: Annotated[
+        OpenLineageAck | None,
+        typer.Option(
+            "--openlineage-ack",
+            help="When OpenLineage events are answered: mapped (201, once in the graph; default) or landed "
+            "(202, once kept in the intake file; mapped in the background by a process of its own).",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the web UI at /, GraphQL at /graphql, /healthz, /readyz and /metrics."""
@@ -89,7 +90,12 @@ def serve_cmd(
         anonymous_read=anonymous_read,
         graphiql=graphiql,
         response_cache_mib=response_cache_mib,
+        openlineage_ack=openlineage_ack.value if openlineage_ack else None,
     )
+    if settings.openlineage_ack == "landed":
+        from lineage.ingest.openlineage_intake import intake_path
+
+        intake_path(settings)  # a Neo4j store without an intake file: one error line now
     with opened(settings) as st:  # fail now, with exit code 3, rather than in every worker
         st.ping()
     sock = bind(settings.host, settings.port)  # before saying "serving": a busy port is one error line
@@ -99,7 +105,8 @@ def serve_cmd(
     err().print(
         f"serving {settings.store}: web UI at {base}/, GraphQL at {base}/graphql"
         f"{f', GraphiQL at {base}/graphiql' if graphiql_enabled(settings) else ''} "
-        f"({settings.mode} mode, {settings.workers} worker(s), anonymous read {'on' if anonymous else 'off'})",
+        f"({settings.mode} mode, {settings.workers} worker(s), anonymous read {'on' if anonymous else 'off'}"
+        f"{', OpenLineage answered once landed' if settings.openlineage_ack == 'landed' else ''})",
         highlight=False,
     )
     run_uvicorn(

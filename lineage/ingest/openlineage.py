@@ -229,10 +229,12 @@ class OpenLineageIngester:
             seqs: list[int | None] = []
             if payloads is not None:
                 seqs = list(land_raw_events_in(tx, self.source, payloads, principal=self._lander(who)))
-            done: list[Outcome | LineageError] = []
-            for i, (event, author) in enumerate(zip(events, who, strict=True)):
-                plan = _plan(Planner(self.store, tx, self.cache), event)
-                done.append(self._write(tx, plan, event, author, seqs[i] if seqs else None))
+            done: list[Outcome | LineageError] = [None] * len(events)  # type: ignore[list-item]
+            # In event-time order: a version that arrived late is then current before the events
+            # that read it are mapped, instead of re-linking them (the graph is the same either way).
+            for i in sorted(range(len(events)), key=lambda i: events[i].eventTime):
+                plan = _plan(Planner(self.store, tx, self.cache), events[i])
+                done[i] = self._write(tx, plan, events[i], who[i], seqs[i] if seqs else None)
             self.cache.end(tx.audit_head())
         for outcome, seq in zip(done, seqs, strict=False):
             if isinstance(outcome, Outcome):

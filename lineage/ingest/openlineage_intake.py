@@ -1,0 +1,389 @@
+"""The OpenLineage intake: events kept durably on arrival, mapped into the graph in the background.
+
+With ``openlineage_ack=landed`` the endpoint answers 202 as soon as a validated event is committed
+to the intake, a small SQLite file of its own (``<store>.intake`` by default), so answering never
+waits for the store's single writer. A mapper process (:func:`main`, started by the server, one per
+intake: the others wait on its lock file) takes the waiting events oldest first, in groups of up to
+``group`` events, and maps each group with :class:`~lineage.ingest.openlineage.OpenLineageIngester`
+exactly as the synchronous endpoint does: the raw events go to the store's landing zone and the
+graph in one transaction, then leave the intake.
+
+Nothing acknowledged is lost: an event leaves the intake only after the store's transaction that
+holds it committed. If the mapper stops between the two, :meth:`IntakeMapper.recover` finds the
+group in the store's landing zone (the raw events landed after the intake's mark, compared as JSON)
+and drops it from the intake instead of landing it twice. An event that fails to map (one bad event
+fails alone, as in the synchronous endpoint) moves to the intake's ``failed`` table with its error
+code and message, kept for the operator (``GET /api/v1/lineage/intake``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from lineage.errors import BackendUnavailableError, LineageError, ValidationError
+from lineage.ingest.openlineage import SOURCE, OpenLineageIngester, Outcome
+from lineage.ingest.openlineage_events import parse_event
+from lineage.settings import Settings, store_options
+from lineage.storage.base import GraphStore
+from lineage.storage.writes import raw_event_text
+
+#: Events one background commit maps at most.
+GROUP = 2000
+#: How long the mapper sleeps when the intake is empty.
+IDLE_S = 0.004
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS intake (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at REAL NOT NULL,
+    principal TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failed (
+    seq INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    principal TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    failed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    raw_seq INTEGER NOT NULL
+);
+"""
+
+log = logging.getLogger("lineage.openlineage.intake")
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+def _loads(text: str) -> Any:
+    """An intake text as JSON: orjson, unless a long digit run could be an integer past 64 bits."""
+    if _LONG_NUMBER.search(text) is None:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(text)
+    return json.loads(text)
+
+
+def intake_path(settings: Settings) -> Path:
+    """Where the intake lives: the setting, else beside a SQLite store; ValidationError for a Neo4j
+    store without one (its server's disk is not this process's)."""
+    if settings.openlineage_intake:
+        return Path(settings.openlineage_intake)
+    if settings.store.startswith(("neo4j", "bolt")):
+        raise ValidationError(
+            "openlineage_ack=landed with a Neo4j store needs an intake file: set LINEAGE_OPENLINEAGE_INTAKE "
+            "to a path on this machine",
+            details={"element": "openlineage_intake", "rule": "setting"},
+        )
+    from lineage.storage.sqlite import sqlite_path
+
+    path = sqlite_path(settings.store)
+    return path.with_name(path.name + ".intake")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An event kept in the intake, to be mapped in the background: its number there."""
+
+    intake_seq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "accepted", "intake_seq": self.intake_seq}
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    seq: int
+    received_at: float
+    principal: str
+    text: str
+
+
+class Intake:
+    """The intake file. Thread-safe: one connection, used under a lock."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            if not self._has_schema():
+                self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(f"cannot open the OpenLineage intake {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+
+    def _has_schema(self) -> bool:
+        return bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'mark'").fetchone())
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def land(self, principals: Sequence[str], payloads: Sequence[Any]) -> list[int]:
+        """Keep events (parsed JSON) in one durable commit; their intake numbers, in order."""
+        texts = [raw_event_text(p) for p in payloads]
+        now = time.time()
+        with self._lock, self._tx() as db:
+            first = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'intake'").fetchone()
+            db.executemany(
+                "INSERT INTO intake (received_at, principal, payload) VALUES (?, ?, ?)",
+                [(now, who, text) for who, text in zip(principals, texts, strict=True)],
+            )
+        start = int(first[0]) + 1
+        return list(range(start, start + len(texts)))
+
+    def backlog(self) -> int:
+        """How many events wait (exact when none left the middle of the queue, which never happens)."""
+        with self._lock:
+            row = self._db.execute("SELECT min(seq), max(seq) FROM intake").fetchone()
+        return 0 if row[0] is None else int(row[1]) - int(row[0]) + 1
+
+    def waiting(self, limit: int) -> list[Waiting]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, received_at, principal, payload FROM intake ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [Waiting(*row) for row in rows]
+
+    def mark(self) -> int:
+        """The store's landing-zone number of the last event mapped from here (0 before any)."""
+        with self._lock:
+            row = self._db.execute("SELECT raw_seq FROM mark WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def done(self, rows: Sequence[Waiting], failures: dict[int, LineageError], raw_seq: int | None) -> None:
+        """Take mapped events out (failed ones to ``failed``), and move the mark to ``raw_seq``."""
+        now = time.time()
+        with self._lock, self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO failed VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.seq, r.received_at, r.principal, r.text, failures[r.seq].code, failures[r.seq].message, now)
+                 for r in rows if r.seq in failures],
+            )
+            db.executemany("DELETE FROM intake WHERE seq = ?", [(r.seq,) for r in rows])
+            if raw_seq is not None:
+                db.execute("INSERT OR REPLACE INTO mark (id, raw_seq) VALUES (1, ?)", (raw_seq,))
+
+    def status(self, failed_limit: int = 20) -> dict[str, Any]:
+        """What waits and what failed: counts, the oldest waiting event's age, the latest failures."""
+        with self._lock:
+            oldest = self._db.execute("SELECT received_at FROM intake ORDER BY seq LIMIT 1").fetchone()
+            failed = self._db.execute("SELECT count(*) FROM failed").fetchone()[0]
+            latest = self._db.execute(
+                "SELECT seq, principal, code, message, failed_at FROM failed ORDER BY seq DESC LIMIT ?",
+                (failed_limit,),
+            ).fetchall()
+        return {
+            "waiting": self.backlog(),
+            "oldest_waiting_s": round(max(0.0, time.time() - oldest[0]), 3) if oldest else None,
+            "failed": int(failed),
+            "latest_failures": [
+                {"intake_seq": s, "principal": p, "code": c, "message": m, "failed_at": f} for s, p, c, m, f in latest
+            ],
+        }
+
+
+class IntakeMapper:
+    """Maps what waits in an intake into a store, a group at a time (see the module doc)."""
+
+    def __init__(self, store: GraphStore, intake: Intake, *, group: int = GROUP) -> None:
+        self.store = store
+        self.intake = intake
+        self.group = group
+        self.ingester = OpenLineageIngester(store, principal="openlineage")
+
+    def recover(self) -> int:
+        """Drop from the intake the events a stopped mapper already committed to the store (found,
+        in order, among the raw events landed after the mark); how many."""
+        rows = self.intake.waiting(self.group)
+        if not rows:
+            return 0
+        wanted = [_loads(r.text) for r in rows]
+        matched, last = 0, None
+        for raw in self.store.iter_raw_events(self.intake.mark()):
+            if matched < len(rows) and raw.source == SOURCE and raw.payload == wanted[matched]:
+                matched += 1
+                last = raw.seq
+        if matched:
+            self.intake.done(rows[:matched], {}, last)
+            log.warning("%d event(s) of the OpenLineage intake were already in the store; not landed twice", matched)
+        return matched
+
+    def step(self) -> int:
+        """Map one group (the oldest waiting events); how many events it held (0: nothing waits)."""
+        rows = self.intake.waiting(self.group)
+        if not rows:
+            return 0
+        failures: dict[int, LineageError] = {}
+        keep, payloads, events = [], [], []
+        for row in rows:
+            try:
+                payload = _loads(row.text)
+                events.append(parse_event(payload))
+            except LineageError as exc:  # validated before it was accepted: only a changed rule gets here
+                failures[row.seq] = exc
+                continue
+            keep.append(row)
+            payloads.append(payload)
+        results = self.ingester.apply_many(events, principals=[r.principal for r in keep], payloads=payloads)
+        raw_seqs = [r.raw_seq for r in results if isinstance(r, Outcome) and r.raw_seq is not None]
+        for row, result in zip(keep, results, strict=True):
+            if isinstance(result, LineageError):
+                failures[row.seq] = result
+                log.warning("OpenLineage event %d of the intake failed to map: %s %s", row.seq, result.code, result)
+        self.intake.done(rows, failures, max(raw_seqs) if raw_seqs else None)
+        return len(rows)
+
+    def run(self, stop: threading.Event) -> None:
+        """Map until ``stop`` is set (the group under way is finished first)."""
+        self.recover()
+        while not stop.is_set():
+            if not self.step():
+                stop.wait(IDLE_S)
+
+
+class MapperProcess:
+    """The background mapper of one server process: a child process (:func:`main`), started again
+    if it dies, stopped (its group under way finished) with the server."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        from lineage.settings import settings_env
+
+        self.path = path
+        self.env = {**os.environ, **settings_env(settings)}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watch: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._spawn()
+        self._watch = threading.Thread(target=self._watchdog, daemon=True, name="intake-mapper-watch")
+        self._watch.start()
+
+    def _spawn(self) -> None:
+        command = [sys.executable, "-m", "lineage.ingest.openlineage_intake", str(self.path)]
+        self._proc = subprocess.Popen(command, env=self.env, stdin=subprocess.DEVNULL)
+
+    def _watchdog(self) -> None:
+        while not self._stopping.wait(1.0):
+            proc = self._proc
+            if proc is not None and proc.poll() is not None and not self._stopping.is_set():
+                log.error("the OpenLineage intake mapper exited with %s; starting it again", proc.returncode)
+                self._spawn()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self._stopping.set()
+        proc = self._proc
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def map_all(settings: Settings, path: Path) -> int:
+    """Map everything waiting in the intake at ``path`` now, in this process; how many events."""
+    from lineage.storage import open_store
+
+    if not path.exists():
+        return 0
+    lock = _try_lock(path)
+    if lock is None:  # another process maps this intake
+        return 0
+    intake = Intake(path)
+    try:
+        if not intake.backlog():
+            return 0
+        with open_store(settings.store, **store_options(settings)) as store:
+            mapper = IntakeMapper(store, intake)
+            total = mapper.recover()
+            while n := mapper.step():
+                total += n
+            return total
+    finally:
+        intake.close()
+        os.close(lock)
+
+
+def _try_lock(path: Path) -> int | None:
+    """The intake's mapper lock (an open descriptor holding it), or None when another process has it."""
+    import fcntl
+
+    fd = os.open(f"{path}.mapper-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def main() -> None:
+    """The mapper process: ``python -m lineage.ingest.openlineage_intake <intake path>``, settings
+    from ``LINEAGE_*``. Waits for the intake's lock file (one mapper per intake), maps until SIGTERM
+    or until its parent process is gone."""
+    from lineage.settings import load_settings
+    from lineage.storage import open_store
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    path = Path(sys.argv[1])
+    parent = os.getppid()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def orphaned() -> bool:
+        return os.getppid() != parent
+
+    while (lock := _try_lock(path)) is None:
+        if orphaned() or stop.wait(0.25):
+            return
+    settings = load_settings()
+
+    def watch_parent() -> None:
+        while not stop.wait(0.5):
+            if orphaned():
+                stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True, name="parent-watch").start()
+    intake = Intake(path)
+    with open_store(settings.store, **store_options(settings)) as store:
+        IntakeMapper(store, intake).run(stop)
+    intake.close()
+    os.close(lock)
+
+
+if __name__ == "__main__":
+    main()

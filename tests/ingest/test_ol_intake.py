@@ -1,0 +1,237 @@
+"""OpenLineage answered once landed (``lineage serve --openlineage-ack landed``): events are kept in the
+intake file, answered 202, and mapped in the background by a process of its own, into the same graph
+as the synchronous endpoint; nothing acknowledged is lost or landed twice, even when processes are
+killed."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from lineage_server import CLI, Served, clean_env, free_port, run_cli, serve
+from ol_support import ds, run_event, run_id, snapshot
+
+from lineage.ingest.openlineage import OpenLineageIngester
+from lineage.ingest.openlineage_events import parse_event
+from lineage.ingest.openlineage_intake import Intake, IntakeMapper, map_all
+from lineage.settings import Settings
+from lineage.storage import open_store
+
+INTAKE = "/api/v1/lineage/intake"
+LINEAGE = "/api/v1/lineage"
+
+
+def workload(runs: int, seed: int = 3) -> list[dict[str, Any]]:
+    """START and COMPLETE of ``runs`` runs of 8 jobs, each reading up to two earlier jobs' tables."""
+    rng = random.Random(seed)
+    deps = {j: rng.sample(range(j), min(j, 2)) for j in range(8)}
+    events = []
+    for n in range(runs):
+        job = n % 8
+        inputs = [ds("wh", f"t{d}") for d in deps[job]] or [ds("raw", f"src{job}")]
+        for kind, minute in (("START", 10 * n), ("COMPLETE", 10 * n + 5)):
+            events.append(run_event(f"job{job}", run_id(n), kind, minute, inputs=inputs, outputs=[ds("wh", f"t{job}")]))
+    return events
+
+
+def headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_drained(served: Served, timeout: float = 90.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = httpx.get(served.url + INTAKE, headers=headers(served.token), timeout=10).json()
+        if status["waiting"] == 0:
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def post_all(served: Served, events: list[dict[str, Any]], threads: int = 8) -> list[httpx.Response]:
+    with httpx.Client(timeout=30, headers=headers(served.token)) as http, ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda e: http.post(served.url + LINEAGE, json=e), events))
+
+
+def direct_snapshot(events: list[dict[str, Any]], folder: Path) -> Any:
+    with open_store(f"sqlite:///{folder / 'direct.db'}") as direct:
+        OpenLineageIngester(direct, principal="p").ingest_many(events)
+        return snapshot(direct)
+
+
+@pytest.fixture
+def landed(tmp_path: Path) -> Iterator[Served]:
+    url = f"sqlite:///{tmp_path / 'landed.db'}"
+    open_store(url).close()
+    with serve(url, tmp_path, options=("--openlineage-ack", "landed")) as server:
+        yield server
+
+
+def test_events_are_answered_202_and_mapped_into_the_same_graph(landed: Served, tmp_path: Path) -> None:
+    events = workload(60)
+    shuffled = random.Random(5).sample(events, len(events))
+    responses = post_all(landed, shuffled)
+    assert [r.status_code for r in responses] == [202] * len(events), responses[0].text
+    seqs = sorted(r.json()["intake_seq"] for r in responses)
+    assert seqs == list(range(seqs[0], seqs[0] + len(events)))  # one number each, none reused
+    assert all(r.json()["status"] == "accepted" for r in responses)
+    status = wait_drained(landed)
+    assert status["failed"] == 0
+    with open_store(landed.store) as st:
+        graph = snapshot(st)
+        assert sum(1 for _ in st.iter_raw_events()) == len(events)  # each landed once
+    assert graph == direct_snapshot(events, tmp_path)
+
+
+def test_the_real_client_is_answered_and_a_bad_event_is_refused_before_the_intake(landed: Served) -> None:
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    config = {"url": landed.url, "timeout": 10, "auth": {"type": "api_key", "apiKey": landed.token}}
+    transport = OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict(config))).transport
+    assert transport.emit(run_event("etl", run_id(1), "START", 0, outputs=[ds("wh", "t")])).status_code == 202
+    bad = run_event("etl", run_id(2), "START", 0)
+    del bad["eventTime"]
+    refused = httpx.post(landed.url + LINEAGE, json=bad, headers=headers(landed.token), timeout=10)
+    assert refused.status_code == 400 and "eventTime" in refused.text
+    unauthorised = httpx.post(landed.url + LINEAGE, json=run_event("x", run_id(3), "START", 0), timeout=10)
+    assert unauthorised.status_code == 401
+    wait_drained(landed)
+    with open_store(landed.store) as st:
+        assert [r.payload["run"]["runId"] for r in st.iter_raw_events()] == [run_id(1)]
+        assert st.get_node(f"run:pipelines/etl@{run_id(1)}").properties["status"] == "START"
+
+
+def test_batch_answers_each_event_and_a_scoped_writer_is_mapped_before_the_answer(landed: Served) -> None:
+    batch = [run_event("b", run_id(10), "START", 0), {"eventType": "START"}]
+    answer = httpx.post(landed.url + LINEAGE + "/batch", json=batch, headers=headers(landed.token), timeout=10)
+    assert answer.status_code == 207
+    assert [r["status"] for r in answer.json()["results"]] == ["accepted", "error"]
+    made = run_cli("token", "create", "team-a", "--role", "writer", "--namespace", "team-a", "--store", landed.store)
+    assert made.returncode == 0, made.stderr
+    limited = made.stdout.strip()
+    mine = httpx.post(
+        landed.url + LINEAGE, json=run_event("a", run_id(11), "START", 0, namespace="team-a"), headers=headers(limited)
+    )
+    assert mine.status_code == 201 and mine.json()["status"] == "ok"  # its scope is checked where it is mapped
+    other = httpx.post(
+        landed.url + LINEAGE, json=run_event("b", run_id(12), "START", 0, namespace="team-b"), headers=headers(limited)
+    )
+    assert other.status_code == 403
+    wait_drained(landed)
+
+
+def test_an_event_that_fails_to_map_fails_alone_and_is_kept_with_its_error(landed: Served) -> None:
+    subject = f"run:pipelines/gone@{run_id(20)}"
+    first = httpx.post(
+        landed.url + LINEAGE, json=run_event("gone", run_id(20), "START", 0), headers=headers(landed.token)
+    )
+    assert first.status_code == 202
+    wait_drained(landed)
+    retracted = run_cli("retract", subject, "--reason", "mistake", "--store", landed.store)
+    assert retracted.returncode == 0, retracted.stderr
+    late = run_event("gone", run_id(20), "COMPLETE", 5)
+    fine = run_event("kept", run_id(21), "START", 5)
+    assert [r.status_code for r in post_all(landed, [late, fine], threads=1)] == [202, 202]
+    status = wait_drained(landed)
+    assert status["failed"] == 1
+    failure = status["latest_failures"][0]
+    assert failure["code"] and subject in failure["message"]
+    with open_store(landed.store) as st:
+        assert st.get_node(f"run:pipelines/kept@{run_id(21)}").properties["status"] == "START"
+
+
+def test_a_mapper_stopped_after_its_commit_does_not_land_the_group_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    events = workload(10)
+    intake = Intake(tmp_path / "store.db.intake")
+    intake.land(["token:w"] * len(events), events)
+    with open_store(url) as store:
+        mapper = IntakeMapper(store, intake, group=8)
+        assert mapper.step() == 8  # a first group, mapped and taken out
+        rows = intake.waiting(8)
+        # The next group commits to the store, then the process stops before the intake hears of it.
+        mapper.ingester.apply_many(
+            [parse_event(e) for e in events[8:16]],
+            principals=["token:w"] * 8,
+            payloads=events[8:16],
+        )
+        assert [r.seq for r in intake.waiting(8)] == [r.seq for r in rows]
+        again = IntakeMapper(store, intake, group=8)
+        assert again.recover() == 8
+        while again.step():
+            pass
+        assert intake.backlog() == 0
+        assert [r.payload for r in store.iter_raw_events()] == events  # each once, in order
+        graph = snapshot(store)
+    intake.close()
+    assert graph == direct_snapshot(events, tmp_path)
+
+
+def test_a_mapped_mode_server_maps_what_a_landed_one_left(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'left.db'}"
+    open_store(url).close()
+    events = workload(5)
+    intake = Intake(tmp_path / "left.db.intake")
+    intake.land(["token:w"] * len(events), events)
+    intake.close()
+    # A server answering once mapped maps the leftovers at start.
+    with serve(url, tmp_path) as server, open_store(server.store) as st:
+        assert sum(1 for _ in st.iter_raw_events()) == len(events)
+    assert map_all(Settings(store=url), tmp_path / "left.db.intake") == 0
+
+
+def test_killed_server_and_mapper_lose_nothing_acknowledged(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    open_store(url).close()
+    events = workload(150)
+    port = free_port()
+    token = run_cli("token", "create", "w", "--role", "writer", "--store", url).stdout.strip()
+    log = (tmp_path / "serve.log").open("w")
+    command = ["serve", "--port", str(port), "--store", url, "--openlineage-ack", "landed", "--log-level", "warning"]
+    proc = subprocess.Popen(
+        [*CLI, *command], stdout=log, stderr=subprocess.STDOUT, env=clean_env()
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        acked = [e for e, r in zip(events, post_all(Served(base, token, url), events), strict=True)
+                 if r.status_code == 202]
+        assert len(acked) == len(events)
+    finally:
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        for pid in [proc.pid, *map(int, children)]:  # the server and its mapper, mid-work
+            os.kill(pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+    with serve(url, tmp_path, options=("--openlineage-ack", "landed")) as again:
+        wait_drained(Served(again.url, again.token, url))
+        with open_store(url) as st:
+            assert sorted(r.payload["eventTime"] + r.payload["run"]["runId"] for r in st.iter_raw_events()) == sorted(
+                e["eventTime"] + e["run"]["runId"] for e in acked
+            )
+            graph = snapshot(st)
+    assert graph == direct_snapshot(events, tmp_path)
+
+
+def test_landed_with_a_neo4j_store_needs_an_intake_file() -> None:
+    done = run_cli("serve", "--store", "bolt://127.0.0.1:1", "--openlineage-ack", "landed")
+    assert done.returncode == 2
+    assert "LINEAGE_OPENLINEAGE_INTAKE" in done.stderr and "Traceback" not in done.stderr
