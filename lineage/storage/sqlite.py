@@ -253,6 +253,9 @@ class _Tx:
         # The last audit entry (seq, hash, at): read once per transaction (the write lock is held,
         # so only this transaction moves it) and kept current by append_audit.
         self._head: tuple[int, str, int | None] | None = None
+        # Nodes read in this transaction, until it writes them: a group of OpenLineage events reads
+        # the same jobs and dataset versions again and again. Readers never change what they get.
+        self._nodes: dict[str, StoredNode | None] = {}
 
     def _last(self) -> tuple[int, str, int | None]:
         if self._head is None:
@@ -270,12 +273,19 @@ class _Tx:
         return seq, hash_
 
     def nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
-        rows = self.c.execute(
-            "SELECT n.id, n.kind, n.properties, n.event_time, n.retracted_at FROM json_each(?) f "
-            "JOIN nodes n ON n.id = f.value",
-            (_json(list(ids)),),
-        )
-        return {r[0]: StoredNode(r[0], _KIND[r[1]], _loads_json(r[2]), from_us(r[3]), from_us(r[4])) for r in rows}
+        known = self._nodes
+        missing = [i for i in ids if i not in known]
+        if missing:
+            rows = self.c.execute(
+                "SELECT n.id, n.kind, n.properties, n.event_time, n.retracted_at FROM json_each(?) f "
+                "JOIN nodes n ON n.id = f.value",
+                (_json(missing),),
+            )
+            for i in missing:
+                known[i] = None
+            for r in rows:
+                known[r[0]] = StoredNode(r[0], _KIND[r[1]], _loads_json(r[2]), from_us(r[3]), from_us(r[4]))
+        return {i: found for i in ids if (found := known[i]) is not None}
 
     def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
         rows = self.c.execute(
@@ -312,6 +322,8 @@ class _Tx:
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
         if not nodes:
             return
+        for n in nodes:
+            self._nodes.pop(n.id, None)
         t = to_us(at)
         # In key order: each B-tree insert lands next to the previous one (a quarter faster).
         rows = sorted(
@@ -347,6 +359,8 @@ class _Tx:
     ) -> None:
         if not updates:
             return
+        for node_id, _props, _event_time in updates:
+            self._nodes.pop(node_id, None)
         t = to_us(at)
         rows = [(_json(p), to_us(e) if e else None, i) for i, p, e in updates]
         self.c.executemany("UPDATE nodes SET properties = ?, event_time = ? WHERE id = ?", rows)
@@ -400,6 +414,7 @@ class _Tx:
         )
 
     def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> list[tuple[str, EdgeType, str]]:
+        self._nodes.pop(node_id, None)
         t = to_us(at)
         self.c.execute(
             "UPDATE nodes SET retracted_at = ?, retracted_by = ?, retract_reason = ? WHERE id = ?",
