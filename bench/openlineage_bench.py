@@ -344,6 +344,8 @@ def ingest(backend: str, url: str, base: str, token: str, args: argparse.Namespa
     conc_sent = sum(r[0] for r in results)
     conc_lat = [x for r in results for x in r[1]]
     errors = [r[2] for r in results if r[2]] + ([error] if error else [])
+    if args.ack == "landed":
+        drained(base, token)  # count what is stored once every accepted event is mapped
     from lineage.storage import open_store
 
     options: dict[str, Any] = {}
