@@ -236,3 +236,26 @@ def test_landed_with_a_neo4j_store_needs_an_intake_file() -> None:
     done = run_cli("serve", "--store", "bolt://127.0.0.1:1", "--openlineage-ack", "landed")
     assert done.returncode == 2
     assert "LINEAGE_OPENLINEAGE_INTAKE" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_two_workers_share_one_mapper_that_is_started_again_when_killed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    open_store(url).close()
+    events = workload(40)
+    with serve(url, tmp_path, workers=2, options=("--openlineage-ack", "landed")) as server:
+        assert {r.status_code for r in post_all(server, events[:40])} == {202}
+        wait_drained(server)
+        mappers = subprocess.run(
+            ["pgrep", "-f", f"lineage.ingest.openlineage_intake {tmp_path / 'two.db.intake'}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert len(mappers) == 2  # one per worker: one maps, the other waits on the lock file
+        for pid in mappers:
+            os.kill(int(pid), signal.SIGKILL)
+        assert {r.status_code for r in post_all(server, events[40:])} == {202}  # still answered
+        wait_drained(server)  # the mappers were started again
+        with open_store(url) as st:
+            assert sum(1 for _ in st.iter_raw_events()) == len(events)
+            graph = snapshot(st)
+    assert graph == direct_snapshot(events, tmp_path)
