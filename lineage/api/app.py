@@ -171,7 +171,12 @@ def _operational_routes(app: FastAPI, metrics: Metrics) -> None:
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        intake = getattr(request.app.state.services, "intake", None)
+        if intake is not None:
+            waiting, failed = await run_in_threadpool(intake.counts)
+            metrics.intake_waiting.set(waiting)
+            metrics.intake_failed.set(failed)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from strawberry.extensions import SchemaExtension
 
 from graphql import GraphQLError
@@ -57,6 +57,16 @@ class Metrics:
             "Time spent in store calls (run in worker threads), by call.",
             ["call"],
             buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.intake_waiting = Gauge(
+            "lineage_openlineage_intake_waiting",
+            "OpenLineage events accepted and waiting in the intake to be mapped (openlineage_ack=landed).",
+            registry=self.registry,
+        )
+        self.intake_failed = Gauge(
+            "lineage_openlineage_intake_failed",
+            "OpenLineage events accepted that failed to map, kept in the intake with their error.",
             registry=self.registry,
         )
         self._names: set[str] = set()

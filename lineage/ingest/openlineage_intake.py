@@ -161,6 +161,12 @@ class Intake:
             row = self._db.execute("SELECT min(seq), max(seq) FROM intake").fetchone()
         return 0 if row[0] is None else int(row[1]) - int(row[0]) + 1
 
+    def counts(self) -> tuple[int, int]:
+        """(events waiting, events that failed to map)."""
+        with self._lock:
+            failed = self._db.execute("SELECT count(*) FROM failed").fetchone()[0]
+        return self.backlog(), int(failed)
+
     def waiting(self, limit: int) -> list[Waiting]:
         with self._lock:
             rows = self._db.execute(

@@ -146,6 +146,9 @@ def test_an_event_that_fails_to_map_fails_alone_and_is_kept_with_its_error(lande
     assert status["failed"] == 1
     failure = status["latest_failures"][0]
     assert failure["code"] and subject in failure["message"]
+    metrics = httpx.get(landed.url + "/metrics", timeout=10).text
+    assert "lineage_openlineage_intake_failed 1.0" in metrics
+    assert "lineage_openlineage_intake_waiting 0.0" in metrics
     with open_store(landed.store) as st:
         assert st.get_node(f"run:pipelines/kept@{run_id(21)}").properties["status"] == "START"
 
