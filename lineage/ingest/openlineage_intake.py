@@ -117,12 +117,14 @@ class Intake:
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
         self.path = Path(path)
         try:
+            if not self.path.exists():  # raw events and who sent them: readable by this user only
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             if not self._has_schema():
                 self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise BackendUnavailableError(f"cannot open the OpenLineage intake {self.path}: {exc}") from None
         self._lock = threading.Lock()
 

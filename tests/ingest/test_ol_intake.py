@@ -162,6 +162,7 @@ def test_a_mapper_stopped_after_its_commit_does_not_land_the_group_twice(
     expected = snapshot(expected_store)
     store = store_factory()  # a fresh one (the first is closed)
     intake = Intake(tmp_path / "store.intake")
+    assert (tmp_path / "store.intake").stat().st_mode & 0o077 == 0  # this user's only
     intake.land(["token:w"] * len(events), events)
     mapper = IntakeMapper(store, intake, group=8)
     assert mapper.step() == 8  # a first group, mapped and taken out
