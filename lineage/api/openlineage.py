@@ -38,6 +38,7 @@ from lineage.errors import (
     LimitExceededError,
     LineageError,
     MalformedRequestError,
+    NotFoundError,
     ValidationError,
 )
 from lineage.governance.access import Principal, check_namespaces, require_writer
@@ -337,18 +338,33 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             return lineage_error_response(ValidationError(f"{PATH}/batch expects a JSON array of events"))
         return await accept(request, writer, body.value, many=True, checked=body.checked)
 
+    async def opened_intake(request: Request) -> Intake:
+        await get_writer(request)
+        intake = get_intake(request)
+        if intake is None:
+            raise ValidationError(
+                "this server maps OpenLineage events before answering (openlineage_ack=mapped): no intake"
+            )
+        return intake
+
     @router.get(f"{PATH}/intake", summary="What waits in the OpenLineage intake to be mapped, and what failed")
     async def intake_status(request: Request) -> Response:
         try:
-            await get_writer(request)
-            intake = get_intake(request)
-            if intake is None:
-                raise ValidationError(
-                    "this server maps OpenLineage events before answering (openlineage_ack=mapped): no intake"
-                )
+            intake = await opened_intake(request)
             status = await run_in_threadpool(intake.status)
         except LineageError as exc:
             return lineage_error_response(exc)
         return JSONResponse(status)
+
+    @router.get(f"{PATH}/intake/{{seq}}", summary="Whether an accepted OpenLineage event is mapped yet")
+    async def intake_event(request: Request, seq: int) -> Response:
+        try:
+            intake = await opened_intake(request)
+            found = await run_in_threadpool(intake.state, seq)
+            if found is None:
+                raise NotFoundError(f"no OpenLineage event was accepted as intake_seq {seq}")
+        except LineageError as exc:
+            return lineage_error_response(exc)
+        return JSONResponse(found)
 
     return router

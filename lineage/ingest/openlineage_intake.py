@@ -163,6 +163,20 @@ class Intake:
             row = self._db.execute("SELECT min(seq), max(seq) FROM intake").fetchone()
         return 0 if row[0] is None else int(row[1]) - int(row[0]) + 1
 
+    def state(self, seq: int) -> dict[str, Any] | None:
+        """Where an accepted event is: waiting, mapped or failed (with its error); None for a number
+        this intake never gave."""
+        with self._lock:
+            given = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'intake'").fetchone()
+            if seq < 1 or given is None or seq > int(given[0]):
+                return None
+            if self._db.execute("SELECT 1 FROM intake WHERE seq = ?", (seq,)).fetchone():
+                return {"intake_seq": seq, "state": "waiting"}
+            failed = self._db.execute("SELECT code, message FROM failed WHERE seq = ?", (seq,)).fetchone()
+        if failed:
+            return {"intake_seq": seq, "state": "failed", "code": failed[0], "message": failed[1]}
+        return {"intake_seq": seq, "state": "mapped"}
+
     def counts(self) -> tuple[int, int]:
         """(events waiting, events that failed to map)."""
         with self._lock:

@@ -141,8 +141,14 @@ def test_an_event_that_fails_to_map_fails_alone_and_is_kept_with_its_error(lande
     assert retracted.returncode == 0, retracted.stderr
     late = run_event("gone", run_id(20), "COMPLETE", 5)
     fine = run_event("kept", run_id(21), "START", 5)
-    assert [r.status_code for r in post_all(landed, [late, fine], threads=1)] == [202, 202]
+    answers = post_all(landed, [late, fine], threads=1)
+    assert [r.status_code for r in answers] == [202, 202]
     status = wait_drained(landed)
+    late_seq, fine_seq = (r.json()["intake_seq"] for r in answers)
+    where = [httpx.get(f"{landed.url}{INTAKE}/{n}", headers=headers(landed.token)).json() for n in (late_seq, fine_seq)]
+    assert [w["state"] for w in where] == ["failed", "mapped"] and subject in where[0]["message"]
+    unknown = httpx.get(f"{landed.url}{INTAKE}/{fine_seq + 100}", headers=headers(landed.token))
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert status["failed"] == 1
     failure = status["latest_failures"][0]
     assert failure["code"] and subject in failure["message"]
