@@ -16,11 +16,9 @@ stored, else 207 with each event's outcome or error (an invalid event does not s
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
 import re
-import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,8 +31,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from lineage.api.errors import lineage_error_response
+from lineage.api.openlineage_landing import Lander
 from lineage.errors import (
-    BackendUnavailableError,
     LimitExceededError,
     LineageError,
     MalformedRequestError,
@@ -46,7 +44,7 @@ from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_group import GroupCommitter
 from lineage.ingest.openlineage_intake import Accepted, Intake
-from lineage.ingest.openlineage_scope import Author, author_id, is_scoped
+from lineage.ingest.openlineage_scope import is_scoped
 from lineage.model.documents import MAX_NESTING, TooDeepError
 from lineage.storage.base import GraphStore
 
@@ -224,37 +222,6 @@ def _intake_max(request: Request) -> int:
     return int(getattr(settings, "openlineage_intake_max", 100_000))
 
 
-#: How long landing waits for a full intake to drain before answering 503.
-INTAKE_WAIT_S = 30.0
-
-
-def land(
-    intake: Intake, limit: int, events: Sequence[Event], who: Sequence[Author], payloads: Sequence[Any]
-) -> list[Accepted | LineageError]:
-    """Keep a group of validated events in the intake (one durable commit), once fewer than
-    ``limit`` wait there; one event the file refuses fails alone."""
-    deadline = time.monotonic() + INTAKE_WAIT_S
-    while (waiting := intake.backlog()) >= limit:
-        if time.monotonic() > deadline:
-            raise BackendUnavailableError(
-                f"the OpenLineage intake holds {waiting} events waiting to be mapped (at most {limit}); "
-                "send again later"
-            )
-        time.sleep(0.05)
-    principals = [author_id(w) for w in who]
-    try:
-        return [Accepted(seq) for seq in intake.land(principals, payloads)]
-    except (UnicodeError, ValueError, OverflowError):
-        pass
-    out: list[Accepted | LineageError] = []
-    for principal, payload in zip(principals, payloads, strict=True):
-        try:
-            out.append(Accepted(intake.land([principal], [payload])[0]))
-        except (UnicodeError, ValueError, OverflowError) as exc:
-            out.append(ValidationError(f"the event cannot be stored: {exc}", details={"rule": "storable"}))
-    return out
-
-
 def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: WriterDep | None = None) -> APIRouter:
     """The endpoint as a router. Without arguments it uses the API app's store and token rules;
     embedders can pass their own ``store_dep(request)`` and ``writer_dep(request)``."""
@@ -263,7 +230,7 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     get_intake = _app_intake if store_dep is None else (lambda request: None)
     committers: WeakKeyDictionary[GraphStore, GroupCommitter] = WeakKeyDictionary()
 
-    landers: WeakKeyDictionary[Intake, GroupCommitter] = WeakKeyDictionary()
+    landers: WeakKeyDictionary[Intake, Lander] = WeakKeyDictionary()
 
     def committer(store: GraphStore) -> GroupCommitter:
         found = committers.get(store)
@@ -271,10 +238,10 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             found = committers[store] = GroupCommitter(OpenLineageIngester(store, principal="openlineage"))
         return found
 
-    def lander(intake: Intake, limit: int) -> GroupCommitter:
+    def lander(intake: Intake, limit: int) -> Lander:
         found = landers.get(intake)
         if found is None:
-            found = landers[intake] = GroupCommitter(apply=functools.partial(land, intake, limit))
+            found = landers[intake] = Lander(intake, limit)
         return found
 
     async def accept(request: Request, writer: Writer, payloads: list[Any], many: bool, checked: bool) -> Response:
@@ -292,11 +259,11 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
             if valid:
                 author = writer.principal if isinstance(writer, _TokenWriter) else writer.id
                 chosen = [payloads[i] for i in valid]
+                done: Sequence[Outcome | Accepted | LineageError]
                 if intake is not None and not is_scoped(author):
-                    group = lander(intake, _intake_max(request))
+                    done = await lander(intake, _intake_max(request)).submit(chosen, author)
                 else:  # mapped now: also a namespace-limited writer's events, whose scope mapping checks
-                    group = committer(get_store(request))
-                done = await group.submit_async(chosen, events, author)
+                    done = await committer(get_store(request)).submit_async(chosen, events, author)
                 for i, result in zip(valid, done, strict=True):
                     results[i] = result
         except LineageError as exc:

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,10 @@ from typing import Any
 from lineage.errors import LineageError
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import Event
-from lineage.ingest.openlineage_intake import Accepted
 from lineage.ingest.openlineage_scope import Author
 from lineage.storage.sqlite import SQLiteStore
 
-Result = Outcome | Accepted | LineageError
-#: What commits a group: (events, their authors, their raw payloads) -> one result per event.
-Apply = Callable[[Sequence[Event], Sequence[Author], Sequence[Any]], Sequence[Result]]
+Result = Outcome | LineageError
 
 
 @dataclass(slots=True)
@@ -54,35 +51,15 @@ class _Item:
 
 
 class GroupCommitter:
-    """Groups concurrent submissions; each group is mapped by ``ingester`` (or committed by
-    ``apply``, e.g. into the intake, with ``lock`` as the lock file processes take turns on)."""
-
-    def __init__(
-        self,
-        ingester: OpenLineageIngester | None = None,
-        *,
-        max_events: int = 500,
-        apply: Apply | None = None,
-        lock: Path | None = None,
-    ) -> None:
-        if apply is None:
-            if ingester is None:
-                raise TypeError("GroupCommitter needs an ingester or an apply function")
-            mapper = ingester
-
-            def apply(events: Sequence[Event], who: Sequence[Author], payloads: Sequence[Any]) -> Sequence[Result]:
-                return mapper.apply_many(events, principals=who, payloads=payloads)
-
-            store = ingester.store
-            lock = Path(f"{store.path}.commit-lock") if isinstance(store, SQLiteStore) else None
-        self.apply = apply
+    def __init__(self, ingester: OpenLineageIngester, *, max_events: int = 500) -> None:
+        self.ingester = ingester
         self.max_events = max_events
         self._queue: list[_Item] = []
         self._queue_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._draining = False
         self._drainers: set[asyncio.Task[None]] = set()
-        self._commit_lock = _CommitLock(lock)
+        self._commit_lock = _CommitLock(ingester.store)
 
     def __del__(self) -> None:
         self._commit_lock.close()
@@ -164,7 +141,7 @@ class GroupCommitter:
             payloads = [p for item in group for p in item.payloads]
             events = [e for item in group for e in item.events]
             principals = [item.principal for item in group for _ in item.events]
-            results = list(self.apply(events, principals, payloads))
+            results = self.ingester.apply_many(events, principals=principals, payloads=payloads)
             at = 0
             for item in group:
                 item.results = results[at : at + len(item.events)]
@@ -184,8 +161,8 @@ class _CommitLock:
     (SQLite's own busy wait polls, sleeping up to 100 ms between tries). Other writers are not
     affected; where no lock file can be used, commits wait for SQLite's lock as before."""
 
-    def __init__(self, path: Path | None) -> None:
-        self._path = path
+    def __init__(self, store: Any) -> None:
+        self._path = Path(f"{store.path}.commit-lock") if isinstance(store, SQLiteStore) else None
         self._fd: int | None = None
 
     @contextlib.contextmanager
