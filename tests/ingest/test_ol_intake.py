@@ -269,3 +269,41 @@ def test_two_workers_share_one_mapper_that_is_started_again_when_killed(tmp_path
             assert sum(1 for _ in st.iter_raw_events()) == len(events)
             graph = snapshot(st)
     assert graph == direct_snapshot(events, tmp_path)
+
+
+def test_a_commit_the_intake_refuses_is_503_for_its_requests_and_leaves_it_usable(tmp_path: Path) -> None:
+    import asyncio
+
+    from lineage.api.openlineage_landing import Lander
+    from lineage.errors import BackendUnavailableError
+    from lineage.ingest.openlineage_intake import Accepted
+
+    intake = Intake(tmp_path / "x.intake")
+    # A file that refuses a commit (a full disk, say): here a trigger aborts one insert.
+    intake._db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON intake WHEN NEW.payload LIKE '%refuse-me%' "
+        "BEGIN SELECT RAISE(ABORT, 'no space left'); END"
+    )
+    lander = Lander(intake, limit=100)
+
+    async def send() -> tuple[list[Any], list[Any]]:
+        same_turn = await asyncio.gather(
+            lander.submit([run_event("refuse-me", run_id(1), "START", 0)], "token:w"),
+            lander.submit([run_event("ok", run_id(2), "START", 0)], "token:w"),
+            return_exceptions=True,
+        )
+        later = await lander.submit([run_event("later", run_id(3), "START", 0)], "token:w")
+        return list(same_turn), later
+
+    same_turn, later = asyncio.run(send())
+    assert all(isinstance(r, BackendUnavailableError) and "no space left" in r.message for r in same_turn)
+    assert isinstance(later[0], Accepted)  # no transaction was left open
+    assert [_loads_job(w.text) for w in intake.waiting(10)] == ["later"]  # nothing of the refused commit
+    intake.close()
+
+
+def _loads_job(text: str) -> str:
+    import json
+
+    name: str = json.loads(text)["job"]["name"]
+    return name
