@@ -4,12 +4,16 @@ facets, run state, and a final graph that depends neither on arrival order nor o
 from __future__ import annotations
 
 import random
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ol_support import ds, edges_of, run_event, run_id, snapshot
 
-from lineage.errors import ValidationError
+from lineage.errors import LineageError, ValidationError
 from lineage.ingest.openlineage import OpenLineageIngester, replay
 from lineage.model import NodeKind
 from lineage.storage import GraphStore, open_store
@@ -367,3 +371,24 @@ def test_two_writers_on_one_file_give_the_same_graph_as_one(tmp_path: Path, seed
             writers[rng.randint(0, 1)].ingest_many(shuffled[at : at + size])
             at += size
         assert snapshot(a) == expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_groups_of_any_size_and_order_give_the_graph_of_one_event_at_a_time(tmp_path: Path, data: Any) -> None:
+    """Groups are mapped in event-time order (fewer re-links): the graph is the same for any arrival
+    order and any split into groups, including the intake mapper's large ones."""
+    events = _scenario()
+    order = data.draw(st.permutations(range(len(events))), label="arrival order")
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(events) - 1), max_size=6), label="group boundaries"))
+    name = uuid.uuid4().hex
+    with open_store(f"sqlite:///{tmp_path / f'one-{name}.db'}") as st_one:
+        ingest_all(st_one, events)
+        expected = snapshot(st_one)
+    arrived = [events[i] for i in order]
+    with open_store(f"sqlite:///{tmp_path / f'groups-{name}.db'}") as grouped:
+        ingester = OpenLineageIngester(grouped, principal="token:airflow")
+        for start, end in zip([0, *cuts], [*cuts, len(arrived)], strict=True):
+            results = ingester.ingest_many(arrived[start:end])
+            assert not [r for r in results if isinstance(r, LineageError)]
+        assert snapshot(grouped) == expected
