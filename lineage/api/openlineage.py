@@ -9,9 +9,13 @@ an event would create or change, and every edge, must pass the namespace rule of
 ``register`` (checked where events are mapped, :mod:`lineage.ingest.openlineage_scope`).
 
 Concurrent requests share commits (:mod:`lineage.ingest.openlineage_group`); one bad event fails
-alone, never the other events of its commit. The batch endpoint answers each event: 201 when all are
-stored, else 207 with each event's outcome or error (an invalid event does not stop the others), or
-400 when no event in it is valid.
+alone, never the other events of its commit. With ``openlineage_ack=landed`` a valid event is
+answered 202 once it is kept in the intake (:mod:`lineage.api.openlineage_landing`), and mapped in
+the background (:mod:`lineage.ingest.openlineage_intake`); ``GET /api/v1/lineage/intake[/<seq>]``
+answers what waits and what failed. A namespace-limited writer's events are still mapped first.
+The batch endpoint answers each event: 201 (202) when all are stored (accepted), else 207 with each
+event's outcome or error (an invalid event does not stop the others), or 400 when no event in it is
+valid.
 """
 
 from __future__ import annotations
@@ -229,7 +233,6 @@ def build_openlineage_router(store_dep: StoreDep | None = None, writer_dep: Writ
     get_writer = writer_dep or _app_writer
     get_intake = _app_intake if store_dep is None else (lambda request: None)
     committers: WeakKeyDictionary[GraphStore, GroupCommitter] = WeakKeyDictionary()
-
     landers: WeakKeyDictionary[Intake, Lander] = WeakKeyDictionary()
 
     def committer(store: GraphStore) -> GroupCommitter:

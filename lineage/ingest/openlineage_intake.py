@@ -373,7 +373,7 @@ def _try_lock(path: Path) -> int | None:
 def main() -> None:
     """The mapper process: ``python -m lineage.ingest.openlineage_intake <intake path>``, settings
     from ``LINEAGE_*``. Waits for the intake's lock file (one mapper per intake), maps until SIGTERM
-    or until its parent process is gone."""
+    (the group under way is finished) or until its parent process is gone."""
     from lineage.settings import load_settings
     from lineage.storage import open_store
 
@@ -382,7 +382,8 @@ def main() -> None:
     parent = os.getppid()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Ctrl-C reaches the whole process group: the server stops, then stops this process (SIGTERM).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def orphaned() -> bool:
         return os.getppid() != parent
