@@ -37,7 +37,7 @@ from lineage.errors import BackendUnavailableError, LineageError, ValidationErro
 from lineage.ingest.openlineage import SOURCE, OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import parse_event
 from lineage.settings import Settings, store_options
-from lineage.storage.base import GraphStore
+from lineage.storage.base import GraphStore, gc_paused
 from lineage.storage.writes import raw_event_text
 
 #: Events one background commit maps at most.
@@ -261,6 +261,12 @@ class IntakeMapper:
         rows = self.intake.waiting(self.group)
         if not rows:
             return 0
+        # A group builds many short-lived objects and no cycles worth collecting meanwhile: each
+        # collection would walk the whole heap (version caches included) again.
+        with gc_paused():
+            return self._map(rows)
+
+    def _map(self, rows: list[Waiting]) -> int:
         failures: dict[int, LineageError] = {}
         keep, payloads, events = [], [], []
         for row in rows:
@@ -401,6 +407,9 @@ def main() -> None:
     threading.Thread(target=watch_parent, daemon=True, name="parent-watch").start()
     intake = Intake(path)
     with open_store(settings.store, **store_options(settings)) as store:
+        import gc
+
+        gc.freeze()  # what start-up built stays: later collections need not walk it
         IntakeMapper(store, intake).run(stop)
     intake.close()
     os.close(lock)
