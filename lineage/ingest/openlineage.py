@@ -30,7 +30,7 @@ from lineage.ingest.openlineage_runs import EdgeKey, Plan, Planner
 from lineage.ingest.openlineage_scope import Author, author_id, check_scope, is_scoped
 from lineage.model import Batch, EdgeType
 from lineage.model.batch import describe_errors
-from lineage.storage.base import GraphStore, WriteTx
+from lineage.storage.base import GraphStore, WriteTx, gc_paused
 from lineage.storage.sqlite import SQLiteStore
 from lineage.storage.writes import land_raw_events_in, register_in, retract_in
 
@@ -160,7 +160,20 @@ class OpenLineageIngester:
         One event never fails another: when a group fails for any reason, its members are redone
         one at a time, and each gets its own outcome or error (an event the store refuses to keep
         is answered BAD_INPUT naming the reason; an unexpected failure INTERNAL, for that event only).
+
+        Python's cycle collector is paused meanwhile: mapping builds many short-lived objects and no
+        cycles worth collecting, and each collection would walk the whole heap (caches included).
         """
+        with gc_paused():
+            return self._apply_many(events, principal, principals, payloads)
+
+    def _apply_many(
+        self,
+        events: Sequence[Event],
+        principal: Author | None,
+        principals: Sequence[Author] | None,
+        payloads: Sequence[Any] | None,
+    ) -> list[Outcome | LineageError]:
         who = list(principals) if principals is not None else [principal or self.principal] * len(events)
         if self.groups and (len(events) > 1 or payloads is not None):
             try:

@@ -261,8 +261,8 @@ class IntakeMapper:
         rows = self.intake.waiting(self.group)
         if not rows:
             return 0
-        # A group builds many short-lived objects and no cycles worth collecting meanwhile: each
-        # collection would walk the whole heap (version caches included) again.
+        # Parsing and mapping a group build many short-lived objects and no cycles worth collecting
+        # meanwhile: each collection would walk the whole heap (version caches included) again.
         with gc_paused():
             return self._map(rows)
 
