@@ -38,12 +38,15 @@ from lineage.ingest.openlineage import SOURCE, OpenLineageIngester, Outcome
 from lineage.ingest.openlineage_events import parse_event
 from lineage.settings import Settings, store_options
 from lineage.storage.base import GraphStore, gc_paused
+from lineage.storage.sqlite_checkpoint import LOG_SIZE_LIMIT
 from lineage.storage.writes import raw_event_text
 
 #: Events one background commit maps at most.
 GROUP = 2000
 #: How long the mapper sleeps when the intake is empty.
 IDLE_S = 0.004
+#: Free pages an empty intake gives back to the file system (about 4 MiB).
+SHRINK_PAGES = 1_024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS intake (
@@ -120,8 +123,13 @@ class Intake:
             if not self.path.exists():  # raw events and who sent them: readable by this user only
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+            if not self._has_schema():
+                # Pages freed by mapped events go back to the file system once the intake is empty
+                # (see done()): a burst does not leave a large file behind. Set before any table.
+                self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
             if not self._has_schema():
                 self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
@@ -210,6 +218,14 @@ class Intake:
             db.executemany("DELETE FROM intake WHERE seq = ?", [(r.seq,) for r in rows])
             if raw_seq is not None:
                 db.execute("INSERT OR REPLACE INTO mark (id, raw_seq) VALUES (1, ?)", (raw_seq,))
+            empty = db.execute("SELECT 1 FROM intake LIMIT 1").fetchone() is None
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        if empty and free >= SHRINK_PAGES:
+            with self._lock:
+                # Run to the end (sqlite3's execute() would take one step, freeing one page), then
+                # copy the log back and truncate it.
+                self._db.executescript("PRAGMA incremental_vacuum;")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def status(self, failed_limit: int = 20) -> dict[str, Any]:
         """What waits and what failed: counts, the oldest waiting event's age, the latest failures."""

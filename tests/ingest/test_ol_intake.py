@@ -307,3 +307,20 @@ def _loads_job(text: str) -> str:
 
     name: str = json.loads(text)["job"]["name"]
     return name
+
+
+def test_an_emptied_intake_gives_its_pages_back(tmp_path: Path) -> None:
+    intake = Intake(tmp_path / "burst.intake")
+    big = [run_event(f"job{i}", run_id(i), "START", i, run_facets={"f": {"_producer": "p", "_schemaURL": "u",
+                                                                        "blob": "x" * 4000}}) for i in range(1500)]
+    intake.land(["token:w"] * len(big), big)
+    pages = intake._db.execute("PRAGMA page_count").fetchone()[0]
+    assert pages > 1_500
+    rows = intake.waiting(len(big))
+    intake.done(rows[:-1], {}, None)  # not empty yet: nothing is given back
+    assert intake._db.execute("PRAGMA page_count").fetchone()[0] == pages
+    intake.done(rows[-1:], {}, None)
+    assert intake._db.execute("PRAGMA page_count").fetchone()[0] < pages // 10
+    assert (tmp_path / "burst.intake").stat().st_size < pages * 4096 // 10  # the file itself shrank
+    assert intake.backlog() == 0 and intake.land(["token:w"], big[:1]) == [len(big) + 1]  # numbers go on
+    intake.close()
