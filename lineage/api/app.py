@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import FastAPI
@@ -41,6 +41,9 @@ from lineage.errors import LineageError
 from lineage.governance.access import anonymous_read_allowed
 from lineage.settings import Settings, graphiql_enabled, load_settings, store_options
 from lineage.storage import GraphStore, open_store
+
+if TYPE_CHECKING:
+    from lineage.ingest.openlineage_intake import Intake, MapperProcess
 
 #: Traversals running at once per process (the rest wait, within their request's work budget).
 TRAVERSAL_THREADS = 4
@@ -130,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _start_intake(settings: Settings) -> tuple[Any, Any]:
+def _start_intake(settings: Settings) -> tuple[Intake | None, MapperProcess | None]:
     """The OpenLineage intake and its mapper process when events are answered once landed; else
     (None, None), after mapping what a previous landed-mode server left waiting in the intake."""
     try:

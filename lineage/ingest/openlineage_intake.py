@@ -229,17 +229,17 @@ class Intake:
 
     def status(self, failed_limit: int = 20) -> dict[str, Any]:
         """What waits and what failed: counts, the oldest waiting event's age, the latest failures."""
+        waiting, failed = self.counts()
         with self._lock:
             oldest = self._db.execute("SELECT received_at FROM intake ORDER BY seq LIMIT 1").fetchone()
-            failed = self._db.execute("SELECT count(*) FROM failed").fetchone()[0]
             latest = self._db.execute(
                 "SELECT seq, principal, code, message, failed_at FROM failed ORDER BY seq DESC LIMIT ?",
                 (failed_limit,),
             ).fetchall()
         return {
-            "waiting": self.backlog(),
+            "waiting": waiting,
             "oldest_waiting_s": round(max(0.0, time.time() - oldest[0]), 3) if oldest else None,
-            "failed": int(failed),
+            "failed": failed,
             "latest_failures": [
                 {"intake_seq": s, "principal": p, "code": c, "message": m, "failed_at": f} for s, p, c, m, f in latest
             ],
@@ -264,9 +264,11 @@ class IntakeMapper:
         wanted = [_loads(r.text) for r in rows]
         matched, last = 0, None
         for raw in self.store.iter_raw_events(self.intake.mark()):
-            if matched < len(rows) and raw.source == SOURCE and raw.payload == wanted[matched]:
+            if raw.source == SOURCE and raw.payload == wanted[matched]:
                 matched += 1
                 last = raw.seq
+                if matched == len(rows):
+                    break
         if matched:
             self.intake.done(rows[:matched], {}, last)
             log.warning("%d event(s) of the OpenLineage intake were already in the store; not landed twice", matched)
@@ -325,6 +327,8 @@ class MapperProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watch: threading.Thread | None = None
+        # The watchdog's restart and stop() take turns: no mapper is started once stopping began.
+        self._turn = threading.Lock()
 
     def start(self) -> None:
         self._spawn()
@@ -337,14 +341,16 @@ class MapperProcess:
 
     def _watchdog(self) -> None:
         while not self._stopping.wait(1.0):
-            proc = self._proc
-            if proc is not None and proc.poll() is not None and not self._stopping.is_set():
-                log.error("the OpenLineage intake mapper exited with %s; starting it again", proc.returncode)
-                self._spawn()
+            with self._turn:
+                proc = self._proc
+                if proc is not None and proc.poll() is not None and not self._stopping.is_set():
+                    log.error("the OpenLineage intake mapper exited with %s; starting it again", proc.returncode)
+                    self._spawn()
 
     def stop(self, timeout: float = 60.0) -> None:
-        self._stopping.set()
-        proc = self._proc
+        with self._turn:
+            self._stopping.set()
+            proc = self._proc
         if proc is None:
             return
         proc.terminate()
