@@ -178,8 +178,10 @@ def _operational_routes(app: FastAPI, metrics: Metrics) -> None:
         intake = getattr(request.app.state.services, "intake", None)
         if intake is not None:
             waiting, failed = await run_in_threadpool(intake.counts)
+            stall = await run_in_threadpool(intake.stall)
             metrics.intake_waiting.set(waiting)
             metrics.intake_failed.set(failed)
+            metrics.intake_stalled.set(stall["for_s"] if stall else 0)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 

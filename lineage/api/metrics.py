@@ -69,6 +69,11 @@ class Metrics:
             "OpenLineage events accepted that failed to map, kept in the intake with their error.",
             registry=self.registry,
         )
+        self.intake_stalled = Gauge(
+            "lineage_openlineage_intake_stalled_seconds",
+            "How long mapping the OpenLineage intake has waited for an unavailable store (0 while it maps).",
+            registry=self.registry,
+        )
         self._names: set[str] = set()
         self._lock = threading.Lock()
 

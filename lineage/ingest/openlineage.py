@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from lineage.errors import CycleError, ForbiddenError, LineageError, ValidationError
+from lineage.errors import BackendUnavailableError, CycleError, ForbiddenError, LineageError, ValidationError
 from lineage.ingest.openlineage_events import DatasetEvent, Event, JobEvent, RunEvent, parse_event
 from lineage.ingest.openlineage_resolve import VersionCache
 from lineage.ingest.openlineage_runs import EdgeKey, Plan, Planner
@@ -160,6 +160,9 @@ class OpenLineageIngester:
         One event never fails another: when a group fails for any reason, its members are redone
         one at a time, and each gets its own outcome or error (an event the store refuses to keep
         is answered BAD_INPUT naming the reason; an unexpected failure INTERNAL, for that event only).
+        A store that is unavailable (BACKEND_UNAVAILABLE: unreachable, locked, full) fails no event
+        of its own: the events from the first one it refused on get that error, untried, and none
+        of them was written.
 
         Python's cycle collector is paused meanwhile: mapping builds many short-lived objects and no
         cycles worth collecting, and each collection would walk the whole heap (caches included).
@@ -178,13 +181,13 @@ class OpenLineageIngester:
         if self.groups and (len(events) > 1 or payloads is not None):
             try:
                 return self._group(events, who, payloads)
+            except BackendUnavailableError as unavailable:
+                self.cache.invalidate()
+                return [unavailable] * len(events)
             except Exception:
                 self.cache.invalidate()  # the group rolled back: redo it event by event
                 if len(events) > 1:
-                    return [
-                        self._alone(event, author, None if payloads is None else payloads[i])
-                        for i, (event, author) in enumerate(zip(events, who, strict=True))
-                    ]
+                    return self._each_alone(events, who, payloads)
             except BaseException:
                 self.cache.invalidate()
                 raise
@@ -208,10 +211,23 @@ class OpenLineageIngester:
                 outcome = self.apply(event, principal=author, raw_seq=seq)
                 outcome.raw_seq = seq
                 results.append(outcome)
+            except BackendUnavailableError as exc:
+                return _untried(results, exc, len(events))
             except LineageError as exc:
                 results.append(exc)
             except _REFUSED as exc:
                 results.append(_refused(exc))
+        return results
+
+    def _each_alone(
+        self, events: Sequence[Event], who: Sequence[Author], payloads: Sequence[Any] | None
+    ) -> list[Outcome | LineageError]:
+        results: list[Outcome | LineageError] = []
+        for i, (event, author) in enumerate(zip(events, who, strict=True)):
+            result = self._alone(event, author, None if payloads is None else payloads[i])
+            if isinstance(result, BackendUnavailableError):
+                return _untried(results, result, len(events))
+            results.append(result)
         return results
 
     def _preflight(self, event: Event, author: Author) -> ForbiddenError | None:
@@ -331,6 +347,14 @@ class OpenLineageIngester:
             outcome.retracted = len(stale) + len(plan.retract_nodes) if done.changed else 0
         self.cache.forget([*plan.nodes, *plan.retract_nodes])
         return outcome
+
+
+def _untried(
+    results: list[Outcome | LineageError], exc: BackendUnavailableError, n: int
+) -> list[Outcome | LineageError]:
+    """``results`` completed with ``exc`` for this event and every later one (not tried: a store
+    that is unavailable takes none of them)."""
+    return [*results, *[exc] * (n - len(results))]
 
 
 def _refused(exc: BaseException) -> ValidationError:

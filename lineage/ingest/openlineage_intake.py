@@ -69,6 +69,17 @@ CREATE TABLE IF NOT EXISTS mark (
     raw_seq INTEGER NOT NULL
 );
 """
+#: Why mapping waits, while the store is unavailable (a table of its own: added to older intakes).
+_STALL = """
+CREATE TABLE IF NOT EXISTS stall (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    since REAL NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+"""
+#: The mapper's longest wait between two tries while the store is unavailable.
+RETRY_MAX_S = 30.0
 
 log = logging.getLogger("lineage.openlineage.intake")
 
@@ -132,6 +143,7 @@ class Intake:
             self._db.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
             if not self._has_schema():
                 self._db.executescript(_SCHEMA)
+            self._db.executescript(_STALL)
         except (sqlite3.Error, OSError) as exc:
             raise BackendUnavailableError(f"cannot open the OpenLineage intake {self.path}: {exc}") from None
         self._lock = threading.Lock()
@@ -227,9 +239,32 @@ class Intake:
                 self._db.executescript("PRAGMA incremental_vacuum;")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def stalled(self, error: LineageError | None) -> None:
+        """Record that mapping waits for the store (``error``: why; kept from the first failed try),
+        or that it maps again (None)."""
+        with self._lock, self._tx() as db:
+            if error is None:
+                db.execute("DELETE FROM stall")
+            else:
+                db.execute(
+                    "INSERT INTO stall VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET code = excluded.code, "
+                    "message = excluded.message",
+                    (time.time(), error.code, error.message),
+                )
+
+    def stall(self) -> dict[str, Any] | None:
+        """Why mapping waits for the store, since when; None while it maps."""
+        with self._lock:
+            row = self._db.execute("SELECT since, code, message FROM stall").fetchone()
+        if row is None:
+            return None
+        return {"since": row[0], "for_s": round(max(0.0, time.time() - row[0]), 3), "code": row[1], "message": row[2]}
+
     def status(self, failed_limit: int = 20) -> dict[str, Any]:
-        """What waits and what failed: counts, the oldest waiting event's age, the latest failures."""
+        """What waits and what failed: counts, the oldest waiting event's age, the latest failures,
+        and why mapping waits when the store is unavailable."""
         waiting, failed = self.counts()
+        stall = self.stall()
         with self._lock:
             oldest = self._db.execute("SELECT received_at FROM intake ORDER BY seq LIMIT 1").fetchone()
             latest = self._db.execute(
@@ -240,6 +275,7 @@ class Intake:
             "waiting": waiting,
             "oldest_waiting_s": round(max(0.0, time.time() - oldest[0]), 3) if oldest else None,
             "failed": failed,
+            "stalled": stall,
             "latest_failures": [
                 {"intake_seq": s, "principal": p, "code": c, "message": m, "failed_at": f} for s, p, c, m, f in latest
             ],
@@ -256,26 +292,45 @@ class IntakeMapper:
         self.ingester = OpenLineageIngester(store, principal="openlineage")
 
     def recover(self) -> int:
-        """Drop from the intake the events a stopped mapper already committed to the store (found,
-        in order, among the raw events landed after the mark); how many."""
+        """Take out of the intake the events a stopped mapper already landed in the store (found, in
+        order, among the raw events landed after the mark); how many.
+
+        Landed is not always mapped: where the store lands an event in a transaction of its own
+        before mapping it (Neo4j), the mapper may have stopped in between. So each one found is
+        mapped again from its landed copy, without landing it twice; mapping is idempotent, and an
+        event already mapped changes nothing. Raises BackendUnavailableError (nothing taken out)."""
         rows = self.intake.waiting(self.group)
         if not rows:
             return 0
         wanted = [_loads(r.text) for r in rows]
-        matched, last = 0, None
+        landed: list[int] = []
         for raw in self.store.iter_raw_events(self.intake.mark()):
-            if raw.source == SOURCE and raw.payload == wanted[matched]:
-                matched += 1
-                last = raw.seq
-                if matched == len(rows):
+            if raw.source == SOURCE and raw.payload == wanted[len(landed)]:
+                landed.append(raw.seq)
+                if len(landed) == len(rows):
                     break
-        if matched:
-            self.intake.done(rows[:matched], {}, last)
-            log.warning("%d event(s) of the OpenLineage intake were already in the store; not landed twice", matched)
-        return matched
+        if not landed:
+            return 0
+        rows = rows[: len(landed)]
+        failures: dict[int, LineageError] = {}
+        with gc_paused():
+            for row, payload, raw_seq in zip(rows, wanted, landed, strict=False):
+                try:
+                    self.ingester.apply(parse_event(payload, checked=True), principal=row.principal, raw_seq=raw_seq)
+                except BackendUnavailableError:
+                    raise
+                except LineageError as exc:
+                    failures[row.seq] = exc
+        self.intake.done(rows, failures, landed[-1])
+        log.warning("%d event(s) of the OpenLineage intake were already landed in the store; not landed twice",
+                    len(rows))
+        return len(rows)
 
     def step(self) -> int:
-        """Map one group (the oldest waiting events); how many events it held (0: nothing waits)."""
+        """Map one group (the oldest waiting events); how many events it held (0: nothing waits).
+
+        Raises BackendUnavailableError when the store is unavailable: the events it did not take
+        wait, and the ones before them (mapped, or failed on their own) leave the intake."""
         rows = self.intake.waiting(self.group)
         if not rows:
             return 0
@@ -299,19 +354,44 @@ class IntakeMapper:
             keep.append(row)
             payloads.append(payload)
         results = self.ingester.apply_many(events, principals=[r.principal for r in keep], payloads=payloads)
+        unavailable = next((r for r in results if isinstance(r, BackendUnavailableError)), None)
         raw_seqs = [r.raw_seq for r in results if isinstance(r, Outcome) and r.raw_seq is not None]
         for row, result in zip(keep, results, strict=True):
+            if isinstance(result, BackendUnavailableError):
+                # This one and the later ones wait (events leave the intake oldest first only).
+                rows = [r for r in rows if r.seq < row.seq]
+                break
             if isinstance(result, LineageError):
                 failures[row.seq] = result
                 log.warning("OpenLineage event %d of the intake failed to map: %s %s", row.seq, result.code, result)
         self.intake.done(rows, failures, max(raw_seqs) if raw_seqs else None)
+        if unavailable is not None:
+            raise unavailable
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:
-        """Map until ``stop`` is set (the group under way is finished first)."""
-        self.recover()
+        """Map until ``stop`` is set (the group under way is finished first). While the store is
+        unavailable, the events wait: the mapper tries again, waiting twice as long each time (up to
+        :data:`RETRY_MAX_S`), and the intake's status says why (:meth:`Intake.stall`)."""
+        wait, recover = 0.0, True  # at start, and after a failed try: what was landed is found first
         while not stop.is_set():
-            if not self.step():
+            try:
+                if recover:
+                    self.recover()
+                    recover = False
+                mapped = self.step()
+            except BackendUnavailableError as exc:
+                wait, recover = min(RETRY_MAX_S, max(0.25, 2 * wait)), True
+                if not self.intake.stall():
+                    log.error("the store is unavailable; OpenLineage events wait in the intake: %s", exc.message)
+                self.intake.stalled(exc)
+                stop.wait(wait)
+                continue
+            if wait:
+                log.warning("the store is available again; mapping the OpenLineage intake")
+                self.intake.stalled(None)
+                wait = 0.0
+            if not mapped:
                 stop.wait(IDLE_S)
 
 

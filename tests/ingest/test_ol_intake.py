@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +22,8 @@ import pytest
 from lineage_server import CLI, Served, clean_env, free_port, run_cli, serve
 from ol_support import ds, run_event, run_id, snapshot
 
-from lineage.ingest.openlineage import OpenLineageIngester
+from lineage.errors import BackendUnavailableError
+from lineage.ingest.openlineage import SOURCE, OpenLineageIngester
 from lineage.ingest.openlineage_events import parse_event
 from lineage.ingest.openlineage_intake import Intake, IntakeMapper, map_all
 from lineage.settings import Settings
@@ -155,6 +158,8 @@ def test_an_event_that_fails_to_map_fails_alone_and_is_kept_with_its_error(lande
     metrics = httpx.get(landed.url + "/metrics", timeout=10).text
     assert "lineage_openlineage_intake_failed 1.0" in metrics
     assert "lineage_openlineage_intake_waiting 0.0" in metrics
+    assert "lineage_openlineage_intake_stalled_seconds 0.0" in metrics
+    assert httpx.get(landed.url + INTAKE, headers=headers(landed.token), timeout=10).json()["stalled"] is None
     with open_store(landed.store) as st:
         assert st.get_node(f"run:pipelines/kept@{run_id(21)}").properties["status"] == "START"
 
@@ -186,6 +191,81 @@ def test_a_mapper_stopped_after_its_commit_does_not_land_the_group_twice(
     assert [r.payload for r in store.iter_raw_events()] == events  # each once, in order
     assert snapshot(store) == expected
     intake.close()
+
+
+def test_events_landed_but_not_mapped_when_the_mapper_stopped_are_mapped_once(
+    store_factory: Callable[[], GraphStore], tmp_path: Path
+) -> None:
+    """Where the store lands an event in a transaction of its own before mapping it (Neo4j), a
+    mapper can stop in between: recovery maps what it finds landed instead of dropping it."""
+    events = workload(10)
+    expected_store = store_factory()
+    OpenLineageIngester(expected_store, principal="p").ingest_many(events)
+    expected = snapshot(expected_store)
+    store = store_factory()
+    intake = Intake(tmp_path / "store.intake")
+    intake.land(["token:w"] * len(events), events)
+    mapper = IntakeMapper(store, intake, group=8)
+    assert mapper.step() == 8
+    store.append_raw_events(SOURCE, events[8:16], principal="token:w")  # landed; the mapper stops here
+    again = IntakeMapper(store, intake, group=8)
+    assert again.recover() == 8
+    while again.step():
+        pass
+    assert intake.counts() == (0, 0)
+    assert [r.payload for r in store.iter_raw_events()] == events  # each once, in order
+    assert snapshot(store) == expected
+    intake.close()
+
+
+def test_an_unavailable_store_fails_no_event_and_mapping_resumes_when_it_is_back(tmp_path: Path) -> None:
+    events = workload(12)
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    intake = Intake(tmp_path / "busy.db.intake")
+    intake.land(["token:w"] * len(events), events)
+    with open_store(url, busy_timeout_s=0.2) as store:
+        blocker = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        mapper = IntakeMapper(store, intake, group=8)
+        with pytest.raises(BackendUnavailableError):
+            mapper.step()
+        assert intake.counts() == (len(events), 0)  # nothing failed, nothing left
+        stop = threading.Event()
+        worker = threading.Thread(target=mapper.run, args=(stop,))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 30
+            while (stall := intake.status()["stalled"]) is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert stall["code"] == "BACKEND_UNAVAILABLE" and "busy" in stall["message"]
+            assert intake.counts() == (len(events), 0)
+            blocker.execute("ROLLBACK")
+            while intake.counts()[0] or intake.stall() is not None:
+                assert time.monotonic() < deadline, intake.status()
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            worker.join()
+            blocker.close()
+        assert intake.counts() == (0, 0)
+        assert [r.payload for r in store.iter_raw_events()] == events
+        assert snapshot(store) == direct_snapshot(events, tmp_path)
+    intake.close()
+
+
+def test_an_unavailable_store_refuses_a_group_untried_and_whole(tmp_path: Path) -> None:
+    events = workload(3)
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    with open_store(url, busy_timeout_s=0.1) as store:
+        blocker = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            results = OpenLineageIngester(store, principal="p").ingest_many(events)
+        finally:
+            blocker.close()
+        assert [type(r) for r in results] == [BackendUnavailableError] * len(events)
+        assert sum(1 for _ in store.iter_raw_events()) == 0
 
 
 def test_a_mapped_mode_server_maps_what_a_landed_one_left(tmp_path: Path) -> None:
