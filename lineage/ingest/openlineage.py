@@ -217,6 +217,8 @@ class OpenLineageIngester:
                 results.append(exc)
             except _REFUSED as exc:
                 results.append(_refused(exc))
+            except Exception:
+                results.append(_internal())
         return results
 
     def _each_alone(
@@ -279,8 +281,7 @@ class OpenLineageIngester:
         except _REFUSED as exc:
             return _refused(exc)
         except Exception:
-            _log.exception("mapping an OpenLineage event failed")
-            return LineageError("the event could not be stored (internal error, logged by the server)")
+            return _internal()
 
     def _land_each(self, payloads: list[Any]) -> list[int | LineageError | None]:
         """Land raw events together, or one by one when that fails, so a refused one fails alone."""
@@ -355,6 +356,12 @@ def _untried(
     """``results`` completed with ``exc`` for this event and every later one (not tried: a store
     that is unavailable takes none of them)."""
     return [*results, *[exc] * (n - len(results))]
+
+
+def _internal() -> LineageError:
+    """The error of one event whose mapping failed unexpectedly (logged with its traceback)."""
+    _log.exception("mapping an OpenLineage event failed")
+    return LineageError("the event could not be stored (internal error, logged by the server)")
 
 
 def _refused(exc: BaseException) -> ValidationError:

@@ -371,8 +371,9 @@ class IntakeMapper:
 
     def run(self, stop: threading.Event) -> None:
         """Map until ``stop`` is set (the group under way is finished first). While the store is
-        unavailable, the events wait: the mapper tries again, waiting twice as long each time (up to
-        :data:`RETRY_MAX_S`), and the intake's status says why (:meth:`Intake.stall`)."""
+        unavailable (or mapping fails unexpectedly, outside any one event), the events wait: the
+        mapper tries again, waiting twice as long each time (up to :data:`RETRY_MAX_S`), and the
+        intake's status says why (:meth:`Intake.stall`)."""
         wait, recover = 0.0, True  # at start, and after a failed try: what was landed is found first
         while not stop.is_set():
             try:
@@ -380,15 +381,17 @@ class IntakeMapper:
                     self.recover()
                     recover = False
                 mapped = self.step()
-            except BackendUnavailableError as exc:
+            except Exception as exc:  # the events wait; the error is shown and logged
                 wait, recover = min(RETRY_MAX_S, max(0.25, 2 * wait)), True
+                error = exc if isinstance(exc, LineageError) else LineageError(f"mapping failed unexpectedly: {exc!r}")
                 if not self.intake.stall():
-                    log.error("the store is unavailable; OpenLineage events wait in the intake: %s", exc.message)
-                self.intake.stalled(exc)
+                    log.error("OpenLineage events wait in the intake: %s", error.message,
+                              exc_info=not isinstance(exc, BackendUnavailableError))
+                self.intake.stalled(error)
                 stop.wait(wait)
                 continue
             if wait:
-                log.warning("the store is available again; mapping the OpenLineage intake")
+                log.warning("mapping the OpenLineage intake again")
                 self.intake.stalled(None)
                 wait = 0.0
             if not mapped:
