@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -84,3 +85,61 @@ def info_cmd(fmt: FormatOpt = Format.text, store: StoreOpt = None) -> None:
             console.print(f"{key}: {'; '.join(map(str, value))}", highlight=False)
         else:
             console.print(f"{key}: {value}", highlight=False)
+
+
+@app.command("intake")
+@handle_errors
+def intake_cmd(
+    fmt: FormatOpt = Format.text,
+    store: StoreOpt = None,
+    intake: Annotated[
+        Path | None,
+        typer.Option(help="The intake file (default: LINEAGE_OPENLINEAGE_INTAKE, else <store>.intake)."),
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Put the events that failed to map back in the queue.")
+    ] = False,
+    map_now: Annotated[
+        bool,
+        typer.Option("--map", help="Map what waits now, in this process (when no server's mapper is running)."),
+    ] = False,
+) -> None:
+    """The OpenLineage intake (`serve --openlineage-ack landed`): what waits, what failed and why,
+    whether mapping waits for the store; put failed events back in the queue, or map what waits."""
+    from lineage.errors import NotFoundError
+    from lineage.ingest.openlineage_intake import Intake, intake_path, map_all
+
+    settings = settings_for(store)
+    path = intake or intake_path(settings)
+    if not path.exists():
+        raise NotFoundError(f"no OpenLineage intake at {path}", details={"element": str(path)})
+    queue = Intake(path)
+    try:
+        requeued = queue.retry_failed() if retry_failed else []
+        mapped = map_all(settings, path) if map_now else None
+        result: dict[str, Any] = {"intake": str(path), **queue.status()}
+    finally:
+        queue.close()
+    if retry_failed:
+        result["requeued"] = len(requeued)
+    if map_now:
+        result["mapped_now"] = mapped
+    if fmt is Format.json:
+        print_json(result)
+        return
+    console = out()
+    console.print(f"intake {path}", highlight=False)
+    if retry_failed:
+        console.print(f"  put back in the queue: {len(requeued)}", highlight=False)
+    if map_now:
+        console.print(f"  mapped now: {mapped}" + ("" if mapped else " (or a running mapper holds the intake)"),
+                      highlight=False)
+    age = result["oldest_waiting_s"]
+    console.print(f"  waiting: {result['waiting']}" + (f" (oldest {age} s)" if age is not None else ""),
+                  highlight=False)
+    stall = result["stalled"]
+    if stall:
+        console.print(f"  stalled for {stall['for_s']} s: {stall['code']} {stall['message']}", highlight=False)
+    console.print(f"  failed: {result['failed']}", highlight=False)
+    for f in result["latest_failures"]:
+        console.print(f"    #{f['intake_seq']} from {f['principal']}: {f['code']} {f['message']}", highlight=False)

@@ -239,6 +239,23 @@ class Intake:
                 self._db.executescript("PRAGMA incremental_vacuum;")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def retry_failed(self, seqs: Sequence[int] = ()) -> list[int]:
+        """Put failed events (all, or those numbered ``seqs``) back at the end of the queue, in their
+        order, with their sender; their new numbers. For events that failed for a reason since
+        removed: an upgrade, or an outage recorded as a failure by an older release."""
+        with self._lock, self._tx() as db:
+            rows = db.execute("SELECT seq, received_at, principal, payload FROM failed ORDER BY seq").fetchall()
+            if seqs:
+                wanted = set(seqs)
+                rows = [r for r in rows if r[0] in wanted]
+            before = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'intake'").fetchone()
+            db.executemany(
+                "INSERT INTO intake (received_at, principal, payload) VALUES (?, ?, ?)", [r[1:] for r in rows]
+            )
+            db.executemany("DELETE FROM failed WHERE seq = ?", [(r[0],) for r in rows])
+        start = int(before[0]) + 1
+        return list(range(start, start + len(rows)))
+
     def stalled(self, error: LineageError | None) -> None:
         """Record that mapping waits for the store (``error``: why; kept from the first failed try),
         or that it maps again (None)."""

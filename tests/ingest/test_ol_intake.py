@@ -5,6 +5,7 @@ killed."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -266,6 +267,41 @@ def test_an_unavailable_store_refuses_a_group_untried_and_whole(tmp_path: Path) 
             blocker.close()
         assert [type(r) for r in results] == [BackendUnavailableError] * len(events)
         assert sum(1 for _ in store.iter_raw_events()) == 0
+
+
+def test_db_intake_shows_failures_puts_them_back_and_maps_them(tmp_path: Path) -> None:
+    """An older release recorded an outage as failures: the operator sees them and puts them back."""
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    open_store(url).close()
+    events = workload(4)
+    intake = Intake(tmp_path / "ops.db.intake")
+    intake.land(["token:w"] * len(events), events)
+    rows = intake.waiting(100)
+    outage = BackendUnavailableError("store 'ops.db' is busy or unavailable: database is locked")
+    intake.done(rows[:3], {r.seq: outage for r in rows[:3]}, None)
+    intake.close()
+
+    shown = run_cli("db", "intake", "--store", url, "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert (status["waiting"], status["failed"], status["stalled"]) == (len(events) - 3, 3, None)
+    assert {f["code"] for f in status["latest_failures"]} == {"BACKEND_UNAVAILABLE"}
+    text = run_cli("db", "intake", "--store", url)
+    assert text.returncode == 0 and "failed: 3" in text.stdout and "database is locked" in text.stdout
+
+    fixed = run_cli("db", "intake", "--store", url, "--retry-failed", "--map", "--format", "json")
+    assert fixed.returncode == 0, fixed.stderr
+    after = json.loads(fixed.stdout)
+    assert (after["requeued"], after["mapped_now"], after["waiting"], after["failed"]) == (3, len(events), 0, 0)
+    with open_store(url) as st:
+        assert snapshot(st) == direct_snapshot(events, tmp_path)
+        assert sorted(json.dumps(r.payload, sort_keys=True) for r in st.iter_raw_events()) == sorted(
+            json.dumps(e, sort_keys=True) for e in events
+        )
+
+    missing = run_cli("db", "intake", "--intake", str(tmp_path / "nowhere.intake"), "--store", url)
+    assert missing.returncode != 0 and "no OpenLineage intake" in missing.stderr
+    assert not (tmp_path / "nowhere.intake").exists()
 
 
 def test_a_mapped_mode_server_maps_what_a_landed_one_left(tmp_path: Path) -> None:
