@@ -25,7 +25,7 @@ from lineage.cli.common import (
     settings_for,
 )
 from lineage.cli.progress import progress
-from lineage.errors import MalformedRequestError, ValidationError
+from lineage.errors import BackendUnavailableError, MalformedRequestError, ValidationError
 from lineage.ingest.openlineage import OpenLineageIngester, Outcome, replay
 from lineage.ingest.openlineage_events import parse_event
 from lineage.report.tables import print_table
@@ -124,6 +124,11 @@ def import_openlineage_cmd(
             for start in range(0, len(payloads), CHUNK):
                 chunk = payloads[start : start + CHUNK]
                 for i, result in enumerate(ingester.ingest_many(chunk)):
+                    if isinstance(result, BackendUnavailableError):  # no later event can be stored either
+                        raise BackendUnavailableError(
+                            f"{result.message}; events before #{start + i} were imported, the others not: "
+                            "run the same import again once the store is available (it changes nothing twice)"
+                        )
                     if isinstance(result, Outcome):
                         for key in ("nodes_created", "nodes_updated", "edges_created", "retracted"):
                             totals[key] += getattr(result, key)

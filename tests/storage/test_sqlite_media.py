@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from lineage.api import create_app
+from lineage.errors import BackendUnavailableError
 from lineage.settings import Settings
 from lineage.storage import open_store
 from tests.cli.test_cli_core import clean_env, lineage
@@ -188,3 +189,61 @@ def test_a_store_on_read_only_media_can_be_read_and_verified(read_only_copy: str
     write = lineage("register", "--file", "-", "--store", url,
                     stdin='{"nodes": [{"kind": "Dataset", "namespace": "x", "name": "y", "version": "1"}]}')
     assert write.returncode == 3 and "error [BACKEND_UNAVAILABLE]" in write.stderr and "read-only" in write.stderr
+
+
+def _ol_events(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "eventType": "COMPLETE", "eventTime": f"2026-11-20T10:{i:02d}:00Z", "producer": "https://p",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": str(uuid.UUID(int=i + 1)),
+                    "facets": {"big": {"_producer": "p", "_schemaURL": "https://x", "v": "y" * 20_000}}},
+            "job": {"namespace": "w", "name": f"job-{i}"},
+            "outputs": [{"namespace": "w", "name": f"out-{i}"}],
+        }
+        for i in range(n)
+    ]
+
+
+def test_import_openlineage_on_a_full_disk_exits_3_and_running_it_again_finishes(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{small_disk / 'lineage.db'}"
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps(_ol_events(30)))
+    assert lineage("db", "init", "--store", url).returncode == 0
+    before = _state(url)
+    filler = _fill(small_disk)
+    os.truncate(filler, filler.stat().st_size - 256 * 1024)  # room to open the store, not for the events
+    proc = lineage("import", "openlineage", str(events), "--store", url)
+    assert proc.returncode == 3, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error [BACKEND_UNAVAILABLE]"), proc.stderr
+    assert "run the same import again" in lines[0]
+    filler.unlink()
+    assert _state(url) == before
+    again = lineage("import", "openlineage", str(events), "--store", url, "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["failed"] == 0
+    assert _state(url)[0]["raw_events"] == 30
+
+
+def test_the_openlineage_intake_keeps_events_while_the_disk_is_full(small_disk: Path, tmp_path: Path) -> None:
+    from lineage.ingest.openlineage_intake import Intake, IntakeMapper
+
+    url = f"sqlite:///{small_disk / 'lineage.db'}"
+    intake = Intake(tmp_path / "events.intake")  # on another disk, as the server's may be
+    intake.land(["token:w"] * 30, _ol_events(30))
+    with open_store(url) as store:
+        mapper = IntakeMapper(store, intake)
+        before = store.counts()
+        filler = _fill(small_disk)
+        with pytest.raises(BackendUnavailableError):
+            mapper.step()
+        assert intake.counts() == (30, 0)  # waiting, none failed
+        assert store.counts() == before
+        filler.unlink()
+        assert mapper.step() == 30
+        assert intake.counts() == (0, 0)
+        assert store.counts()["raw_events"] == 30
+    intake.close()
