@@ -434,6 +434,12 @@ def replay(
                 valid.append((seq, payload))
             results = ingester.ingest_many([p for _, p in valid], land=not same) if valid else []
             for (seq, _), result in zip(valid, results, strict=True):
+                if isinstance(result, BackendUnavailableError):  # no later event can be mapped either
+                    resume = min(s for s, _, _ in pending) - 1  # replaying is idempotent: redo this group
+                    raise BackendUnavailableError(
+                        f"{result.message}; raw event #{seq} and later ones were not replayed: replay again "
+                        f"once the store is available (--after {resume} resumes there)"
+                    )
                 if isinstance(result, LineageError):
                     summary.errors.append(f"raw event #{seq} ({label}): {result.message}")
                 else:

@@ -247,3 +247,24 @@ def test_the_openlineage_intake_keeps_events_while_the_disk_is_full(small_disk: 
         assert intake.counts() == (0, 0)
         assert store.counts()["raw_events"] == 30
     intake.close()
+
+
+def test_replay_into_a_full_disk_exits_3_and_says_where_to_resume(small_disk: Path, tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps(_ol_events(30)))
+    assert lineage("import", "openlineage", str(events), "--store", source).returncode == 0
+    target = f"sqlite:///{small_disk / 'copy.db'}"
+    assert lineage("db", "init", "--store", target).returncode == 0
+    before = _state(target)
+    filler = _fill(small_disk)
+    os.truncate(filler, filler.stat().st_size - 256 * 1024)
+    proc = lineage("replay", "--from", source, "--to", target)
+    assert proc.returncode == 3, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error [BACKEND_UNAVAILABLE]") and "--after 0 " in lines[0]
+    filler.unlink()
+    assert _state(target) == before
+    again = lineage("replay", "--from", source, "--to", target, "--after", "0")
+    assert again.returncode == 0, again.stderr
+    assert _state(target)[0]["raw_events"] == 30
