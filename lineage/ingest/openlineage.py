@@ -358,6 +358,14 @@ def _untried(
     return [*results, *[exc] * (n - len(results))]
 
 
+def event_error(exc: Exception) -> LineageError:
+    """What one event's failure to map is answered: its own error, BAD_INPUT for a value the store
+    cannot keep, else an internal error (logged with its traceback; call it in the handler)."""
+    if isinstance(exc, LineageError):
+        return exc
+    return _refused(exc) if isinstance(exc, _REFUSED) else _internal()
+
+
 def _internal() -> LineageError:
     """The error of one event whose mapping failed unexpectedly (logged with its traceback)."""
     _log.exception("mapping an OpenLineage event failed")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import BackendUnavailableError, LineageError, ValidationError
-from lineage.ingest.openlineage import SOURCE, OpenLineageIngester, Outcome
+from lineage.ingest.openlineage import SOURCE, OpenLineageIngester, Outcome, event_error
 from lineage.ingest.openlineage_events import parse_event
 from lineage.settings import Settings, store_options
 from lineage.storage.base import GraphStore, gc_paused
@@ -336,8 +336,8 @@ class IntakeMapper:
                     self.ingester.apply(parse_event(payload, checked=True), principal=row.principal, raw_seq=raw_seq)
                 except BackendUnavailableError:
                     raise
-                except LineageError as exc:
-                    failures[row.seq] = exc
+                except Exception as exc:  # this event fails alone, as in step()
+                    failures[row.seq] = event_error(exc)
         self.intake.done(rows, failures, landed[-1])
         log.warning("%d event(s) of the OpenLineage intake were already landed in the store; not landed twice",
                     len(rows))
