@@ -143,7 +143,8 @@ class Intake:
             self._db.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
             if not self._has_schema():
                 self._db.executescript(_SCHEMA)
-            self._db.executescript(_STALL)
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'stall'").fetchone():
+                self._db.executescript(_STALL)
         except (sqlite3.Error, OSError) as exc:
             raise BackendUnavailableError(f"cannot open the OpenLineage intake {self.path}: {exc}") from None
         self._lock = threading.Lock()

@@ -440,3 +440,27 @@ def test_an_emptied_intake_gives_its_pages_back(tmp_path: Path) -> None:
     assert (tmp_path / "burst.intake").stat().st_size < pages * 4096 // 10  # the file itself shrank
     assert intake.backlog() == 0 and intake.land(["token:w"], big[:1]) == [len(big) + 1]  # numbers go on
     intake.close()
+
+
+def test_an_intake_of_an_earlier_release_gains_the_stall_record(tmp_path: Path) -> None:
+    path = tmp_path / "old.intake"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE intake (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL, "
+        "principal TEXT NOT NULL, payload TEXT NOT NULL);"
+        "CREATE TABLE failed (seq INTEGER PRIMARY KEY, received_at REAL NOT NULL, principal TEXT NOT NULL, "
+        "payload TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, failed_at REAL NOT NULL);"
+        "CREATE TABLE mark (id INTEGER PRIMARY KEY CHECK (id = 1), raw_seq INTEGER NOT NULL);"
+    )
+    db.execute("INSERT INTO intake (received_at, principal, payload) VALUES (1.0, 'token:w', '{}')")
+    db.commit()
+    db.close()
+    intake = Intake(path)
+    assert intake.status()["stalled"] is None and intake.backlog() == 1
+    intake.stalled(BackendUnavailableError("store down"))
+    intake.stalled(BackendUnavailableError("store still down"))
+    stall = intake.stall()
+    assert stall is not None and stall["code"] == "BACKEND_UNAVAILABLE" and stall["message"] == "store still down"
+    intake.stalled(None)
+    assert intake.stall() is None
+    intake.close()
