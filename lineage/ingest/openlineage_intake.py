@@ -219,6 +219,16 @@ class Intake:
             row = self._db.execute("SELECT raw_seq FROM mark WHERE id = 1").fetchone()
         return int(row[0]) if row else 0
 
+    def anchor(self, raw_seq: int) -> bool:
+        """Set the mark of an intake that has none and holds nothing (so none of its events can be in
+        the store's landing zone) to ``raw_seq``: recovery then never reads the landing zone from its
+        start. False when the intake has a mark or holds events."""
+        with self._lock, self._tx() as db:
+            if db.execute("SELECT 1 FROM mark UNION ALL SELECT 1 FROM intake LIMIT 1").fetchone():
+                return False
+            db.execute("INSERT INTO mark (id, raw_seq) VALUES (1, ?)", (raw_seq,))
+        return True
+
     def done(self, rows: Sequence[Waiting], failures: dict[int, LineageError], raw_seq: int | None) -> None:
         """Take mapped events out (failed ones to ``failed``), and move the mark to ``raw_seq``."""
         now = time.time()
@@ -309,6 +319,14 @@ class IntakeMapper:
         self.group = group
         self.ingester = OpenLineageIngester(store, principal="openlineage")
 
+    def anchor(self) -> None:
+        """Anchor a new intake's mark at the store's landing zone as it is now (see
+        :meth:`Intake.anchor`); before any mapping."""
+        if self.intake.mark() == 0 and self.intake.backlog() == 0:
+            # Raw events are numbered from 1 without gaps and never removed: their count is the last
+            # number (a smaller count would only make recovery read a little more).
+            self.intake.anchor(int(self.store.counts().get("raw_events", 0)))
+
     def recover(self) -> int:
         """Take out of the intake the events a stopped mapper already landed in the store (found, in
         order, among the raw events landed after the mark); how many.
@@ -396,6 +414,7 @@ class IntakeMapper:
         while not stop.is_set():
             try:
                 if recover:
+                    self.anchor()
                     self.recover()
                     recover = False
                 mapped = self.step()

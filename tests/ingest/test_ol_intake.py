@@ -464,3 +464,26 @@ def test_an_intake_of_an_earlier_release_gains_the_stall_record(tmp_path: Path) 
     intake.stalled(None)
     assert intake.stall() is None
     intake.close()
+
+
+def test_a_new_intake_is_anchored_where_the_landing_zone_ends(tmp_path: Path) -> None:
+    """Recovery reads the landing zone from the intake's mark: a new intake starts at the end of
+    what the store already holds, and an intake that holds events is never re-anchored."""
+    events = workload(3)  # six events
+    with open_store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        OpenLineageIngester(store, principal="p").ingest_many(events[:5])  # the synchronous endpoint's
+        intake = Intake(tmp_path / "a.db.intake")
+        mapper = IntakeMapper(store, intake)
+        mapper.anchor()
+        assert intake.mark() == 5
+        assert intake.anchor(0) is False  # once only
+        intake.land(["token:w"], events[5:])
+        assert mapper.step() == 1
+        assert intake.mark() == 6
+        assert [r.payload for r in store.iter_raw_events()] == events
+        intake.close()
+        waiting = Intake(tmp_path / "b.intake")
+        waiting.land(["token:w"], events[:1])
+        IntakeMapper(store, waiting).anchor()
+        assert waiting.mark() == 0  # it holds an event: the store may already hold it
+        waiting.close()
