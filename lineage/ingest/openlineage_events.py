@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from lineage.errors import ValidationError
 from lineage.ingest.relations import canonical_name
-from lineage.model.batch import describe_errors
+from lineage.model.batch import describe_errors, valid_owner
 from lineage.model.documents import check_document
 from lineage.model.ids import check_part
 
@@ -219,13 +219,73 @@ def parse_event(payload: Any, where: str = "", *, checked: bool = False) -> Even
     except ValidationError as exc:
         raise ValidationError(prefix + exc.message) from None
     try:
-        return cls.model_validate(payload)
+        event = cls.model_validate(payload)
     except PydanticValidationError as exc:
         detail = describe_errors(exc).replace("Field required", "field required")
         raise ValidationError(
             f"{prefix}invalid OpenLineage {cls.__name__}: {detail}",
             details={"event_type": cls.__name__, "errors": _locations(exc)},
         ) from None
+    problems = derived_problems(event)
+    if problems:
+        raise ValidationError(
+            f"{prefix}invalid OpenLineage {cls.__name__}: {'; '.join(problems)}",
+            details={"event_type": cls.__name__, "errors": [p.split(":")[0] for p in problems]},
+        )
+    return event
+
+
+def derived_problems(event: Event) -> list[str]:
+    """What is wrong with the node ids and owners the mapping would take from the event's facets
+    (a parent run, a source commit, a dataset version, column-lineage inputs, owners), each as
+    ``where: rule``. Checked before anything is kept: an event accepted is one that can be mapped."""
+    from lineage.ingest.openlineage_facets import (
+        column_inputs,
+        dataset_version,
+        owner_names,
+        parent_of,
+        source_commit,
+    )
+
+    problems: list[str] = []
+
+    def part(where: str, label: str, value: str) -> None:
+        try:
+            check_part(label, value)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+
+    def owners(where: str, facets: dict[str, Any]) -> None:
+        bad = [o for o in owner_names(facets) if not valid_owner(o)]
+        problems.extend(f"{where}: owner {o!r} is not a valid owner name" for o in bad)
+
+    def dataset(where: str, ref: DatasetRef) -> None:
+        version = dataset_version(ref.facets)
+        if version is not None:
+            part(f"{where}.facets.version", "version", version)
+        for ns, name in column_inputs(ref.facets):
+            part(f"{where}.facets.columnLineage", "namespace", ns)
+            part(f"{where}.facets.columnLineage", "name", name)
+        owners(f"{where}.facets.ownership", ref.facets)
+
+    if isinstance(event, DatasetEvent):
+        dataset("dataset", event.dataset)
+        return problems
+    if isinstance(event, RunEvent):
+        for which, key in zip(("parent", "parent.root"), parent_of(event.run.facets), strict=True):
+            if key is not None:
+                part(f"run.facets.{which}.job.namespace", "namespace", key.namespace)
+                part(f"run.facets.{which}.job.name", "name", key.name)
+                part(f"run.facets.{which}.run.runId", "runId", key.run_id)
+    commit = source_commit(event.job.facets)
+    if commit is not None:
+        part("job.facets.sourceCodeLocation.repoUrl", "name", commit.repo.name)
+        part("job.facets.sourceCodeLocation.version", "version", commit.sha)
+    owners("job.facets.ownership", event.job.facets)
+    for side, refs in (("inputs", event.inputs), ("outputs", event.outputs)):
+        for i, ref in enumerate(refs):
+            dataset(f"{side}[{i}]", ref)
+    return problems
 
 
 def _locations(exc: PydanticValidationError) -> list[str]:
