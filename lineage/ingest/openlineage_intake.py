@@ -43,6 +43,10 @@ from lineage.storage.writes import raw_event_text
 
 #: Events one background commit maps at most.
 GROUP = 2000
+#: Characters of event text one background commit maps at most (beyond its first event): a group of
+#: large events (up to ``max_body_bytes`` each) must not take the mapper's memory past what a
+#: restarted mapper could hold, or it would fail on the same group again and again.
+GROUP_CHARS = 32 * 1024 * 1024
 #: How long the mapper sleeps when the intake is empty.
 IDLE_S = 0.004
 #: Free pages an empty intake gives back to the file system (about 4 MiB).
@@ -206,12 +210,24 @@ class Intake:
             failed = self._db.execute("SELECT count(*) FROM failed").fetchone()[0]
         return self.backlog(), int(failed)
 
-    def waiting(self, limit: int) -> list[Waiting]:
+    def waiting(self, limit: int, max_chars: int = GROUP_CHARS) -> list[Waiting]:
+        """The oldest waiting events: at most ``limit``, and no more than ``max_chars`` characters of
+        event text beyond the first one."""
+        out: list[Waiting] = []
+        chars = 0
         with self._lock:
-            rows = self._db.execute(
+            cursor = self._db.execute(
                 "SELECT seq, received_at, principal, payload FROM intake ORDER BY seq LIMIT ?", (limit,)
-            ).fetchall()
-        return [Waiting(*row) for row in rows]
+            )
+            try:
+                for row in cursor:  # read lazily: the rows past the budget are never loaded
+                    chars += len(row[3])
+                    if out and chars > max_chars:
+                        break
+                    out.append(Waiting(*row))
+            finally:
+                cursor.close()
+        return out
 
     def mark(self) -> int:
         """The store's landing-zone number of the last event mapped from here (0 before any)."""
@@ -313,10 +329,13 @@ class Intake:
 class IntakeMapper:
     """Maps what waits in an intake into a store, a group at a time (see the module doc)."""
 
-    def __init__(self, store: GraphStore, intake: Intake, *, group: int = GROUP) -> None:
+    def __init__(
+        self, store: GraphStore, intake: Intake, *, group: int = GROUP, group_chars: int = GROUP_CHARS
+    ) -> None:
         self.store = store
         self.intake = intake
         self.group = group
+        self.group_chars = group_chars
         self.ingester = OpenLineageIngester(store, principal="openlineage")
 
     def anchor(self) -> None:
@@ -335,7 +354,7 @@ class IntakeMapper:
         before mapping it (Neo4j), the mapper may have stopped in between. So each one found is
         mapped again from its landed copy, without landing it twice; mapping is idempotent, and an
         event already mapped changes nothing. Raises BackendUnavailableError (nothing taken out)."""
-        rows = self.intake.waiting(self.group)
+        rows = self.intake.waiting(self.group, self.group_chars)
         if not rows:
             return 0
         wanted = [_loads(r.text) for r in rows]
@@ -367,7 +386,7 @@ class IntakeMapper:
 
         Raises BackendUnavailableError when the store is unavailable: the events it did not take
         wait, and the ones before them (mapped, or failed on their own) leave the intake."""
-        rows = self.intake.waiting(self.group)
+        rows = self.intake.waiting(self.group, self.group_chars)
         if not rows:
             return 0
         # Parsing and mapping a group build many short-lived objects and no cycles worth collecting

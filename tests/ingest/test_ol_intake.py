@@ -487,3 +487,24 @@ def test_a_new_intake_is_anchored_where_the_landing_zone_ends(tmp_path: Path) ->
         IntakeMapper(store, waiting).anchor()
         assert waiting.mark() == 0  # it holds an event: the store may already hold it
         waiting.close()
+
+
+def test_a_group_of_large_events_is_cut_by_size_and_every_event_is_mapped(tmp_path: Path) -> None:
+    """Events of up to max_body_bytes each: a group holds as many as its character budget allows
+    (at least one), so the mapper's memory stays bounded whatever the senders send."""
+    big = {"_producer": "p", "_schemaURL": "https://x", "blob": "b" * 200_000}
+    events = [run_event(f"job{n}", run_id(n), "COMPLETE", n, run_facets={"big": big}, outputs=[ds("wh", f"t{n}")])
+              for n in range(7)]
+    intake = Intake(tmp_path / "big.intake")
+    intake.land(["token:w"] * len(events), events)
+    assert len(intake.waiting(100, max_chars=450_000)) == 2
+    assert len(intake.waiting(100, max_chars=10)) == 1  # never empty while something waits
+    with open_store(f"sqlite:///{tmp_path / 'big.db'}") as store:
+        mapper = IntakeMapper(store, intake, group_chars=450_000)
+        sizes = []
+        while n := mapper.step():
+            sizes.append(n)
+        assert sizes == [2, 2, 2, 1]
+        assert intake.counts() == (0, 0)
+        assert [r.payload for r in store.iter_raw_events()] == events
+    intake.close()
