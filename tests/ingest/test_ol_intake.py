@@ -259,6 +259,14 @@ def test_an_unavailable_store_refuses_a_group_untried_and_whole(tmp_path: Path) 
     events = workload(3)
     url = f"sqlite:///{tmp_path / 'busy.db'}"
     with open_store(url, busy_timeout_s=0.1) as store:
+        tries = []
+        write = store.write
+
+        def counted() -> Any:  # the store's own write, counted
+            tries.append(1)
+            return write()
+
+        store.write = counted  # type: ignore[method-assign]
         blocker = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
@@ -266,6 +274,7 @@ def test_an_unavailable_store_refuses_a_group_untried_and_whole(tmp_path: Path) 
         finally:
             blocker.close()
         assert [type(r) for r in results] == [BackendUnavailableError] * len(events)
+        assert len(tries) == 1  # the group's try only: no event is retried alone against a locked store
         assert sum(1 for _ in store.iter_raw_events()) == 0
 
 
