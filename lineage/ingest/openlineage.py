@@ -213,12 +213,8 @@ class OpenLineageIngester:
                 results.append(outcome)
             except BackendUnavailableError as exc:
                 return _untried(results, exc, len(events))
-            except LineageError as exc:
-                results.append(exc)
-            except _REFUSED as exc:
-                results.append(_refused(exc))
-            except Exception:
-                results.append(_internal())
+            except Exception as exc:
+                results.append(event_error(exc))
         return results
 
     def _each_alone(
@@ -276,12 +272,8 @@ class OpenLineageIngester:
         """One member of a failed group, in its own transaction: its outcome or its own error."""
         try:
             return self.apply_many([event], principals=[author], payloads=None if payload is None else [payload])[0]
-        except LineageError as exc:
-            return exc
-        except _REFUSED as exc:
-            return _refused(exc)
-        except Exception:
-            return _internal()
+        except Exception as exc:
+            return event_error(exc)
 
     def _land_each(self, payloads: list[Any]) -> list[int | LineageError | None]:
         """Land raw events together, or one by one when that fails, so a refused one fails alone."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lineage.errors import ValidationError
+from lineage.ingest.openlineage_facets import column_inputs, dataset_version, owner_names, parent_of, source_commit
 from lineage.ingest.relations import canonical_name
 from lineage.model.batch import describe_errors, valid_owner
 from lineage.model.documents import check_document
@@ -239,14 +240,6 @@ def derived_problems(event: Event) -> list[str]:
     """What is wrong with the node ids and owners the mapping would take from the event's facets
     (a parent run, a source commit, a dataset version, column-lineage inputs, owners), each as
     ``where: rule``. Checked before anything is kept: an event accepted is one that can be mapped."""
-    from lineage.ingest.openlineage_facets import (
-        column_inputs,
-        dataset_version,
-        owner_names,
-        parent_of,
-        source_commit,
-    )
-
     problems: list[str] = []
 
     def part(where: str, label: str, value: str) -> None:

@@ -266,15 +266,12 @@ class Intake:
                 self._db.executescript("PRAGMA incremental_vacuum;")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def retry_failed(self, seqs: Sequence[int] = ()) -> list[int]:
-        """Put failed events (all, or those numbered ``seqs``) back at the end of the queue, in their
-        order, with their sender; their new numbers. For events that failed for a reason since
-        removed: an upgrade, or an outage recorded as a failure by an older release."""
+    def retry_failed(self) -> list[int]:
+        """Put the failed events back at the end of the queue, in their order, with their sender;
+        their new numbers. For events that failed for a reason since removed: an upgrade, or an
+        outage recorded as a failure by an older release."""
         with self._lock, self._tx() as db:
             rows = db.execute("SELECT seq, received_at, principal, payload FROM failed ORDER BY seq").fetchall()
-            if seqs:
-                wanted = set(seqs)
-                rows = [r for r in rows if r[0] in wanted]
             before = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'intake'").fetchone()
             db.executemany(
                 "INSERT INTO intake (received_at, principal, payload) VALUES (?, ?, ?)", [r[1:] for r in rows]
@@ -409,11 +406,12 @@ class IntakeMapper:
             keep.append(row)
             payloads.append(payload)
         results = self.ingester.apply_many(events, principals=[r.principal for r in keep], payloads=payloads)
-        unavailable = next((r for r in results if isinstance(r, BackendUnavailableError)), None)
+        unavailable: BackendUnavailableError | None = None
         raw_seqs = [r.raw_seq for r in results if isinstance(r, Outcome) and r.raw_seq is not None]
         for row, result in zip(keep, results, strict=True):
             if isinstance(result, BackendUnavailableError):
                 # This one and the later ones wait (events leave the intake oldest first only).
+                unavailable = result
                 rows = [r for r in rows if r.seq < row.seq]
                 break
             if isinstance(result, LineageError):

@@ -66,6 +66,15 @@ def post_all(served: Served, events: list[dict[str, Any]], threads: int = 8) -> 
         return list(pool.map(lambda e: http.post(served.url + LINEAGE, json=e), events))
 
 
+def store_with_intake(path: Path, events: list[dict[str, Any]]) -> tuple[str, Intake]:
+    """A new store at ``path`` (its URL) and its intake beside it, holding ``events`` from one writer."""
+    url = f"sqlite:///{path}"
+    open_store(url).close()
+    intake = Intake(path.with_name(path.name + ".intake"))
+    intake.land(["token:w"] * len(events), events)
+    return url, intake
+
+
 def direct_snapshot(events: list[dict[str, Any]], folder: Path) -> Any:
     with open_store(f"sqlite:///{folder / 'direct.db'}") as direct:
         OpenLineageIngester(direct, principal="p").ingest_many(events)
@@ -280,11 +289,8 @@ def test_an_unavailable_store_refuses_a_group_untried_and_whole(tmp_path: Path) 
 
 def test_db_intake_shows_failures_puts_them_back_and_maps_them(tmp_path: Path) -> None:
     """An older release recorded an outage as failures: the operator sees them and puts them back."""
-    url = f"sqlite:///{tmp_path / 'ops.db'}"
-    open_store(url).close()
     events = workload(4)
-    intake = Intake(tmp_path / "ops.db.intake")
-    intake.land(["token:w"] * len(events), events)
+    url, intake = store_with_intake(tmp_path / "ops.db", events)
     rows = intake.waiting(100)
     outage = BackendUnavailableError("store 'ops.db' is busy or unavailable: database is locked")
     intake.done(rows[:3], {r.seq: outage for r in rows[:3]}, None)
@@ -314,11 +320,8 @@ def test_db_intake_shows_failures_puts_them_back_and_maps_them(tmp_path: Path) -
 
 
 def test_a_mapped_mode_server_maps_what_a_landed_one_left(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'left.db'}"
-    open_store(url).close()
     events = workload(5)
-    intake = Intake(tmp_path / "left.db.intake")
-    intake.land(["token:w"] * len(events), events)
+    url, intake = store_with_intake(tmp_path / "left.db", events)
     intake.close()
     # A server answering once mapped maps the leftovers at start.
     with serve(url, tmp_path) as server, open_store(server.store) as st:
