@@ -397,9 +397,9 @@ def pick_leaves(graph: LineageGraph, count: int, sample: int = 400, seed: int = 
 
 NAIVE_SQL = """
 WITH RECURSIVE walk(node, path) AS (
-    SELECT :start, :start
+    SELECT n, id FROM nodes WHERE id = :start
     UNION ALL
-    SELECT e.dst, walk.path || ' > ' || e.dst FROM walk JOIN edges e ON e.src = walk.node
+    SELECT e.dst_n, walk.path || ' > ' || e.dst_n FROM walk JOIN edges e ON e.src_n = walk.node
     WHERE e.retracted_at IS NULL
 )
 SELECT count(*), count(DISTINCT node) FROM walk
@@ -407,9 +407,9 @@ SELECT count(*), count(DISTINCT node) FROM walk
 
 DISTINCT_SQL = """
 WITH RECURSIVE walk(node) AS (
-    SELECT :start
+    SELECT n FROM nodes WHERE id = :start
     UNION
-    SELECT e.dst FROM walk JOIN edges e ON e.src = walk.node WHERE e.retracted_at IS NULL
+    SELECT e.dst_n FROM walk JOIN edges e ON e.src_n = walk.node WHERE e.retracted_at IS NULL
 )
 SELECT count(*), count(DISTINCT node) FROM walk
 """

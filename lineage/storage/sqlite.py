@@ -178,8 +178,13 @@ _NODE_COLS = (
     "n.recorded_by, n.retracted_at, n.retracted_by, n.retract_reason"
 )
 _EDGE_COLS = (
-    "src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, retract_reason"
+    "s.id, e.type, d.id, e.properties, e.event_time, e.recorded_at, e.recorded_by, e.retracted_at, e.retracted_by, "
+    "e.retract_reason"
 )
+#: Edges are keyed by their nodes' numbers (``nodes.n``); these joins give the ids back.
+_OUT_OF = "nodes s CROSS JOIN edges e ON e.src_n = s.n CROSS JOIN nodes d ON d.n = e.dst_n"
+_INTO = "nodes d CROSS JOIN edges e INDEXED BY edges_in ON e.dst_n = d.n CROSS JOIN nodes s ON s.n = e.src_n"
+_NUMBERS = "SELECT f.value, n.n FROM json_each(?) f CROSS JOIN nodes n ON n.id = f.value"
 _VISIBLE = "(n.recorded_at <= :t AND (n.retracted_at IS NULL OR n.retracted_at > :t))"
 _E_VISIBLE = "(e.recorded_at <= :t AND (e.retracted_at IS NULL OR e.retracted_at > :t))"
 _A_VISIBLE = "(a.recorded_at <= :t AND (a.retracted_at IS NULL OR a.retracted_at > :t))"
@@ -229,7 +234,7 @@ _REVISIONS_FROM_JSON = (
     f"SELECT {_column(0)}, ?2, ?3, {_column(5)}, {_column(6)} FROM json_each(?1)"
 )
 _EDGES_FROM_JSON = (
-    "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, recorded_by) "
+    "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, recorded_by) "
     f"SELECT {', '.join(_column(i) for i in range(7))}, ?2, ?3 FROM json_each(?1)"
 )
 
@@ -289,9 +294,10 @@ class _Tx:
 
     def edges(self, keys: Sequence[tuple[str, EdgeType, str]]) -> dict[tuple[str, EdgeType, str], StoredEdge]:
         rows = self.c.execute(
-            "SELECT e.src, e.type, e.dst, e.retracted_at FROM json_each(?) f JOIN edges e "
-            "ON e.src = json_extract(f.value, '$[0]') AND e.type = json_extract(f.value, '$[1]') "
-            "AND e.dst = json_extract(f.value, '$[2]')",
+            "SELECT s.id, e.type, d.id, e.retracted_at FROM json_each(?) f "
+            "CROSS JOIN nodes s ON s.id = json_extract(f.value, '$[0]') "
+            "CROSS JOIN nodes d ON d.id = json_extract(f.value, '$[2]') "
+            "CROSS JOIN edges e ON e.src_n = s.n AND e.type = json_extract(f.value, '$[1]') AND e.dst_n = d.n",
             (_json([[s, str(t), d] for s, t, d in keys]),),
         )
         out = {}
@@ -302,7 +308,8 @@ class _Tx:
 
     def successors(self, ids: Sequence[str]) -> list[tuple[str, str]]:
         rows = self.c.execute(
-            "SELECT e.src, e.dst FROM json_each(?) f JOIN edges e ON e.src = f.value WHERE e.retracted_at IS NULL",
+            f"SELECT s.id, d.id FROM json_each(?) f CROSS JOIN {_OUT_OF} WHERE s.id = f.value "
+            "AND e.retracted_at IS NULL",
             (_json(list(ids)),),
         )
         return [(r[0], r[1]) for r in rows]
@@ -374,11 +381,12 @@ class _Tx:
         if not edges:
             return
         t = to_us(at)
+        numbers = self._numbers({i for e in edges for i in (e.source, e.target)})
         rows = sorted(  # in key order, as insert_nodes
             (
-                e.source,
+                numbers[e.source],
                 str(e.type),
-                e.target,
+                numbers[e.target],
                 str(e.source_kind),
                 str(e.target_kind),
                 e.properties_json,
@@ -391,10 +399,18 @@ class _Tx:
             self.c.execute(_EDGES_FROM_JSON, (text, t, by))
             return
         self.c.executemany(
-            "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, "
+            "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, "
             "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*r, t, by) for r in rows],
         )
+
+    def _numbers(self, ids: set[str]) -> dict[str, int]:
+        """Each node's number; every id must name a node (the write rules checked it)."""
+        numbers: dict[str, int] = dict(self.c.execute(_NUMBERS, (_json(sorted(ids)),)).fetchall())
+        missing = ids - numbers.keys()
+        if missing:
+            raise ValidationError(f"edge endpoint {min(missing)!r} is not a node of the store")
+        return numbers
 
     def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
         if not rows:
@@ -420,17 +436,25 @@ class _Tx:
             "UPDATE nodes SET retracted_at = ?, retracted_by = ?, retract_reason = ? WHERE id = ?",
             (t, by, reason, node_id),
         )
+        number = self._numbers({node_id})[node_id]
         rows = self.c.execute(
             "UPDATE edges SET retracted_at = ?, retracted_by = ?, retract_reason = ? "
-            "WHERE (src = ? OR dst = ?) AND retracted_at IS NULL RETURNING src, type, dst",
-            (t, by, node_retraction_reason(node_id, reason), node_id, node_id),
+            "WHERE (src_n = ? OR dst_n = ?) AND retracted_at IS NULL RETURNING src_n, type, dst_n",
+            (t, by, node_retraction_reason(node_id, reason), number, number),
         ).fetchall()
-        return [(r[0], _EDGE[r[1]], r[2]) for r in rows]
+        ids = dict(
+            self.c.execute(
+                "SELECT n.n, n.id FROM json_each(?) f CROSS JOIN nodes n ON n.n = f.value",
+                (_json(sorted({n for r in rows for n in (r[0], r[2])})),),
+            ).fetchall()
+        )
+        return [(ids[r[0]], _EDGE[r[1]], ids[r[2]]) for r in rows]
 
     def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
         self.c.execute(
             "UPDATE edges SET retracted_at = ?, retracted_by = ?, retract_reason = ? "
-            "WHERE src = ? AND type = ? AND dst = ?",
+            "WHERE src_n = (SELECT n FROM nodes WHERE id = ?) AND type = ? "
+            "AND dst_n = (SELECT n FROM nodes WHERE id = ?)",
             (to_us(at), by, reason, key[0], key[1].value, key[2]),
         )
 
@@ -538,10 +562,13 @@ class SQLiteStore(GraphStore):
                     f"store {url!r} was written by a newer version of lineage (store schema {stored}; this "
                     f"version reads schema {SCHEMA_VERSION} and earlier): upgrade lineage to open it"
                 )
-            # Read-only media cannot be upgraded: a store of version 2 on it is read as it is (versions
-            # 2 and 3 answer the same queries; they differ only in how two tables are laid out).
-            readable_as_is = self.read_only and stored is not None and stored >= 2
-            if not readable_as_is and not _schema_applied(conn):
+            # Read-only media cannot be upgraded, and this version's queries need version 4's layout.
+            if self.read_only and stored is not None and stored < SCHEMA_VERSION:
+                raise BackendUnavailableError(
+                    f"store {url!r} has schema {stored} and is on read-only media, where it cannot be upgraded "
+                    f"to schema {SCHEMA_VERSION}: copy the store files to writable storage and open the copy"
+                )
+            if not (self.read_only and stored is not None) and not _schema_applied(conn):
                 with self._immediate(conn):
                     upgrade(conn)
                     for statement in DDL.split(";\n"):
@@ -749,13 +776,13 @@ class SQLiteStore(GraphStore):
     def expand(self, frontier: Sequence[str], direction: Direction, as_of: datetime | None = None) -> list[Hop]:
         if direction is Direction.DOWNSTREAM:
             sql = (
-                "SELECT e.src, e.type, e.dst, e.dst_kind FROM json_each(:f) f JOIN edges e ON e.src = f.value "
-                f"WHERE {_E_VISIBLE}"
+                f"SELECT s.id, e.type, d.id, e.dst_kind FROM json_each(:f) f CROSS JOIN {_OUT_OF} "
+                f"WHERE s.id = f.value AND {_E_VISIBLE}"
             )
         else:
             sql = (
-                "SELECT e.dst, e.type, e.src, e.src_kind FROM json_each(:f) f JOIN edges e "
-                f"INDEXED BY edges_in ON e.dst = f.value WHERE {_E_VISIBLE}"
+                f"SELECT d.id, e.type, s.id, e.src_kind FROM json_each(:f) f CROSS JOIN {_INTO} "
+                f"WHERE d.id = f.value AND {_E_VISIBLE}"
             )
         rows = self._q(sql, {"f": _json(list(frontier)), "t": _t(as_of)})
         return [Hop(r[0], _EDGE[r[1]], r[2], _KIND[r[3]]) for r in rows]
@@ -781,8 +808,8 @@ class SQLiteStore(GraphStore):
     ) -> list[EdgeRecord]:
         where = "1" if include_retracted else _E_VISIBLE
         rows = self._q(
-            f"SELECT {_EDGE_COLS} FROM edges e WHERE e.src = :id AND {where} UNION ALL "
-            f"SELECT {_EDGE_COLS} FROM edges e INDEXED BY edges_in WHERE e.dst = :id AND {where} "
+            f"SELECT {_EDGE_COLS} FROM {_OUT_OF} WHERE s.id = :id AND {where} UNION ALL "
+            f"SELECT {_EDGE_COLS} FROM {_INTO} WHERE d.id = :id AND {where} "
             "ORDER BY 2, 1, 3",
             {"id": node_id, "t": _t(as_of)},
         )
@@ -790,7 +817,7 @@ class SQLiteStore(GraphStore):
 
     def get_edge_any(self, key: tuple[str, EdgeType, str]) -> EdgeRecord | None:
         rows = self._q(
-            f"SELECT {_EDGE_COLS} FROM edges WHERE src = ? AND type = ? AND dst = ?",
+            f"SELECT {_EDGE_COLS} FROM {_OUT_OF} WHERE s.id = ? AND e.type = ? AND d.id = ?",
             (key[0], key[1].value, key[2]),
         )
         return self._edge(rows[0]) if rows else None

@@ -30,8 +30,9 @@ _EXPORT: dict[Section, str] = {
         "ORDER BY node_id, recorded_at"
     ),
     Section.EDGES: (
-        "SELECT src, type, dst, properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, "
-        "retract_reason FROM edges ORDER BY src, type, dst"
+        "SELECT s.id, e.type, d.id, e.properties, e.event_time, e.recorded_at, e.recorded_by, e.retracted_at, "
+        "e.retracted_by, e.retract_reason FROM edges e CROSS JOIN nodes s ON s.n = e.src_n "
+        "CROSS JOIN nodes d ON d.n = e.dst_n ORDER BY s.id, e.type, d.id"
     ),
     Section.ANNOTATIONS: (
         "SELECT node_id, key, value, recorded_at, recorded_by, retracted_at, retracted_by FROM annotations "
@@ -203,8 +204,9 @@ _IMPORT: dict[Section, str] = {
         "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) VALUES (?, ?, ?, ?, ?)"
     ),
     Section.EDGES: (
-        "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, recorded_by, "
-        "retracted_at, retracted_by, retract_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, "
+        "recorded_by, retracted_at, retracted_by, retract_reason) VALUES ((SELECT n FROM nodes WHERE id = ?), ?, "
+        "(SELECT n FROM nodes WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     Section.ANNOTATIONS: (
         "INSERT INTO annotations (node_id, key, value, recorded_at, recorded_by, retracted_at, retracted_by) "
@@ -238,6 +240,8 @@ def import_section(store: SQLiteStore, section: Section, records: Sequence[Any])
                     [(s, e.seq) for e in records for s in e.subjects],
                 )
     except sqlite3.IntegrityError as exc:
+        if section is Section.EDGES and "NOT NULL" in str(exc):
+            raise ConflictError(f"an edge names a node that store {store.url!r} does not hold: {exc}") from None
         raise ConflictError(f"store {store.url!r} already holds some of these {section.value}: {exc}") from None
     except sqlite3.OperationalError as exc:
         raise BackendUnavailableError(f"store {store.url!r} unavailable: {exc}") from None

@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from lineage.storage.sqlite import SQLiteStore
 
 _HEAD = "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1"
-_ALL_EDGES = "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at FROM edges e"
+_EDGE_ROW = "SELECT s.id, e.type, d.id, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at"
+_ALL_EDGES = (
+    f"{_EDGE_ROW} FROM edges e CROSS JOIN nodes s ON s.n = e.src_n CROSS JOIN nodes d ON d.n = e.dst_n"
+)
 _EDGES_TOUCHING = (
-    "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at "
-    "FROM json_each(:ids) f JOIN edges e ON e.src = f.value UNION ALL "
-    "SELECT e.src, e.type, e.dst, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at "
-    "FROM json_each(:ids) f JOIN edges e INDEXED BY edges_in ON e.dst = f.value"
+    f"{_EDGE_ROW} FROM json_each(:ids) f CROSS JOIN nodes s ON s.id = f.value "
+    "CROSS JOIN edges e ON e.src_n = s.n CROSS JOIN nodes d ON d.n = e.dst_n UNION ALL "
+    f"{_EDGE_ROW} FROM json_each(:ids) f CROSS JOIN nodes d ON d.id = f.value "
+    "CROSS JOIN edges e INDEXED BY edges_in ON e.dst_n = d.n CROSS JOIN nodes s ON s.n = e.src_n"
 )
 
 _OWNERS_ALL = "SELECT a.node_id, a.value FROM annotations a WHERE a.key = 'owner' AND a.retracted_at IS NULL"

@@ -7,7 +7,14 @@ Version 3 keeps ``nodes`` and ``node_revisions`` as rowid tables, their text key
 their own. Their rows are large (a node's properties, a revision's), and a WITHOUT ROWID table
 keeps whole rows in its interior pages too: few keys per page, deep trees, rows spilling onto
 overflow pages, so each write dirtied several pages. In a rowid table new rows are appended and only
-the key index takes a random insert. :func:`upgrade` rebuilds the two tables of an older store.
+the key index takes a random insert. :func:`upgrade` rebuilds the tables of an older store.
+
+Version 4 numbers nodes (``nodes.n``, an ``INTEGER PRIMARY KEY``: stable, never reused) and keys
+``edges`` by those numbers (``src_n``, ``dst_n``) instead of the text ids. An edge's two B-trees then
+hold keys of a few bytes, not two ids of tens of bytes each, and a batch's new edges land at the end
+of the trees (its nodes' numbers are the newest) instead of at random pages throughout: at a million
+nodes the edge inserts were most of a bulk batch's time (bench/edge_keys.py). Reads join ``nodes``
+on its number to get the ids back.
 
 A store whose ``meta.schema_version`` is later than :data:`SCHEMA_VERSION` was written by a newer
 release: it is refused rather than rewritten to this schema.
@@ -17,10 +24,11 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _NODES = """(
-    id TEXT NOT NULL PRIMARY KEY,
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -41,6 +49,21 @@ _NODE_REVISIONS = """(
     event_time INTEGER,
     PRIMARY KEY (node_id, recorded_at)
 )"""
+_EDGES = """(
+    src_n INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    dst_n INTEGER NOT NULL,
+    src_kind TEXT NOT NULL,
+    dst_kind TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    event_time INTEGER,
+    recorded_at INTEGER NOT NULL,
+    recorded_by TEXT NOT NULL,
+    retracted_at INTEGER,
+    retracted_by TEXT,
+    retract_reason TEXT,
+    PRIMARY KEY (src_n, type, dst_n)
+) WITHOUT ROWID"""
 DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -52,22 +75,8 @@ CREATE INDEX IF NOT EXISTS nodes_recorded ON nodes (recorded_at);
 
 CREATE TABLE IF NOT EXISTS node_revisions {_NODE_REVISIONS};
 
-CREATE TABLE IF NOT EXISTS edges (
-    src TEXT NOT NULL,
-    type TEXT NOT NULL,
-    dst TEXT NOT NULL,
-    src_kind TEXT NOT NULL,
-    dst_kind TEXT NOT NULL,
-    properties TEXT NOT NULL,
-    event_time INTEGER,
-    recorded_at INTEGER NOT NULL,
-    recorded_by TEXT NOT NULL,
-    retracted_at INTEGER,
-    retracted_by TEXT,
-    retract_reason TEXT,
-    PRIMARY KEY (src, type, dst)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS edges_in ON edges (dst, type, src, src_kind, recorded_at, retracted_at);
+CREATE TABLE IF NOT EXISTS edges {_EDGES};
+CREATE INDEX IF NOT EXISTS edges_in ON edges (dst_n, type, src_n, src_kind, recorded_at, retracted_at);
 
 CREATE TABLE IF NOT EXISTS annotations (
     node_id TEXT NOT NULL,
@@ -125,34 +134,57 @@ CREATE TABLE IF NOT EXISTS raw_events (
 """
 
 
-#: How version 3 rebuilds each table an older store kept WITHOUT ROWID (rows in time order).
-_REBUILD = {
-    "nodes": (
-        "CREATE TABLE nodes_v3 " + _NODES,
-        "INSERT INTO nodes_v3 SELECT id, kind, namespace, name, version, properties, event_time, recorded_at, "
-        "recorded_by, retracted_at, retracted_by, retract_reason FROM nodes ORDER BY recorded_at",
-        "DROP TABLE nodes",
-        "ALTER TABLE nodes_v3 RENAME TO nodes",
-    ),
-    "node_revisions": (
-        "CREATE TABLE node_revisions_v3 " + _NODE_REVISIONS,
-        "INSERT INTO node_revisions_v3 SELECT node_id, recorded_at, recorded_by, properties, event_time "
-        "FROM node_revisions ORDER BY recorded_at",
-        "DROP TABLE node_revisions",
-        "ALTER TABLE node_revisions_v3 RENAME TO node_revisions",
-    ),
-}
+_COPY_REVISIONS = (
+    "INSERT INTO node_revisions_new SELECT node_id, recorded_at, recorded_by, properties, event_time "
+    "FROM node_revisions ORDER BY recorded_at"
+)
+_NODE_COLUMNS = (
+    "INSERT INTO nodes_new (n, id, kind, namespace, name, version, properties, event_time, recorded_at, "
+    "recorded_by, retracted_at, retracted_by, retract_reason) SELECT {n}, id, kind, namespace, name, version, "
+    "properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, retract_reason FROM nodes "
+)
+#: Version 3 nodes keep their rowids as numbers; version 2 nodes (no rowid) are numbered as recorded.
+_NUMBER_NODES = _NODE_COLUMNS.format(n="rowid") + "ORDER BY rowid"
+_NUMBER_NODES_V2 = _NODE_COLUMNS.format(n="NULL") + "ORDER BY recorded_at, id"
+#: An edge whose endpoint is not a node fails the NOT NULL: the upgrade then stops, changing
+#: nothing, rather than drop the edge.
+_KEY_EDGES = (
+    "INSERT INTO edges_new (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, "
+    "recorded_by, retracted_at, retracted_by, retract_reason) SELECT s.n, e.type, d.n, e.src_kind, e.dst_kind, "
+    "e.properties, e.event_time, e.recorded_at, e.recorded_by, e.retracted_at, e.retracted_by, e.retract_reason "
+    "FROM edges e LEFT JOIN nodes s ON s.id = e.src LEFT JOIN nodes d ON d.id = e.dst ORDER BY 1, 2, 3"
+)
+_TABLES = {"nodes": _NODES, "node_revisions": _NODE_REVISIONS, "edges": _EDGES}
+
+
+def _table_sql(conn: sqlite3.Connection, table: str) -> str:
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    return "" if row is None else str(row[0]).upper()
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+
+
+def _replace(conn: sqlite3.Connection, table: str, fill: str) -> None:
+    """Rebuild ``table`` in this version's layout, filled by ``fill`` (an INSERT into ``<table>_new``)."""
+    conn.execute(f"CREATE TABLE {table}_new {_TABLES[table]}")
+    conn.execute(fill)
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
     """Bring a store of an earlier version to this one; inside the caller's write transaction,
-    before :data:`DDL` (which then recreates the indexes of the rebuilt tables)."""
-    for table, statements in _REBUILD.items():
-        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
-        if row is None or "WITHOUT ROWID" not in row[0].upper():
-            continue  # a new store, or one already at version 3
-        for statement in statements:
-            conn.execute(statement)
-    audit = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
+    before :data:`DDL` (which then recreates the indexes of the rebuilt tables). Rows keep their
+    order of arrival."""
+    if "WITHOUT ROWID" in _table_sql(conn, "node_revisions"):  # version 2
+        _replace(conn, "node_revisions", _COPY_REVISIONS)
+    nodes = _table_sql(conn, "nodes")
+    if nodes and "n" not in _columns(conn, "nodes"):  # version 3 or earlier
+        _replace(conn, "nodes", _NUMBER_NODES_V2 if "WITHOUT ROWID" in nodes else _NUMBER_NODES)
+    if _table_sql(conn, "edges") and "src_n" not in _columns(conn, "edges"):
+        _replace(conn, "edges", _KEY_EDGES)
+    audit = _columns(conn, "audit")
     if audit and "writes" not in audit:  # a version 1 store
         conn.execute("ALTER TABLE audit ADD COLUMN writes TEXT")

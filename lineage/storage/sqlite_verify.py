@@ -26,8 +26,9 @@ _NODES = (
 )
 _REVISIONS = "SELECT node_id, recorded_at, recorded_by, properties, event_time FROM node_revisions"
 _EDGES = (
-    "SELECT src, type, dst, src_kind, dst_kind, properties, event_time, recorded_at, recorded_by, retracted_at, "
-    "retracted_by, retract_reason FROM edges"
+    "SELECT s.id, e.type, d.id, e.src_kind, e.dst_kind, e.properties, e.event_time, e.recorded_at, e.recorded_by, "
+    "e.retracted_at, e.retracted_by, e.retract_reason FROM edges e "
+    "LEFT JOIN nodes s ON s.n = e.src_n LEFT JOIN nodes d ON d.n = e.dst_n"
 )
 _ANNOTATIONS = "SELECT node_id, key, value, recorded_at, recorded_by, retracted_at, retracted_by FROM annotations"
 _TOKENS = "SELECT name, role, namespaces, secret_hash, created_at, created_by, revoked_at FROM tokens"

@@ -80,9 +80,15 @@ def _at(table: str, where: str, column: str = "recorded_at") -> str:
     return f"(SELECT {column} FROM {table} WHERE {where})"
 
 
+def _number(node: str) -> str:
+    """The node's number, which keys its edges."""
+    return f"(SELECT n FROM nodes WHERE id = '{node}')"
+
+
+ORDERS_N, CLEAN_N, RUN_N, MODEL_N, GONE_N = map(_number, (ORDERS, CLEAN, RUN, MODEL, GONE))
 ORDERS_AT = _at("nodes", "id = '" + ORDERS + "'")  # when orders was first registered
-ORDERS_EDGE_AT = _at("edges", "src = '" + ORDERS + "'")
-GONE_EDGE_AT = _at("edges", "src = '" + GONE + "'")
+ORDERS_EDGE_AT = _at("edges", "src_n = " + ORDERS_N)
+GONE_EDGE_AT = _at("edges", "src_n = " + GONE_N)
 
 
 #: (case, SQL, table or label the first problem names, key it names or None)
@@ -96,6 +102,16 @@ SQL_CASES: list[tuple[str, str, str, str | None]] = [
     ("node properties", f"UPDATE nodes SET properties = '{{\"rows\":7}}' WHERE id = '{ORDERS}'", "nodes", ORDERS),
     ("node event_time", f"UPDATE nodes SET event_time = 1 WHERE id = '{ORDERS}'", "nodes", ORDERS),
     ("node deleted", f"DELETE FROM nodes WHERE id = '{MODEL}'", "nodes", None),
+    # Edges name their nodes by number: renumbering a node moves its edges to another node, or to none.
+    ("node renumbered", f"UPDATE nodes SET n = 1000 WHERE id = '{CLEAN}'", "edges", None),
+    (
+        "node numbers swapped",
+        f"CREATE TEMP TABLE was AS SELECT id, n FROM nodes WHERE id IN ('{ORDERS}', '{CLEAN}'); "
+        f"UPDATE nodes SET n = -n WHERE id IN ('{ORDERS}', '{CLEAN}'); "
+        "UPDATE nodes SET n = (SELECT n FROM was WHERE was.id <> nodes.id) WHERE n < 0;",
+        "edges",
+        None,
+    ),
     (
         "node inserted into an entry",
         "INSERT INTO nodes (id, kind, namespace, name, version, properties, recorded_at, recorded_by) "
@@ -154,38 +170,39 @@ SQL_CASES: list[tuple[str, str, str, str | None]] = [
         "revisions",
         None,
     ),
-    ("edge endpoint", f"UPDATE edges SET dst = '{MODEL}', dst_kind = 'Model' WHERE src = '{ORDERS}'", "edges", None),
-    ("edge source", f"UPDATE edges SET src = '{CLEAN}' WHERE dst = '{MODEL}'", "edges", None),
-    ("edge type", f"UPDATE edges SET type = 'INPUT_TO' WHERE src = '{ORDERS}'", "edges", None),
-    ("edge kinds", f"UPDATE edges SET src_kind = 'Feature' WHERE src = '{ORDERS}'", "edges", None),
-    ("edge properties", f"UPDATE edges SET properties = '{{}}' WHERE src = '{ORDERS}'", "edges", None),
-    ("edge event_time", f"UPDATE edges SET event_time = 5 WHERE src = '{ORDERS}'", "edges", None),
-    ("edge recorded_by", f"UPDATE edges SET recorded_by = 'x' WHERE src = '{ORDERS}'", "edges", None),
-    ("edge deleted", f"DELETE FROM edges WHERE dst = '{MODEL}'", "edges", None),
+    ("edge endpoint", f"UPDATE edges SET dst_n = {MODEL_N}, dst_kind = 'Model' WHERE src_n = {ORDERS_N}", "edges",
+     None),
+    ("edge source", f"UPDATE edges SET src_n = {CLEAN_N} WHERE dst_n = {MODEL_N}", "edges", None),
+    ("edge type", f"UPDATE edges SET type = 'INPUT_TO' WHERE src_n = {ORDERS_N}", "edges", None),
+    ("edge kinds", f"UPDATE edges SET src_kind = 'Feature' WHERE src_n = {ORDERS_N}", "edges", None),
+    ("edge properties", f"UPDATE edges SET properties = '{{}}' WHERE src_n = {ORDERS_N}", "edges", None),
+    ("edge event_time", f"UPDATE edges SET event_time = 5 WHERE src_n = {ORDERS_N}", "edges", None),
+    ("edge recorded_by", f"UPDATE edges SET recorded_by = 'x' WHERE src_n = {ORDERS_N}", "edges", None),
+    ("edge deleted", f"DELETE FROM edges WHERE dst_n = {MODEL_N}", "edges", None),
     (
         "edge inserted",
-        "INSERT INTO edges (src, type, dst, src_kind, dst_kind, properties, recorded_at, recorded_by) "
-        f"SELECT '{ORDERS}', 'FEEDS', '{MODEL}', 'Dataset', 'Model', '{{}}', recorded_at, recorded_by FROM edges "
-        f"WHERE src = '{ORDERS}'",
+        "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, recorded_at, recorded_by) "
+        f"SELECT src_n, 'FEEDS', {MODEL_N}, 'Dataset', 'Model', '{{}}', recorded_at, recorded_by FROM edges "
+        f"WHERE src_n = {ORDERS_N}",
         "edges",
         None,
     ),
     (
         "edge retraction undone",
-        f"UPDATE edges SET retracted_at = NULL, retracted_by = NULL, retract_reason = NULL WHERE dst = '{RUN}'",
+        f"UPDATE edges SET retracted_at = NULL, retracted_by = NULL, retract_reason = NULL WHERE dst_n = {RUN_N}",
         "edges",
         None,
     ),
     (
         "edge retraction reason",
-        f"UPDATE edges SET retract_reason = 'x' WHERE src = '{GONE}'",
+        f"UPDATE edges SET retract_reason = 'x' WHERE src_n = {GONE_N}",
         "edges",
         None,
     ),
     (
         "edges swapped between entries",
-        f"UPDATE edges SET recorded_at = CASE WHEN src = '{ORDERS}' THEN {GONE_EDGE_AT} "
-        f"ELSE {ORDERS_EDGE_AT} END WHERE src IN ('{ORDERS}', '{GONE}')",
+        f"UPDATE edges SET recorded_at = CASE WHEN src_n = {ORDERS_N} THEN {GONE_EDGE_AT} "
+        f"ELSE {ORDERS_EDGE_AT} END WHERE src_n IN (SELECT n FROM nodes WHERE id IN ('{ORDERS}', '{GONE}'))",
         "edges",
         None,
     ),
@@ -275,8 +292,12 @@ def attack(path: Path, sql: str) -> None:
     try:
         conn.execute("DROP TRIGGER IF EXISTS audit_no_update")
         conn.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-        cur = conn.execute(sql)
-        assert cur.rowcount > 0, f"the edit changed nothing: {sql}"
+        if sql.endswith(";"):  # a script of several statements
+            conn.executescript(sql)
+            assert conn.total_changes > 0, f"the edit changed nothing: {sql}"
+        else:
+            cur = conn.execute(sql)
+            assert cur.rowcount > 0, f"the edit changed nothing: {sql}"
     finally:
         conn.close()
 
@@ -309,7 +330,7 @@ def test_sql_edit_is_found(db: Path, case: str, sql: str, table: str, key: str |
 
 
 def test_text_report_names_entry_table_key_and_digests(db: Path) -> None:
-    attack(db, f"UPDATE edges SET dst = '{MODEL}', dst_kind = 'Model' WHERE src = '{ORDERS}'")
+    attack(db, f"UPDATE edges SET dst_n = {MODEL_N}, dst_kind = 'Model' WHERE src_n = {ORDERS_N}")
     result = cli("audit", "verify", "--store", f"sqlite:///{db}")
     assert result.exit_code == 1
     assert "entry 1 " in result.output and "edges" in result.output

@@ -252,8 +252,14 @@ def _candidates(conn: sqlite3.Connection) -> list[tuple[str, str, dict[str, Any]
         names = [d[0] for d in cur.description]
         for values in cur.fetchall():
             row = dict(zip(names, values, strict=True))
-            out.extend((table, col, row) for col in [*names, "<delete>", "<copy>"])
+            columns = [c for c in names if c != "n" or _has_edges(conn, row)]
+            out.extend((table, col, row) for col in [*columns, "<delete>", "<copy>"])
     return out
+
+
+def _has_edges(conn: sqlite3.Connection, node: dict[str, Any]) -> bool:
+    """A node's number is only how its edges name it: renumbering a node without edges changes no fact."""
+    return conn.execute("SELECT 1 FROM edges WHERE ? IN (src_n, dst_n)", (node["n"],)).fetchone() is not None
 
 
 def _changed(value: Any) -> Any:
@@ -271,8 +277,10 @@ def _edit(conn: sqlite3.Connection, table: str, column: str, row: dict[str, Any]
         if column == "<delete>":
             cur = conn.execute(f"DELETE FROM {table} WHERE {where}", params)
         elif column == "<copy>":
-            first = next(k for k in row if k != "seq" or table != "raw_events")
-            copy = dict(row) | {first: _changed(row[first])}
+            # A copied node takes a number of its own, as a new row would.
+            copy = {k: v for k, v in row.items() if k != "n" or table != "nodes"}
+            first = next(k for k in copy if k != "seq" or table != "raw_events")
+            copy |= {first: _changed(copy[first])}
             cols = ", ".join(copy)
             cur = conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(copy))})",
                                list(copy.values()))

@@ -160,7 +160,7 @@ async def test_api_answers_503_on_a_full_disk(small_disk: Path) -> None:
 @pytest.fixture(params=["current", "version 2"])
 def read_only_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """The demo store on read-only media: made by this version, or in the version 2 layout (which
-    cannot be upgraded there, and is read as it is)."""
+    cannot be upgraded there)."""
     media = tmp_path / "media"
     _mount(media, "16m")
     try:
@@ -177,9 +177,20 @@ def read_only_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[s
         _umount(media)
 
 
-def test_a_store_on_read_only_media_can_be_read_and_verified(read_only_copy: str) -> None:
+def test_a_store_on_read_only_media_can_be_read_and_verified(
+    read_only_copy: str, request: pytest.FixtureRequest
+) -> None:
     url = read_only_copy
     env = clean_env()
+    if request.node.callspec.params["read_only_copy"] == "version 2":
+        # Its edges are keyed by text ids, which this version's queries do not read: the error says
+        # what to do, and the file is left as it was.
+        before = (Path(url.removeprefix("sqlite:///"))).read_bytes()
+        show = lineage("show", "model:ml/churn-classifier@3", "--store", url, env=env)
+        assert show.returncode == 3 and "error [BACKEND_UNAVAILABLE]" in show.stderr, show.stderr
+        assert "read-only media" in show.stderr and "copy the store files to writable storage" in show.stderr
+        assert Path(url.removeprefix("sqlite:///")).read_bytes() == before
+        return
     show = lineage("show", "model:ml/churn-classifier@3", "--store", url, env=env)
     assert show.returncode == 0, show.stderr
     verify = lineage("audit", "verify", "--store", url, env=env)

@@ -37,7 +37,7 @@ def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     conn = sqlite3.connect(path)
     try:
         out = {}
-        for table, key in [("nodes", "id"), ("node_revisions", "node_id"), ("edges", "src, type, dst")]:
+        for table, key in [("nodes", "id"), ("node_revisions", "node_id"), ("edges", "src_n, type, dst_n")]:
             rows = conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
             # recorded_at differs between the two stores; every other value and its type must not
             out[table] = [tuple((type(v).__name__, v) for v in r) for r in rows]
@@ -47,7 +47,7 @@ def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def strip_times(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
-    columns = {"nodes": 7, "node_revisions": 1, "edges": 7}  # recorded_at
+    columns = {"nodes": 8, "node_revisions": 1, "edges": 7}  # recorded_at
     return {t: [r[: columns[t]] + r[columns[t] + 1 :] for r in rs] for t, rs in rows.items()}
 
 
