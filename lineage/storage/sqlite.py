@@ -226,12 +226,12 @@ def _column(i: int) -> str:
 
 
 _NODES_FROM_JSON = (
-    "INSERT INTO nodes (id, kind, namespace, name, version, properties, event_time, recorded_at, recorded_by) "
-    f"SELECT {', '.join(_column(i) for i in range(7))}, ?2, ?3 FROM json_each(?1)"
+    "INSERT INTO nodes (n, id, kind, namespace, name, version, properties, event_time, recorded_at, recorded_by) "
+    f"SELECT {', '.join(_column(i) for i in range(8))}, ?2, ?3 FROM json_each(?1)"
 )
 _REVISIONS_FROM_JSON = (
     "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
-    f"SELECT {_column(0)}, ?2, ?3, {_column(5)}, {_column(6)} FROM json_each(?1)"
+    f"SELECT {_column(1)}, ?2, ?3, {_column(6)}, {_column(7)} FROM json_each(?1)"
 )
 _EDGES_FROM_JSON = (
     "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, recorded_by) "
@@ -261,6 +261,8 @@ class _Tx:
         # Nodes read in this transaction, until it writes them: a group of OpenLineage events reads
         # the same jobs and dataset versions again and again. Readers never change what they get.
         self._nodes: dict[str, StoredNode | None] = {}
+        # The numbers of nodes this transaction inserted (their edges, in the same batch, need them).
+        self._numbered: dict[str, int] = {}
 
     def _last(self) -> tuple[int, str, int | None]:
         if self._head is None:
@@ -333,7 +335,7 @@ class _Tx:
             self._nodes.pop(n.id, None)
         t = to_us(at)
         # In key order: each B-tree insert lands next to the previous one (a quarter faster).
-        rows = sorted(
+        ordered = sorted(
             (
                 n.id,
                 str(n.kind),
@@ -345,20 +347,25 @@ class _Tx:
             )
             for n in nodes
         )
+        # Numbered here, in key order after the last number given, so that their edges need not
+        # look them up. Nodes are never deleted, so a number is never given twice.
+        last = self.c.execute("SELECT max(n) FROM nodes").fetchone()[0] or 0
+        rows = [(last + 1 + i, *r) for i, r in enumerate(ordered)]
+        self._numbered.update((r[1], r[0]) for r in rows)
         text = _rows_json(rows)
         if text is not None:
             self.c.execute(_NODES_FROM_JSON, (text, t, by))
             self.c.execute(_REVISIONS_FROM_JSON, (text, t, by))
             return
         self.c.executemany(
-            "INSERT INTO nodes (id, kind, namespace, name, version, properties, event_time, recorded_at, "
-            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO nodes (n, id, kind, namespace, name, version, properties, event_time, recorded_at, "
+            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*r, t, by) for r in rows],
         )
         self.c.executemany(
             "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
             "VALUES (?, ?, ?, ?, ?)",
-            [(r[0], t, by, r[5], r[6]) for r in rows],
+            [(r[1], t, by, r[6], r[7]) for r in rows],
         )
 
     def update_nodes(
@@ -406,7 +413,11 @@ class _Tx:
 
     def _numbers(self, ids: set[str]) -> dict[str, int]:
         """Each node's number; every id must name a node (the write rules checked it)."""
-        numbers: dict[str, int] = dict(self.c.execute(_NUMBERS, (_json(sorted(ids)),)).fetchall())
+        known = self._numbered
+        numbers = {i: known[i] for i in ids if i in known}
+        if len(numbers) < len(ids):
+            rest = sorted(ids - numbers.keys())
+            numbers.update(self.c.execute(_NUMBERS, (_json(rest),)).fetchall())
         missing = ids - numbers.keys()
         if missing:
             raise ValidationError(f"edge endpoint {min(missing)!r} is not a node of the store")

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 _HEAD = "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1"
 _EDGE_ROW = "SELECT s.id, e.type, d.id, e.src_kind, e.dst_kind, e.recorded_at, e.retracted_at"
-_ALL_EDGES = (
-    f"{_EDGE_ROW} FROM edges e CROSS JOIN nodes s ON s.n = e.src_n CROSS JOIN nodes d ON d.n = e.dst_n"
-)
+#: A full load reads the nodes' numbers once and the edges as stored (a join would look up two
+#: nodes per edge in the store: 1.4x the load time at 1M nodes).
+_NODE_NUMBERS = "SELECT n, id FROM nodes"
+_ALL_EDGES = "SELECT src_n, type, dst_n, src_kind, dst_kind, recorded_at, retracted_at FROM edges"
 _EDGES_TOUCHING = (
     f"{_EDGE_ROW} FROM json_each(:ids) f CROSS JOIN nodes s ON s.id = f.value "
     "CROSS JOIN edges e ON e.src_n = s.n CROSS JOIN nodes d ON d.n = e.dst_n UNION ALL "
@@ -51,6 +52,16 @@ CHUNK = 100_000
 MAX_SUBJECTS = 200_000
 
 
+def _ids_by_number(conn: sqlite3.Connection) -> list[str]:
+    """Node ids at their numbers ("" where none): numbers are dense, so a list is the smallest map."""
+    top = conn.execute("SELECT max(n) FROM nodes").fetchone()[0] or 0
+    ids = [""] * (top + 1)
+    for n, node_id in conn.execute(_NODE_NUMBERS):
+        if n >= 0:
+            ids[n] = node_id
+    return ids
+
+
 class SQLiteIndexFeed:
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
@@ -66,9 +77,19 @@ class SQLiteIndexFeed:
             try:
                 conn.execute("BEGIN")  # one read snapshot for the head and the edges
                 row = conn.execute(_HEAD).fetchone()
+                ids = _ids_by_number(conn)
+                top = len(ids)
                 cursor = conn.execute(_ALL_EDGES)
                 while rows := cursor.fetchmany(CHUNK):
-                    consume(rows)
+                    # An edge whose number names no node (an edited file) is left out, as a join would.
+                    consume(
+                        [
+                            (si, t, di, sk, dk, r, x)
+                            for s, t, d, sk, dk, r, x in rows
+                            if 0 <= s < top and 0 <= d < top and (si := ids[s]) and (di := ids[d])
+                        ]
+                    )
+                del ids
                 conn.execute("COMMIT")
             finally:
                 conn.close()
