@@ -1,6 +1,7 @@
 """The embedded store's two edge B-trees (``edges`` and its index ``edges_in``) filled with the
-generated graph's edges, keyed by the text ids the store uses against integer ids (a node's number
-in order of first appearance, as a surrogate key would be), in batches as ``register`` writes them.
+generated graph's edges, keyed by text ids (as stores up to version 3 kept them) against integer
+ids (a node's number in order of first appearance, as version 4 keys them), in batches as
+``register`` writes them.
 
     python bench/edge_keys.py [--nodes 1000000] [--keys text,int] [--repeat 2]
 
