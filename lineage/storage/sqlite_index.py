@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lineage.errors import BackendUnavailableError
 from lineage.storage.index import Changes, EdgeRow, Fact, is_production_env
@@ -52,14 +52,30 @@ CHUNK = 100_000
 MAX_SUBJECTS = 200_000
 
 
-def _ids_by_number(conn: sqlite3.Connection) -> list[str]:
-    """Node ids at their numbers ("" where none): numbers are dense, so a list is the smallest map."""
-    top = conn.execute("SELECT max(n) FROM nodes").fetchone()[0] or 0
-    ids = [""] * (top + 1)
+def _ids_by_number(conn: sqlite3.Connection) -> list[str] | dict[int, str]:
+    """Node ids by their numbers. The store numbers nodes 1, 2, 3...: a list, "" where none, is the
+    smallest map. Numbers far apart (an edited file) get a dict instead of a list that large."""
+    top, count = conn.execute("SELECT max(n), count(*) FROM nodes").fetchone()
+    if top is not None and top > 2 * count + 1024:
+        return dict(conn.execute(_NODE_NUMBERS).fetchall())
+    ids = [""] * ((top or 0) + 1)
     for n, node_id in conn.execute(_NODE_NUMBERS):
         if n >= 0:
             ids[n] = node_id
     return ids
+
+
+def _named(rows: list[Any], ids: list[str] | dict[int, str]) -> list[EdgeRow]:
+    """Edge rows with their nodes' ids. An edge whose number names no node (an edited file) is left
+    out, as a join would leave it out."""
+    if isinstance(ids, dict):
+        return [(ids[s], t, ids[d], sk, dk, r, x) for s, t, d, sk, dk, r, x in rows if s in ids and d in ids]
+    top = len(ids)
+    return [
+        (si, t, di, sk, dk, r, x)
+        for s, t, d, sk, dk, r, x in rows
+        if 0 <= s < top and 0 <= d < top and (si := ids[s]) and (di := ids[d])
+    ]
 
 
 class SQLiteIndexFeed:
@@ -78,17 +94,9 @@ class SQLiteIndexFeed:
                 conn.execute("BEGIN")  # one read snapshot for the head and the edges
                 row = conn.execute(_HEAD).fetchone()
                 ids = _ids_by_number(conn)
-                top = len(ids)
                 cursor = conn.execute(_ALL_EDGES)
                 while rows := cursor.fetchmany(CHUNK):
-                    # An edge whose number names no node (an edited file) is left out, as a join would.
-                    consume(
-                        [
-                            (si, t, di, sk, dk, r, x)
-                            for s, t, d, sk, dk, r, x in rows
-                            if 0 <= s < top and 0 <= d < top and (si := ids[s]) and (di := ids[d])
-                        ]
-                    )
+                    consume(_named(rows, ids))
                 del ids
                 conn.execute("COMMIT")
             finally:
