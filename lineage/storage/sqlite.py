@@ -580,16 +580,24 @@ class SQLiteStore(GraphStore):
                     f"to schema {SCHEMA_VERSION}: copy the store files to writable storage and open the copy"
                 )
             if not (self.read_only and stored is not None) and not _schema_applied(conn):
-                with self._immediate(conn):
-                    upgrade(conn)
-                    for statement in DDL.split(";\n"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(
-                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
-                    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_ddl', ?)", (_DDL_DIGEST,))
+                # Rebuilding an older store's tables sorts every row into new indexes: in temporary
+                # files, not in memory, so that a large store's upgrade does not hold it all in RAM.
+                conn.execute("PRAGMA temp_store=FILE")
+                try:
+                    with self._immediate(conn):
+                        upgrade(conn)
+                        for statement in DDL.split(";\n"):
+                            if statement.strip():
+                                conn.execute(statement)
+                        conn.execute(
+                            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                            (str(SCHEMA_VERSION),),
+                        )
+                        conn.execute(
+                            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_ddl', ?)", (_DDL_DIGEST,)
+                        )
+                finally:
+                    conn.execute("PRAGMA temp_store=MEMORY")
         except sqlite3.DatabaseError as exc:
             raise BackendUnavailableError(f"cannot open store {url!r}: {exc}") from None
 

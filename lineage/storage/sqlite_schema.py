@@ -23,6 +23,7 @@ release: it is refused rather than rewritten to this schema.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 SCHEMA_VERSION = 4
 
@@ -146,13 +147,13 @@ _NODE_COLUMNS = (
 #: Version 3 nodes keep their rowids as numbers; version 2 nodes (no rowid) are numbered as recorded.
 _NUMBER_NODES = _NODE_COLUMNS.format(n="rowid") + "ORDER BY rowid"
 _NUMBER_NODES_V2 = _NODE_COLUMNS.format(n="NULL") + "ORDER BY recorded_at, id"
-#: An edge whose endpoint is not a node fails the NOT NULL: the upgrade then stops, changing
-#: nothing, rather than drop the edge.
+#: Edges in their new key order without a sort (which would hold every edge in memory): nodes in
+#: number order, each one's edges from the old key's index on ``src``.
 _KEY_EDGES = (
     "INSERT INTO edges_new (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, "
     "recorded_by, retracted_at, retracted_by, retract_reason) SELECT s.n, e.type, d.n, e.src_kind, e.dst_kind, "
     "e.properties, e.event_time, e.recorded_at, e.recorded_by, e.retracted_at, e.retracted_by, e.retract_reason "
-    "FROM edges e LEFT JOIN nodes s ON s.id = e.src LEFT JOIN nodes d ON d.id = e.dst ORDER BY 1, 2, 3"
+    "FROM nodes s CROSS JOIN edges e ON e.src = s.id LEFT JOIN nodes d ON d.id = e.dst ORDER BY s.n"
 )
 _TABLES = {"nodes": _NODES, "node_revisions": _NODE_REVISIONS, "edges": _EDGES}
 
@@ -166,10 +167,23 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
 
 
-def _replace(conn: sqlite3.Connection, table: str, fill: str) -> None:
+def _every_edge_kept(conn: sqlite3.Connection) -> None:
+    """An edge whose endpoint is not a node (an edited file) stops the upgrade, which then changes
+    nothing, rather than be dropped: a missing target fails the NOT NULL, a missing source is
+    counted here."""
+    old, new = conn.execute("SELECT (SELECT count(*) FROM edges), (SELECT count(*) FROM edges_new)").fetchone()
+    if old != new:
+        raise sqlite3.IntegrityError(f"{old - new} edge(s) name a source that is not a node: upgrade stopped")
+
+
+def _replace(
+    conn: sqlite3.Connection, table: str, fill: str, check: Callable[[sqlite3.Connection], None] | None = None
+) -> None:
     """Rebuild ``table`` in this version's layout, filled by ``fill`` (an INSERT into ``<table>_new``)."""
     conn.execute(f"CREATE TABLE {table}_new {_TABLES[table]}")
     conn.execute(fill)
+    if check is not None:
+        check(conn)
     conn.execute(f"DROP TABLE {table}")
     conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
 
@@ -184,7 +198,7 @@ def upgrade(conn: sqlite3.Connection) -> None:
     if nodes and "n" not in _columns(conn, "nodes"):  # version 3 or earlier
         _replace(conn, "nodes", _NUMBER_NODES_V2 if "WITHOUT ROWID" in nodes else _NUMBER_NODES)
     if _table_sql(conn, "edges") and "src_n" not in _columns(conn, "edges"):
-        _replace(conn, "edges", _KEY_EDGES)
+        _replace(conn, "edges", _KEY_EDGES, check=_every_edge_kept)
     audit = _columns(conn, "audit")
     if audit and "writes" not in audit:  # a version 1 store
         conn.execute("ALTER TABLE audit ADD COLUMN writes TEXT")

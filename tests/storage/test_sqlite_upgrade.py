@@ -162,16 +162,21 @@ def test_an_older_store_is_rebuilt_as_version_4_keeping_every_row(tmp_path: Path
         assert _node_numbers(path, "n") == rowids
 
 
-def test_an_edge_to_a_missing_node_stops_the_upgrade_and_changes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("end", "error"),
+    [("dst", "NOT NULL constraint failed: edges_new"), ("src", "1 edge.s. name a source that is not a node")],
+)
+def test_an_edge_to_a_missing_node_stops_the_upgrade_and_changes_nothing(tmp_path: Path, end: str, error: str) -> None:
     path = tmp_path / "v3.db"
     _populated(path)
     as_version_3(path)
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("INSERT INTO edges SELECT src, type, 'dataset:gone/nowhere@1', src_kind, dst_kind, properties, "
+    src, dst = ("src", "'dataset:gone/nowhere@1'") if end == "dst" else ("'dataset:gone/nowhere@1'", "dst")
+    conn.execute(f"INSERT INTO edges SELECT {src}, type, {dst}, src_kind, dst_kind, properties, "
                  "event_time, recorded_at, recorded_by, NULL, NULL, NULL FROM edges LIMIT 1")  # fmt: skip
     conn.close()
     before = path.read_bytes()
-    with pytest.raises(BackendUnavailableError, match="NOT NULL constraint failed: edges_new"):
+    with pytest.raises(BackendUnavailableError, match=error):
         open_store(f"sqlite:///{path}")
     assert _layout(path)["version"] == "3" and "src_n" not in _layout(path)["tables"]["edges"]
     assert path.read_bytes() == before
