@@ -68,14 +68,17 @@ def _ids_by_number(conn: sqlite3.Connection) -> list[str] | dict[int, str]:
 def _named(rows: list[Any], ids: list[str] | dict[int, str]) -> list[EdgeRow]:
     """Edge rows with their nodes' ids. An edge whose number names no node (an edited file) is left
     out, as a join would leave it out."""
-    if isinstance(ids, dict):
-        return [(ids[s], t, ids[d], sk, dk, r, x) for s, t, d, sk, dk, r, x in rows if s in ids and d in ids]
-    top = len(ids)
-    return [
-        (si, t, di, sk, dk, r, x)
-        for s, t, d, sk, dk, r, x in rows
-        if 0 <= s < top and 0 <= d < top and (si := ids[s]) and (di := ids[d])
-    ]
+    if isinstance(ids, list):
+        top = len(ids)
+        try:
+            return [
+                (si, t, di, sk, dk, r, x)
+                for s, t, d, sk, dk, r, x in rows
+                if 0 <= s < top and 0 <= d < top and (si := ids[s]) and (di := ids[d])
+            ]
+        except TypeError:  # a number edited into text or a fraction
+            ids = {n: i for n, i in enumerate(ids) if i}
+    return [(ids[s], t, ids[d], sk, dk, r, x) for s, t, d, sk, dk, r, x in rows if s in ids and d in ids]
 
 
 class SQLiteIndexFeed:

@@ -139,14 +139,14 @@ _COPY_REVISIONS = (
     "INSERT INTO node_revisions_new SELECT node_id, recorded_at, recorded_by, properties, event_time "
     "FROM node_revisions ORDER BY recorded_at"
 )
-_NODE_COLUMNS = (
+_COPY_NODES = (
     "INSERT INTO nodes_new (n, id, kind, namespace, name, version, properties, event_time, recorded_at, "
     "recorded_by, retracted_at, retracted_by, retract_reason) SELECT {n}, id, kind, namespace, name, version, "
     "properties, event_time, recorded_at, recorded_by, retracted_at, retracted_by, retract_reason FROM nodes "
 )
 #: Version 3 nodes keep their rowids as numbers; version 2 nodes (no rowid) are numbered as recorded.
-_NUMBER_NODES = _NODE_COLUMNS.format(n="rowid") + "ORDER BY rowid"
-_NUMBER_NODES_V2 = _NODE_COLUMNS.format(n="NULL") + "ORDER BY recorded_at, id"
+_NUMBER_NODES = _COPY_NODES.format(n="rowid") + "ORDER BY rowid"
+_NUMBER_NODES_V2 = _COPY_NODES.format(n="NULL") + "ORDER BY recorded_at, id"
 #: Edges in their new key order without a sort (which would hold every edge in memory): nodes in
 #: number order, each one's edges from the old key's index on ``src``.
 _KEY_EDGES = (

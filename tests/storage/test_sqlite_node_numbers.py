@@ -64,8 +64,8 @@ def test_nodes_are_numbered_in_order_and_edges_name_them_by_number(
     assert len(stored) == 5 and sum(r for *_, r in stored) == 2  # c's two edges retracted with it
 
 
-@pytest.mark.parametrize("new_number", [10**12, 1_000], ids=["far", "near"])
-def test_an_edge_whose_number_names_no_node_is_left_out_of_every_walk(tmp_path: Path, new_number: int) -> None:
+@pytest.mark.parametrize("new_number", [10**12, 1_000, "c", 2.5], ids=["far", "near", "text", "fraction"])
+def test_an_edge_whose_number_names_no_node_is_left_out_of_every_walk(tmp_path: Path, new_number: object) -> None:
     path = tmp_path / "s.db"
     url = f"sqlite:///{path}"
     chain = "abcdef"
@@ -73,7 +73,13 @@ def test_an_edge_whose_number_names_no_node_is_left_out_of_every_walk(tmp_path: 
         s.register(mk([ds(n) for n in chain], [feeds(x, y) for x, y in pairwise(chain)]),
                    principal=PRINCIPAL, source="test")  # fmt: skip
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("UPDATE nodes SET n = ? WHERE id = ?", (new_number, did("c")))  # b->c and c->d now dangle
+    if isinstance(new_number, int):
+        conn.execute("UPDATE nodes SET n = ? WHERE id = ?", (new_number, did("c")))  # b->c and c->d now dangle
+    else:  # the edges' numbers edited instead (a node's number must be an integer)
+        conn.execute("UPDATE edges SET src_n = ? WHERE src_n = (SELECT n FROM nodes WHERE id = ?)",
+                     (new_number, did("c")))  # fmt: skip
+        conn.execute("UPDATE edges SET dst_n = ? WHERE dst_n = (SELECT n FROM nodes WHERE id = ?)",
+                     (new_number, did("c")))  # fmt: skip
     conn.close()
     with open_store(url) as s:
         for start in chain:
