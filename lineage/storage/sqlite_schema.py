@@ -14,7 +14,8 @@ Version 4 numbers nodes (``nodes.n``, an ``INTEGER PRIMARY KEY``: stable, never 
 hold keys of a few bytes, not two ids of tens of bytes each, and a batch's new edges land at the end
 of the trees (its nodes' numbers are the newest) instead of at random pages throughout: at a million
 nodes the edge inserts were most of a bulk batch's time (bench/edge_keys.py). Reads join ``nodes``
-on its number to get the ids back.
+on its number to get the ids back. Version 4 also drops two indexes of ``nodes`` that no query
+used, on ``name`` and on ``(namespace, name)``.
 
 A store whose ``meta.schema_version`` is later than :data:`SCHEMA_VERSION` was written by a newer
 release: it is refused rather than rewritten to this schema.
@@ -70,8 +71,6 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE IF NOT EXISTS nodes {_NODES};
 CREATE INDEX IF NOT EXISTS nodes_kind ON nodes (kind, id);
-CREATE INDEX IF NOT EXISTS nodes_ns_name ON nodes (namespace, name);
-CREATE INDEX IF NOT EXISTS nodes_name ON nodes (name);
 CREATE INDEX IF NOT EXISTS nodes_recorded ON nodes (recorded_at);
 
 CREATE TABLE IF NOT EXISTS node_revisions {_NODE_REVISIONS};
@@ -199,6 +198,10 @@ def upgrade(conn: sqlite3.Connection) -> None:
         _replace(conn, "nodes", _NUMBER_NODES_V2 if "WITHOUT ROWID" in nodes else _NUMBER_NODES)
     if _table_sql(conn, "edges") and "src_n" not in _columns(conn, "edges"):
         _replace(conn, "edges", _KEY_EDGES, check=_every_edge_kept)
+    # No query reads these two (search folds case, listing walks ids in order); each cost a random
+    # insert per node.
+    conn.execute("DROP INDEX IF EXISTS nodes_ns_name")
+    conn.execute("DROP INDEX IF EXISTS nodes_name")
     audit = _columns(conn, "audit")
     if audit and "writes" not in audit:  # a version 1 store
         conn.execute("ALTER TABLE audit ADD COLUMN writes TEXT")
