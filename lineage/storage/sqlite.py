@@ -443,23 +443,17 @@ class _Tx:
     def retract_node(self, node_id: str, at: datetime, by: str, reason: str) -> list[tuple[str, EdgeType, str]]:
         self._nodes.pop(node_id, None)
         t = to_us(at)
-        self.c.execute(
-            "UPDATE nodes SET retracted_at = ?, retracted_by = ?, retract_reason = ? WHERE id = ?",
+        (number,) = self.c.execute(
+            "UPDATE nodes SET retracted_at = ?, retracted_by = ?, retract_reason = ? WHERE id = ? RETURNING n",
             (t, by, reason, node_id),
-        )
-        number = self._numbers({node_id})[node_id]
+        ).fetchone()
         rows = self.c.execute(
             "UPDATE edges SET retracted_at = ?, retracted_by = ?, retract_reason = ? "
-            "WHERE (src_n = ? OR dst_n = ?) AND retracted_at IS NULL RETURNING src_n, type, dst_n",
+            "WHERE (src_n = ? OR dst_n = ?) AND retracted_at IS NULL RETURNING "
+            "(SELECT id FROM nodes WHERE n = src_n), type, (SELECT id FROM nodes WHERE n = dst_n)",
             (t, by, node_retraction_reason(node_id, reason), number, number),
         ).fetchall()
-        ids = dict(
-            self.c.execute(
-                "SELECT n.n, n.id FROM json_each(?) f CROSS JOIN nodes n ON n.n = f.value",
-                (_json(sorted({n for r in rows for n in (r[0], r[2])})),),
-            ).fetchall()
-        )
-        return [(ids[r[0]], _EDGE[r[1]], ids[r[2]]) for r in rows]
+        return [(r[0], _EDGE[r[1]], r[2]) for r in rows]
 
     def retract_edge(self, key: tuple[str, EdgeType, str], at: datetime, by: str, reason: str) -> None:
         self.c.execute(
