@@ -355,6 +355,19 @@ class WriteTx(Protocol):
     def removed_annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
         """Values of one annotation key that were on each node and were removed (retracted)."""
 
+    def stage_rows(
+        self,
+        nodes: Sequence[NewNode],
+        updates: Sequence[tuple[str, dict[str, Any], datetime | None]],
+        edges: Sequence[NewEdge],
+        owners: Sequence[tuple[str, str, str]],
+        at: datetime,
+        by: str,
+    ) -> Callable[[], None]:
+        """What ``insert_nodes``, ``update_nodes``, ``insert_edges`` and ``add_annotations`` write,
+        in that order, made ready here: the call returned writes it, leaving the transaction's
+        other work undone, and may run on another thread (while the audit entry is computed)."""
+
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None: ...
 
     def update_nodes(

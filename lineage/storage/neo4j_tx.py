@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, LiteralString
 
@@ -110,6 +110,23 @@ class Neo4jWriteTx:
             for node_id, value in self.rows(q.TX_REMOVED_ANNOTATIONS, ids=list(chunk), key=key):
                 out.setdefault(node_id, set()).add(value)
         return out
+
+    def stage_rows(
+        self,
+        nodes: Sequence[NewNode],
+        updates: Sequence[tuple[str, dict[str, Any], datetime | None]],
+        edges: Sequence[NewEdge],
+        owners: Sequence[tuple[str, str, str]],
+        at: datetime,
+        by: str,
+    ) -> Callable[[], None]:
+        def send() -> None:
+            self.insert_nodes(nodes, at, by)
+            self.update_nodes(updates, at, by)
+            self.insert_edges(edges, at, by)
+            self.add_annotations(owners, at, by)
+
+        return send
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}

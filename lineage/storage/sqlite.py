@@ -239,6 +239,10 @@ _EDGES_FROM_JSON = (
 )
 
 
+def _nothing() -> None:
+    return None
+
+
 def _rows_json(rows: list[tuple[Any, ...]]) -> str | None:
     """Rows of text, integers and nulls as one JSON array for ``json_each``; None when there are
     few (a statement per row costs less then) or orjson is absent or refuses a value."""
@@ -328,12 +332,37 @@ class _Tx:
             out.setdefault(node_id, set()).add(value)
         return out
 
+    def stage_rows(
+        self,
+        nodes: Sequence[NewNode],
+        updates: Sequence[tuple[str, dict[str, Any], datetime | None]],
+        edges: Sequence[NewEdge],
+        owners: Sequence[tuple[str, str, str]],
+        at: datetime,
+        by: str,
+    ) -> Callable[[], None]:
+        # The rows of new nodes and edges (most of a large write) are built, numbered and encoded
+        # here; what is returned mostly runs SQL, which releases Python's global lock.
+        t = to_us(at)
+        send_nodes = self._stage_nodes(nodes, t, by)
+        send_edges = self._stage_edges(edges, t, by)
+
+        def send() -> None:
+            send_nodes()
+            self.update_nodes(updates, at, by)
+            send_edges()
+            self.add_annotations(owners, at, by)
+
+        return send
+
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
+        self._stage_nodes(nodes, to_us(at), by)()
+
+    def _stage_nodes(self, nodes: Sequence[NewNode], t: int, by: str) -> Callable[[], None]:
         if not nodes:
-            return
+            return _nothing
         for n in nodes:
             self._nodes.pop(n.id, None)
-        t = to_us(at)
         # In key order: each B-tree insert lands next to the previous one (a quarter faster).
         ordered = sorted(
             (
@@ -352,21 +381,31 @@ class _Tx:
         last = self.c.execute("SELECT max(n) FROM nodes").fetchone()[0] or 0
         rows = [(last + 1 + i, *r) for i, r in enumerate(ordered)]
         self._numbered.update((r[1], r[0]) for r in rows)
+        c = self.c
         text = _rows_json(rows)
         if text is not None:
-            self.c.execute(_NODES_FROM_JSON, (text, t, by))
-            self.c.execute(_REVISIONS_FROM_JSON, (text, t, by))
-            return
-        self.c.executemany(
-            "INSERT INTO nodes (n, id, kind, namespace, name, version, properties, event_time, recorded_at, "
-            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*r, t, by) for r in rows],
-        )
-        self.c.executemany(
-            "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(r[1], t, by, r[6], r[7]) for r in rows],
-        )
+
+            def send_text() -> None:
+                c.execute(_NODES_FROM_JSON, (text, t, by))
+                c.execute(_REVISIONS_FROM_JSON, (text, t, by))
+
+            return send_text
+        node_rows = [(*r, t, by) for r in rows]
+        revision_rows = [(r[1], t, by, r[6], r[7]) for r in rows]
+
+        def send_rows() -> None:
+            c.executemany(
+                "INSERT INTO nodes (n, id, kind, namespace, name, version, properties, event_time, recorded_at, "
+                "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                node_rows,
+            )
+            c.executemany(
+                "INSERT INTO node_revisions (node_id, recorded_at, recorded_by, properties, event_time) "
+                "VALUES (?, ?, ?, ?, ?)",
+                revision_rows,
+            )
+
+        return send_rows
 
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
@@ -385,11 +424,13 @@ class _Tx:
         )
 
     def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
+        self._stage_edges(edges, to_us(at), by)()
+
+    def _stage_edges(self, edges: Sequence[NewEdge], t: int, by: str) -> Callable[[], None]:
         if not edges:
-            return
-        t = to_us(at)
+            return _nothing
         numbers = self._numbers({i for e in edges for i in (e.source, e.target)})
-        rows = sorted(  # in key order, as insert_nodes
+        rows = sorted(  # in key order, as the nodes
             (
                 numbers[e.source],
                 str(e.type),
@@ -401,15 +442,24 @@ class _Tx:
             )
             for e in edges
         )
+        c = self.c
         text = _rows_json(rows)
         if text is not None:
-            self.c.execute(_EDGES_FROM_JSON, (text, t, by))
-            return
-        self.c.executemany(
-            "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, "
-            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*r, t, by) for r in rows],
-        )
+
+            def send_text() -> None:
+                c.execute(_EDGES_FROM_JSON, (text, t, by))
+
+            return send_text
+        edge_rows = [(*r, t, by) for r in rows]
+
+        def send_rows() -> None:
+            c.executemany(
+                "INSERT INTO edges (src_n, type, dst_n, src_kind, dst_kind, properties, event_time, recorded_at, "
+                "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                edge_rows,
+            )
+
+        return send_rows
 
     def _numbers(self, ids: set[str]) -> dict[str, int]:
         """Each node's number; every id must name a node (the write rules checked it)."""

@@ -7,7 +7,7 @@ the stored graph, and either writes all of it plus one audit entry, or raises an
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -330,19 +330,22 @@ def register_in(
         return result
     at = tx.now()
     head = tx.audit_head()
+    send = _stage(tx, plan, at, principal)
     if len(plan.new_nodes) + len(plan.new_edges) < OVERLAP_MIN:
-        _write_plan(tx, plan, at, principal)
+        send()
         entry = _register_entry(head, batch, plan, result, at, principal, source, about)
     else:
         # The rows go to the database from a second thread while this one computes the audit
         # digests: the database's own work (SQLite's B-trees, Neo4j's round trips) runs without the
-        # GIL, so on two cores the two overlap. The entry is appended only once every row is in,
-        # and leaving the pool waits for the rows even when this thread fails, so the transaction
-        # is committed or rolled back only when nothing else is using it.
+        # GIL, so on two cores the two overlap. The rows were built and encoded above, on this
+        # thread, so the second one mostly waits on the database rather than on the GIL. The entry
+        # is appended only once every row is in, and leaving the pool waits for the rows even when
+        # this thread fails, so the transaction is committed or rolled back only when nothing else
+        # is using it.
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1, thread_name_prefix="lineage-write") as pool:
-            rows = pool.submit(_write_plan, tx, plan, at, principal)
+            rows = pool.submit(send)
             entry = _register_entry(head, batch, plan, result, at, principal, source, about)
             rows.result()
     _append(tx, entry, result, at)
@@ -353,11 +356,9 @@ def register_in(
 OVERLAP_MIN = 2_000
 
 
-def _write_plan(tx: WriteTx, plan: _Plan, at: Any, principal: str) -> None:
-    tx.insert_nodes(plan.new_nodes, at, principal)
-    tx.update_nodes(plan.updates, at, principal)
-    tx.insert_edges(plan.new_edges, at, principal)
-    tx.add_annotations(plan.owners, at, principal)
+def _stage(tx: WriteTx, plan: _Plan, at: Any, principal: str) -> Callable[[], None]:
+    """The plan's rows made ready for the store; the call returned writes them."""
+    return tx.stage_rows(plan.new_nodes, plan.updates, plan.new_edges, plan.owners, at, principal)
 
 
 def _register_entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -91,16 +92,21 @@ def test_large_batch_that_fails_while_writing_rows_writes_nothing(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = store.counts()
-    real = write_rules._write_plan
+    real = write_rules._stage
 
-    def half(tx: Any, plan: Any, at: Any, principal: str) -> None:
-        tx.insert_nodes(plan.new_nodes, at, principal)
-        raise RuntimeError("connection lost")
+    def half(tx: Any, plan: Any, at: Any, principal: str) -> Callable[[], None]:
+        real(tx, plan, at, principal)  # staged as usual, never sent
 
-    monkeypatch.setattr(write_rules, "_write_plan", half)
+        def nodes_then_fail() -> None:  # on the write thread, as the real rows go
+            tx.insert_nodes(plan.new_nodes, at, principal)
+            raise RuntimeError("connection lost")
+
+        return nodes_then_fail
+
+    monkeypatch.setattr(write_rules, "_stage", half)
     nodes, edges = large()
     with pytest.raises(RuntimeError, match="connection lost"):
         store.register(parse_batch({"nodes": nodes, "edges": edges}), principal=PRINCIPAL, source="test")
-    monkeypatch.setattr(write_rules, "_write_plan", real)
+    monkeypatch.setattr(write_rules, "_stage", real)
     assert store.counts() == before
     assert store.get_nodes([nid(nodes[-1])]) == {}
