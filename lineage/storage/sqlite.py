@@ -238,6 +238,11 @@ _EDGES_FROM_JSON = (
     f"SELECT {', '.join(_column(i) for i in range(7))}, ?2, ?3 FROM json_each(?1)"
 )
 
+#: In key order, as the rows of nodes and edges: each insert lands next to the one before.
+_SUBJECTS_FROM_JSON = (
+    "INSERT OR IGNORE INTO audit_subjects (subject, seq) SELECT value, ?2 FROM json_each(?1) ORDER BY value"
+)
+
 
 def _nothing() -> None:
     return None
@@ -515,6 +520,7 @@ class _Tx:
 
     def append_audit(self, entry: AuditEntry) -> None:
         self._head = None  # read again if asked: the insert below may still fail
+        subjects = _json(list(entry.subjects))
         self.c.execute(
             "INSERT INTO audit (seq, at, principal, source, action, subjects, payload, payload_digest, "
             "prev_hash, hash, writes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -524,7 +530,7 @@ class _Tx:
                 entry.principal,
                 entry.source,
                 entry.action,
-                _json(list(entry.subjects)),
+                subjects,
                 entry.payload_text(),
                 entry.payload_digest,
                 entry.prev_hash,
@@ -532,10 +538,13 @@ class _Tx:
                 _json(entry.writes) if entry.writes is not None else None,
             ),
         )
-        self.c.executemany(
-            "INSERT OR IGNORE INTO audit_subjects (subject, seq) VALUES (?, ?)",
-            [(s, entry.seq) for s in sorted(entry.subjects)],
-        )
+        if len(entry.subjects) >= JSON_ROWS_MIN:  # the list just stored, read back by SQLite in one statement
+            self.c.execute(_SUBJECTS_FROM_JSON, (subjects, entry.seq))
+        else:
+            self.c.executemany(
+                "INSERT OR IGNORE INTO audit_subjects (subject, seq) VALUES (?, ?)",
+                [(s, entry.seq) for s in sorted(entry.subjects)],
+            )
         self._head = (entry.seq, entry.hash, to_us(entry.at))
 
     def put_token(self, token: TokenRecord) -> None:

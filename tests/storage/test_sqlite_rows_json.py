@@ -37,7 +37,12 @@ def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     conn = sqlite3.connect(path)
     try:
         out = {}
-        for table, key in [("nodes", "id"), ("node_revisions", "node_id"), ("edges", "src_n, type, dst_n")]:
+        for table, key in [
+            ("nodes", "id"),
+            ("node_revisions", "node_id"),
+            ("edges", "src_n, type, dst_n"),
+            ("audit_subjects", "subject, seq"),
+        ]:
             rows = conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
             # recorded_at differs between the two stores; every other value and its type must not
             out[table] = [tuple((type(v).__name__, v) for v in r) for r in rows]
@@ -48,7 +53,9 @@ def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def strip_times(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
     columns = {"nodes": 8, "node_revisions": 1, "edges": 7}  # recorded_at
-    return {t: [r[: columns[t]] + r[columns[t] + 1 :] for r in rs] for t, rs in rows.items()}
+    return {
+        t: [r[: columns[t]] + r[columns[t] + 1 :] for r in rs] if t in columns else rs for t, rs in rows.items()
+    }
 
 
 def test_rows_sent_as_json_are_the_rows_sent_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,3 +71,5 @@ def test_rows_sent_as_json_are_the_rows_sent_one_by_one(tmp_path: Path, monkeypa
         found.append(strip_times(table_rows(path)))
     assert found[0] == found[1]
     assert len(found[1]["nodes"]) == len(data["nodes"]) and len(found[1]["edges"]) == len(data["edges"])
+    # every node is a subject of the registration's entry, named as stored
+    assert [r[0][1] for r in found[1]["audit_subjects"]] == sorted(r[1][1] for r in found[1]["nodes"])
