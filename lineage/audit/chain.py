@@ -29,7 +29,7 @@ def canonical(value: Any) -> bytes:
 
 
 _orjson_dumps: Callable[[Any], bytes] | None
-try:  # the server extra brings orjson; without it the standard library encodes everything
+try:  # orjson is a dependency; where it cannot be installed, the standard library encodes everything
     import orjson
 
     _OPTIONS = (
@@ -42,7 +42,7 @@ try:  # the server extra brings orjson; without it the standard library encodes 
     def _orjson_dumps(value: Any) -> bytes:
         return orjson.dumps(value, option=_OPTIONS)
 
-except ImportError:  # pragma: no cover - depends on the installed extras
+except ImportError:  # pragma: no cover - where orjson cannot be installed
     _orjson_dumps = None
 
 # Floats in orjson's text: every one holds a digit followed by ``.`` or by an exponent, which orjson

@@ -100,7 +100,7 @@ _C_CANONICAL = (
 
 
 _orjson_dumps: Callable[[Any], bytes] | None
-try:  # with the server extra: the same bytes for facts (strings, integers, null) at half the cost
+try:  # a dependency: the same bytes for facts (strings, integers, null) at half the cost
     import orjson
 
     _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -108,7 +108,7 @@ try:  # with the server extra: the same bytes for facts (strings, integers, null
     def _orjson_dumps(value: Any) -> bytes:
         return orjson.dumps(value, option=_OPTIONS)
 
-except ImportError:  # pragma: no cover - depends on the installed extras
+except ImportError:  # pragma: no cover - where orjson cannot be installed
     _orjson_dumps = None
 
 

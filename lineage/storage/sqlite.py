@@ -67,11 +67,11 @@ def _loads_json(text: str) -> Any:
 
 _orjson_loads: Callable[[str], Any] | None
 _orjson_dumps: Callable[[Any], bytes] | None
-try:  # the server extra brings orjson; without it the standard library decodes properties and
+try:  # orjson is a dependency; where it cannot be installed, the standard library decodes properties and
     # rows are written one by one
     from orjson import dumps as _orjson_dumps
     from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover - depends on the installed extras
+except ImportError:  # pragma: no cover - where orjson cannot be installed
     _orjson_loads = _orjson_dumps = None
 
 
