@@ -364,9 +364,10 @@ class WriteTx(Protocol):
         at: datetime,
         by: str,
     ) -> Callable[[], None]:
-        """What ``insert_nodes``, ``update_nodes``, ``insert_edges`` and ``add_annotations`` write,
-        in that order, made ready here: the call returned writes it, leaving the transaction's
-        other work undone, and may run on another thread (while the audit entry is computed)."""
+        """The rows ``insert_nodes``, ``update_nodes``, ``insert_edges`` and ``add_annotations``
+        would write, built here; the call returned writes them, in that order, and nothing else.
+        It may run on another thread while the caller computes the audit entry, and the caller
+        does not use the transaction until that call has returned."""
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None: ...
 
