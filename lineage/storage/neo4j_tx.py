@@ -120,15 +120,22 @@ class Neo4jWriteTx:
         at: datetime,
         by: str,
     ) -> Callable[[], None]:
+        # The parameter rows of new nodes and edges are built here; what is returned sends them.
+        send_nodes = self._stage_nodes(nodes, at, by)
+        send_edges = self._stage_edges(edges, at, by)
+
         def send() -> None:
-            self.insert_nodes(nodes, at, by)
+            send_nodes()
             self.update_nodes(updates, at, by)
-            self.insert_edges(edges, at, by)
+            send_edges()
             self.add_annotations(owners, at, by)
 
         return send
 
     def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
+        self._stage_nodes(nodes, at, by)()
+
+    def _stage_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> Callable[[], None]:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
         seq = self.head[0] + 1  # the audit entry that records this write comes next
         for n in nodes:
@@ -144,12 +151,18 @@ class Neo4jWriteTx:
             }
             row.update(search_keys(n.id, n.name))
             by_kind.setdefault(n.kind, []).append(row)
-        for kind, rows in by_kind.items():
-            for chunk in chunks(rows):
-                self.tx.run(q.INSERT_NODES[kind], rows=chunk, at=to_us(at), by=by).consume()
+        # Known from here on: the transaction is rolled back whole if the rows do not get in.
         self.absent.difference_update(n.id for n in nodes)
         self.fresh.update(n.id for n in nodes)
         self.created.update(n.id for n in nodes)
+        t = to_us(at)
+
+        def send() -> None:
+            for kind, rows in by_kind.items():
+                for chunk in chunks(rows):
+                    self.tx.run(q.INSERT_NODES[kind], rows=chunk, at=t, by=by).consume()
+
+        return send
 
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
@@ -172,15 +185,24 @@ class Neo4jWriteTx:
             self.tx.run(q.INSERT_REVISIONS, rows=revisions).consume()
 
     def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
+        self._stage_edges(edges, at, by)()
+
+    def _stage_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> Callable[[], None]:
         by_type: dict[EdgeType, list[list[Any]]] = {}
         for e in edges:
             by_type.setdefault(e.type, []).append(
                 [e.source, e.target, e.properties_json if e.properties else None, us(e.event_time)]
             )
-        for edge_type, rows in by_type.items():
+        for rows in by_type.values():
             rows.sort(key=lambda r: r[0])  # neighbouring rows touch the same nodes
-            for chunk in chunks(rows):
-                self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk, at=to_us(at), by=by).consume()
+        t = to_us(at)
+
+        def send() -> None:
+            for edge_type, rows in by_type.items():
+                for chunk in chunks(rows):
+                    self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk, at=t, by=by).consume()
+
+        return send
 
     def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
         t = to_us(at)
