@@ -355,28 +355,19 @@ class WriteTx(Protocol):
     def removed_annotations(self, ids: Sequence[str], key: str) -> dict[str, set[str]]:
         """Values of one annotation key that were on each node and were removed (retracted)."""
 
-    def stage_rows(
-        self,
-        nodes: Sequence[NewNode],
-        updates: Sequence[tuple[str, dict[str, Any], datetime | None]],
-        edges: Sequence[NewEdge],
-        owners: Sequence[tuple[str, str, str]],
-        at: datetime,
-        by: str,
-    ) -> Callable[[], None]:
-        """The rows ``insert_nodes``, ``update_nodes``, ``insert_edges`` and ``add_annotations``
-        would write, built here; the call returned writes them, in that order, and nothing else.
-        It may run on another thread while the caller computes the audit entry, and the caller
-        does not use the transaction until that call has returned."""
+    def stage_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> Callable[[], None]:
+        """Build the rows of new nodes here; the call returned inserts them and does nothing else.
 
-    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None: ...
+        The call may run on another thread while the caller computes the audit entry; the caller
+        does not use the transaction until it has returned (see :func:`writes.register_in`)."""
+
+    def stage_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> Callable[[], None]:
+        """As :meth:`stage_nodes`, for new edges; staged after the nodes they join."""
 
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
     ) -> None:
         """Record a new revision (full properties, event time) for existing nodes."""
-
-    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None: ...
 
     def add_annotations(self, rows: Sequence[tuple[str, str, str]], at: datetime, by: str) -> None:
         """(node_id, key, value) rows; values already present are not passed in."""

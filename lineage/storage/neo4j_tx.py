@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, LiteralString
 
@@ -111,31 +111,7 @@ class Neo4jWriteTx:
                 out.setdefault(node_id, set()).add(value)
         return out
 
-    def stage_rows(
-        self,
-        nodes: Sequence[NewNode],
-        updates: Sequence[tuple[str, dict[str, Any], datetime | None]],
-        edges: Sequence[NewEdge],
-        owners: Sequence[tuple[str, str, str]],
-        at: datetime,
-        by: str,
-    ) -> Callable[[], None]:
-        # The parameter rows of new nodes and edges are built here; what is returned sends them.
-        send_nodes = self._stage_nodes(nodes, at, by)
-        send_edges = self._stage_edges(edges, at, by)
-
-        def send() -> None:
-            send_nodes()
-            self.update_nodes(updates, at, by)
-            send_edges()
-            self.add_annotations(owners, at, by)
-
-        return send
-
-    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
-        self._stage_nodes(nodes, at, by)()
-
-    def _stage_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> Callable[[], None]:
+    def stage_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> Callable[[], None]:
         by_kind: dict[NodeKind, list[dict[str, Any]]] = {}
         seq = self.head[0] + 1  # the audit entry that records this write comes next
         for n in nodes:
@@ -155,14 +131,7 @@ class Neo4jWriteTx:
         self.absent.difference_update(n.id for n in nodes)
         self.fresh.update(n.id for n in nodes)
         self.created.update(n.id for n in nodes)
-        t = to_us(at)
-
-        def send() -> None:
-            for kind, rows in by_kind.items():
-                for chunk in chunks(rows):
-                    self.tx.run(q.INSERT_NODES[kind], rows=chunk, at=t, by=by).consume()
-
-        return send
+        return self._sender(q.INSERT_NODES, by_kind, at, by)
 
     def update_nodes(
         self, updates: Sequence[tuple[str, dict[str, Any], datetime | None]], at: datetime, by: str
@@ -184,10 +153,7 @@ class Neo4jWriteTx:
             ]
             self.tx.run(q.INSERT_REVISIONS, rows=revisions).consume()
 
-    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
-        self._stage_edges(edges, at, by)()
-
-    def _stage_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> Callable[[], None]:
+    def stage_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> Callable[[], None]:
         by_type: dict[EdgeType, list[list[Any]]] = {}
         for e in edges:
             by_type.setdefault(e.type, []).append(
@@ -195,12 +161,18 @@ class Neo4jWriteTx:
             )
         for rows in by_type.values():
             rows.sort(key=lambda r: r[0])  # neighbouring rows touch the same nodes
+        return self._sender(q.INSERT_EDGES, by_type, at, by)
+
+    def _sender(
+        self, queries: Mapping[Any, LiteralString], groups: dict[Any, list[Any]], at: datetime, by: str
+    ) -> Callable[[], None]:
+        """What runs each group's query over its rows, in chunks (the rows of one label or type)."""
         t = to_us(at)
 
         def send() -> None:
-            for edge_type, rows in by_type.items():
+            for key, rows in groups.items():
                 for chunk in chunks(rows):
-                    self.tx.run(q.INSERT_EDGES[edge_type], rows=chunk, at=t, by=by).consume()
+                    self.tx.run(queries[key], rows=chunk, at=t, by=by).consume()
 
         return send
 

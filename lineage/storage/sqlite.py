@@ -337,35 +337,10 @@ class _Tx:
             out.setdefault(node_id, set()).add(value)
         return out
 
-    def stage_rows(
-        self,
-        nodes: Sequence[NewNode],
-        updates: Sequence[tuple[str, dict[str, Any], datetime | None]],
-        edges: Sequence[NewEdge],
-        owners: Sequence[tuple[str, str, str]],
-        at: datetime,
-        by: str,
-    ) -> Callable[[], None]:
-        # The rows of new nodes and edges (most of a large write) are built, numbered and encoded
-        # here; what is returned mostly runs SQL, which releases Python's global lock.
-        t = to_us(at)
-        send_nodes = self._stage_nodes(nodes, t, by)
-        send_edges = self._stage_edges(edges, t, by)
-
-        def send() -> None:
-            send_nodes()
-            self.update_nodes(updates, at, by)
-            send_edges()
-            self.add_annotations(owners, at, by)
-
-        return send
-
-    def insert_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> None:
-        self._stage_nodes(nodes, to_us(at), by)()
-
-    def _stage_nodes(self, nodes: Sequence[NewNode], t: int, by: str) -> Callable[[], None]:
+    def stage_nodes(self, nodes: Sequence[NewNode], at: datetime, by: str) -> Callable[[], None]:
         if not nodes:
             return _nothing
+        t = to_us(at)
         for n in nodes:
             self._nodes.pop(n.id, None)
         # In key order: each B-tree insert lands next to the previous one (a quarter faster).
@@ -428,12 +403,10 @@ class _Tx:
             [(i, t, by, p, e) for p, e, i in rows],
         )
 
-    def insert_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> None:
-        self._stage_edges(edges, to_us(at), by)()
-
-    def _stage_edges(self, edges: Sequence[NewEdge], t: int, by: str) -> Callable[[], None]:
+    def stage_edges(self, edges: Sequence[NewEdge], at: datetime, by: str) -> Callable[[], None]:
         if not edges:
             return _nothing
+        t = to_us(at)
         numbers = self._numbers({i for e in edges for i in (e.source, e.target)})
         rows = sorted(  # in key order, as the nodes
             (

@@ -357,8 +357,17 @@ OVERLAP_MIN = 2_000
 
 
 def _stage(tx: WriteTx, plan: _Plan, at: Any, principal: str) -> Callable[[], None]:
-    """The plan's rows made ready for the store; the call returned writes them."""
-    return tx.stage_rows(plan.new_nodes, plan.updates, plan.new_edges, plan.owners, at, principal)
+    """The plan's new rows built on this thread; the call returned writes the whole plan."""
+    send_nodes = tx.stage_nodes(plan.new_nodes, at, principal)
+    send_edges = tx.stage_edges(plan.new_edges, at, principal)
+
+    def send() -> None:
+        send_nodes()
+        tx.update_nodes(plan.updates, at, principal)
+        send_edges()
+        tx.add_annotations(plan.owners, at, principal)
+
+    return send
 
 
 def _register_entry(

@@ -98,7 +98,7 @@ def test_large_batch_that_fails_while_writing_rows_writes_nothing(
         real(tx, plan, at, principal)  # staged as usual, never sent
 
         def nodes_then_fail() -> None:  # on the write thread, as the real rows go
-            tx.insert_nodes(plan.new_nodes, at, principal)
+            tx.stage_nodes(plan.new_nodes, at, principal)()
             raise RuntimeError("connection lost")
 
         return nodes_then_fail
